@@ -1,0 +1,165 @@
+from django.conf import settings
+from django.db import models
+
+from apps.core.tenancy import MerchantOwned
+
+
+class Channel(models.TextChoices):
+    """Channels consent is given for (a superset of the conversation channel kinds)."""
+
+    WHATSAPP = "whatsapp", "WhatsApp"
+    MESSENGER = "messenger", "Messenger"
+    SMS = "sms", "SMS"
+    EMAIL = "email", "E-mail"
+    WEBCHAT = "webchat", "Web chat"
+
+
+class Purpose(models.TextChoices):
+    MARKETING = "marketing", "Marketing"
+    UTILITY = "utility", "Utility"
+
+
+class ConsentAction(models.TextChoices):
+    GRANT = "grant", "Grant"
+    REVOKE = "revoke", "Revoke"
+    CONFIRM = "confirm", "Confirm"  # double opt-in: turns a pending grant into granted
+
+
+class ConsentSource(models.TextChoices):
+    WEB_FORM = "web_form", "Web form"
+    WIDGET = "widget", "Widget pre-chat form"
+    KEYWORD = "keyword", "Keyword message"
+    PROVIDER_PREFERENCE = "provider_preference", "Provider preference webhook"
+    PROVIDER_ERROR = "provider_error", "Provider error code"
+    IMPORT = "import", "Import"
+    API = "api", "API"
+    AGENT = "agent", "Agent"
+
+
+class ConsentStatus(models.TextChoices):
+    NONE = "none", "No consent"
+    PENDING = "pending", "Pending confirmation"
+    GRANTED = "granted", "Granted"
+    REVOKED = "revoked", "Revoked"
+
+
+class IdentityKind(models.TextChoices):
+    WHATSAPP = "whatsapp", "WhatsApp id"
+    MESSENGER = "messenger", "Messenger PSID"
+    WEBCHAT = "webchat", "Web-chat visitor"
+
+
+class Contact(MerchantOwned):
+    name = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=20, blank=True)  # E.164 or empty
+    email = models.EmailField(blank=True)
+    timezone = models.CharField(max_length=64, blank=True)  # explicit; see services.contact_timezone
+    locale = models.CharField(max_length=10, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "phone"], condition=~models.Q(phone=""), name="contact_unique_phone"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "-id"], name="contact_merchant_id_desc"),
+            models.Index(fields=["merchant", "email"], name="contact_merchant_email"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.phone or self.email or f"Contact {self.pk}"
+
+
+class ContactIdentity(MerchantOwned):
+    """How a contact is reached on a channel: a WhatsApp wa_id, a Messenger PSID, a widget visitor id."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="identities")
+    kind = models.CharField(max_length=20, choices=IdentityKind.choices)
+    external_id = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    same_merchant_fields = ("contact",)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "kind", "external_id"], name="identity_unique_per_channel")
+        ]
+        indexes = [models.Index(fields=["contact", "kind"], name="identity_contact_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.external_id}"
+
+
+class ConsentEvent(MerchantOwned):
+    """Append-only evidence of one consent change. Never updated, never deleted."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="consent_events")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    action = models.CharField(max_length=20, choices=ConsentAction.choices)
+    source = models.CharField(max_length=32, choices=ConsentSource.choices)
+    wording = models.TextField(blank=True)
+    evidence_url = models.URLField(max_length=1000, blank=True)
+    evidence_message_id = models.CharField(max_length=200, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor_label = models.CharField(max_length=200, blank=True)  # e.g. "API key abc123", "WhatsApp webhook"
+    resulting_status = models.CharField(max_length=20, choices=ConsentStatus.choices)
+    occurred_at = models.DateTimeField()  # when the person acted (may precede recording, e.g. imports)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    same_merchant_fields = ("contact",)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["contact", "channel", "purpose", "id"], name="consent_event_contact"),
+            models.Index(fields=["merchant", "id"], name="consent_event_merchant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.channel}/{self.purpose} for contact {self.contact_id}"
+
+
+class ConsentState(MerchantOwned):
+    """Current consent per (contact, channel, purpose), derived from the ledger in the same transaction."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_states")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    status = models.CharField(max_length=20, choices=ConsentStatus.choices)
+    since = models.DateTimeField()
+    last_event = models.ForeignKey(ConsentEvent, on_delete=models.PROTECT, related_name="+")
+
+    same_merchant_fields = ("contact",)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "channel", "purpose"], name="consent_state_unique")
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "channel", "purpose", "status", "contact"], name="consent_state_audience")
+        ]
+
+
+class Suppression(MerchantOwned):
+    """A hashed identifier of an erased contact: blocks marketing until a new consent is given."""
+
+    kind = models.CharField(max_length=20)  # phone | email | whatsapp | messenger | webchat
+    value_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "kind", "value_hash"], name="suppression_unique")
+        ]

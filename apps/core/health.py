@@ -1,0 +1,68 @@
+"""Readiness probes for /readyz: each returns None when the part answers, else a reason."""
+
+from __future__ import annotations
+
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+from django.db import connection
+
+
+def check_database() -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return None
+
+
+def check_cache() -> str | None:
+    key = f"readyz:{uuid.uuid4().hex}"
+    cache.set(key, "1", 5)
+    ok = cache.get(key) == "1"
+    cache.delete(key)
+    return None if ok else "cache did not return what was written"
+
+
+def check_channel_layer() -> str | None:
+    layer = get_channel_layer()
+    if layer is None:
+        return "no channel layer configured"
+
+    async def round_trip() -> bool:
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "readyz.ping"})
+        message = await layer.receive(channel)
+        return message.get("type") == "readyz.ping"
+
+    return None if async_to_sync(round_trip)() else "channel layer round trip failed"
+
+
+def check_broker() -> str | None:
+    from portal.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return None
+
+
+CHECKS = {
+    "database": check_database,
+    "cache": check_cache,
+    "channel_layer": check_channel_layer,
+    "broker": check_broker,
+}
+
+
+def readiness() -> dict[str, str]:
+    """Every failing part mapped to its reason; empty when all answer."""
+    failures = {}
+    for name, check in CHECKS.items():
+        try:
+            reason = check()
+        except Exception as exc:  # any failure of a dependency means not ready
+            reason = f"{type(exc).__name__}: {exc}"[:200]
+        if reason:
+            failures[name] = reason
+    return failures

@@ -1,0 +1,81 @@
+from django import forms
+from django.contrib import admin, messages
+
+from apps.merchants import services
+from apps.merchants.models import ApiKey, Invitation, Membership, Merchant
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Merchant)
+class MerchantAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "timezone", "locale", "created_at"]
+    list_filter = ["locale", "timezone"]
+    search_fields = ["name", "slug"]
+    readonly_fields = ["created_at"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "merchant", "role", "created_at"]
+    list_filter = ["role", "merchant"]
+    search_fields = ["user__email", "merchant__name", "merchant__slug"]
+    list_select_related = ["user", "merchant"]
+    autocomplete_fields = ["user", "merchant"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "merchant", "role", "invited_by", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["role", "merchant"]
+    search_fields = ["email", "merchant__name"]
+    list_select_related = ["merchant", "invited_by"]
+    readonly_fields = ["token_hash", "invited_by", "created_at", "accepted_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # invitations are sent from the portal, which e-mails the link
+
+
+class ApiKeyAddForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["merchant", "name"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "merchant", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["merchant", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "merchant__name"]
+    list_select_related = ["merchant", "created_by"]
+    readonly_fields = ["prefix", "key_hash", "created_by", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ["merchant", "name"] if obj is None else super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else [*self.readonly_fields, "merchant"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        key = services.api_key_create(merchant=obj.merchant, name=obj.name, created_by=request.user)
+        obj.pk = key.pk
+        messages.warning(request, f"Copy the new key now, it will not be shown again: {key.plain}")
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        for key in queryset:
+            services.api_key_revoke(api_key=key)
+        self.message_user(request, f"{queryset.count()} key(s) revoked.")

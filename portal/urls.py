@@ -1,0 +1,36 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.core import views as core_views
+
+api_v1 = [
+    path("", include("apps.merchants.api_urls")),
+    path("", include("apps.contacts.api_urls")),
+    path("", include("apps.conversations.api_urls")),
+    path("", include("apps.tickets.api_urls")),
+    path("", include("apps.campaigns.api_urls")),
+]
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("apps.accounts.urls")),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("webhooks/", include("apps.conversations.webhook_urls")),
+    path("", include("apps.merchants.urls")),
+    path("contacts/", include("apps.contacts.urls")),
+    path("inbox/", include("apps.conversations.urls")),
+    path("tickets/", include("apps.tickets.urls")),
+    path("campaigns/", include("apps.campaigns.urls")),
+    path("", include("apps.core.urls")),
+]
+
+if settings.DEBUG:
+    from django.views.static import serve
+
+    urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))

@@ -1,0 +1,84 @@
+"""Shared fixtures: merchants, members per role, clients per member, API clients per key."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.core.roles import Role
+from tests.factories.merchants import MembershipFactory, MerchantFactory, api_key_for
+
+
+@pytest.fixture
+def merchant(db):
+    return MerchantFactory(name="Acme Shop", slug="acme")
+
+
+@pytest.fixture
+def other_merchant(db):
+    return MerchantFactory(name="Other Shop", slug="other")
+
+
+def _member(merchant, role):
+    return MembershipFactory(merchant=merchant, role=role)
+
+
+@pytest.fixture
+def admin_membership(merchant):
+    return _member(merchant, Role.ADMIN)
+
+
+@pytest.fixture
+def agent_membership(merchant):
+    return _member(merchant, Role.AGENT)
+
+
+@pytest.fixture
+def marketer_membership(merchant):
+    return _member(merchant, Role.MARKETER)
+
+
+@pytest.fixture
+def other_admin_membership(other_merchant):
+    return _member(other_merchant, Role.ADMIN)
+
+
+def _client_for(membership, client_class):
+    client = client_class()
+    client.force_login(membership.user)
+    return client
+
+
+@pytest.fixture
+def admin_client_(admin_membership, client):
+    """Django test client signed in as the merchant's admin (named so pytest-django's admin_client stays)."""
+    client.force_login(admin_membership.user)
+    return client
+
+
+@pytest.fixture
+def member_client():
+    """member_client(membership) -> a Django test client signed in as that member."""
+    from django.test import Client
+
+    return lambda membership: _client_for(membership, Client)
+
+
+@pytest.fixture
+def api_client():
+    """api_client(merchant) -> a DRF client authenticated with a fresh API key of that merchant."""
+
+    def make(merchant):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_for(merchant)}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(merchant, api_client):
+    return api_client(merchant)
+
+
+@pytest.fixture
+def other_api(other_merchant, api_client):
+    return api_client(other_merchant)

@@ -1,0 +1,139 @@
+"""Walks every URL pattern and API route as a member (and API key) of another merchant.
+
+Each route with path parameters must be listed in some `tests/<app>/tenancy_routes.py`:
+`ROUTES[name] = builder(owner_merchant) -> kwargs` creating the owner's object, or
+`EXEMPT[name] = "reason"` for routes not scoped by merchant membership (tokens, signatures).
+A new route that is in neither makes this test fail, so every later route is covered.
+For each covered route, every method answers 404 (or 405) and the owner's rows stay as they were.
+Parameterless pages and API lists answered to the other merchant never show the owner's data.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import pytest
+from django.apps import apps
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+import tests
+from apps.core.roles import Role
+from apps.core.tenancy import MerchantOwned
+from tests.factories.merchants import MembershipFactory, MerchantFactory, api_key_for
+
+SECRET = "SWEEP-SECRET"
+ALLOWED_FOREIGN_STATUSES = {404, 405}
+EXEMPT_PREFIXES = ("admin:",)
+
+
+def _walk(patterns, namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            params = set(entry.pattern.regex.groupindex)
+            yield f"{namespace}{entry.name}", params
+
+
+def _all_routes() -> dict[str, set[str]]:
+    routes: dict[str, set[str]] = {}
+    for name, params in _walk(get_resolver().url_patterns):
+        routes.setdefault(name, set()).update(params)
+    return routes
+
+
+def _registries():
+    builders, exempt = {}, {}
+    for module_info in pkgutil.iter_modules(tests.__path__):
+        try:
+            module = importlib.import_module(f"tests.{module_info.name}.tenancy_routes")
+        except ModuleNotFoundError:
+            continue
+        builders.update(getattr(module, "ROUTES", {}))
+        exempt.update(getattr(module, "EXEMPT", {}))
+    return builders, exempt
+
+
+def _owner_snapshot(owner) -> dict:
+    snapshot = {}
+    for model in apps.get_models():
+        if issubclass(model, MerchantOwned):
+            snapshot[model._meta.label] = list(model.objects.filter(merchant=owner).order_by("pk").values())
+    owner.refresh_from_db()
+    snapshot["merchant"] = (owner.name, owner.timezone, owner.locale, owner.settings)
+    return snapshot
+
+
+@pytest.fixture
+def owner(db):
+    return MerchantFactory(name=f"{SECRET} Owner", slug="sweep-owner")
+
+
+@pytest.fixture
+def intruder_clients(db):
+    intruder = MerchantFactory(name="Intruder", slug="intruder")
+    membership = MembershipFactory(merchant=intruder, role=Role.ADMIN)
+    portal = Client()
+    portal.force_login(membership.user)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_for(intruder)}")
+    return portal, api
+
+
+def test_every_route_with_parameters_is_covered():
+    builders, exempt = _registries()
+    uncovered = sorted(
+        name
+        for name, params in _all_routes().items()
+        if params and not name.startswith(EXEMPT_PREFIXES) and name not in builders and name not in exempt
+    )
+    assert not uncovered, f"routes missing from a tests/<app>/tenancy_routes.py: {uncovered}"
+
+
+def test_registries_name_only_existing_routes():
+    builders, exempt = _registries()
+    stale = sorted((set(builders) | set(exempt)) - set(_all_routes()))
+    assert not stale, f"tenancy registries name routes that no longer exist: {stale}"
+
+
+@pytest.mark.django_db
+def test_another_merchants_ids_answer_404_and_change_nothing(owner, intruder_clients):
+    portal, api = intruder_clients
+    builders, _ = _registries()
+    failures = []
+    for name, builder in sorted(builders.items()):
+        kwargs = builder(owner)
+        url = reverse(name, kwargs=kwargs)
+        client = api if name.startswith("api:") else portal
+        before = _owner_snapshot(owner)
+        for method in ("get", "post", "put", "patch", "delete"):
+            response = getattr(client, method)(url, data={}, format="json") if client is api else getattr(
+                client, method
+            )(url)
+            if response.status_code not in ALLOWED_FOREIGN_STATUSES:
+                failures.append(f"{method.upper()} {url} ({name}) -> {response.status_code}")
+        if _owner_snapshot(owner) != before:
+            failures.append(f"{name}: the owner's data changed")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.django_db
+def test_lists_and_pages_never_show_another_merchants_data(owner, intruder_clients):
+    portal, api = intruder_clients
+    builders, _ = _registries()
+    for builder in builders.values():
+        builder(owner)  # the owner has one of everything, each named with SECRET where it has a name
+    leaks = []
+    for name, params in sorted(_all_routes().items()):
+        if params or name.startswith(EXEMPT_PREFIXES) or name in {"logout"}:
+            continue
+        client = api if name.startswith("api:") else portal
+        response = client.get(reverse(name))
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        if SECRET.encode() in body:
+            leaks.append(f"{name} ({response.status_code})")
+    assert not leaks, f"pages showing another merchant's data: {leaks}"
