@@ -3,8 +3,9 @@ from apps.merchants.selectors import memberships_for_user
 
 
 def portal(request) -> dict:
-    membership = getattr(request, "membership", None)
-    if not request.user.is_authenticated or not membership:
+    user = getattr(request, "user", None)
+    membership = getattr(request, "membership", None) if user is not None else None
+    if user is None or not user.is_authenticated or not membership:
         return {}
     return {
         "current_merchant": membership.merchant,

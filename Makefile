@@ -1,0 +1,45 @@
+# Charla: `make run` for a working portal, `make test` for the suite, `make lint` for the checks.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: install run test lint format migrate demo bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	@echo "Demo logins (one per role):"
+	@$(PY) manage.py seed_demo
+
+run: demo
+	@echo "Open http://127.0.0.1:$(PORT)/ and sign in with one of the logins above."
+	PORT=$(PORT) $(PY) scripts/run_embedded.py
+
+test: install
+	$(PY) scripts/run_tests.py $(ARGS)
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: install
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+bench: install
+	$(PY) bench/chat.py
+	$(PY) bench/campaign.py
+
+clean:
+	rm -rf var staticfiles .pytest_cache .ruff_cache

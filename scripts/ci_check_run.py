@@ -1,0 +1,49 @@
+"""CI: wait for a `make run` portal, sign in over HTTP as the demo admin, see the dashboard."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import re
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+DEMO_EMAIL = "admin@demo.charla.test"
+DEMO_PASSWORD = "charla-demo-2026"
+
+
+def main(base: str, log_path: str) -> int:
+    deadline = time.time() + 600  # a clean clone installs its own virtualenv first
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=3) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(2)
+    else:
+        print("make run never answered /healthz")
+        return 1
+    with open(log_path, encoding="utf-8", errors="replace") as log:
+        printed = log.read()
+    if DEMO_EMAIL not in printed:
+        print("make run did not print the demo logins")
+        return 1
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + "/accounts/login/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"username": DEMO_EMAIL, "password": DEMO_PASSWORD, "csrfmiddlewaretoken": token})
+    request = urllib.request.Request(base + "/accounts/login/", data=form.encode(), headers={"Referer": base + "/accounts/login/"})
+    dashboard = opener.open(request)
+    body = dashboard.read().decode()
+    if dashboard.url.rstrip("/") != base or "Demo Shop" not in body:
+        print(f"login did not reach the dashboard: {dashboard.url}")
+        return 1
+    print("signed in as the demo admin and saw the dashboard")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -1,0 +1,55 @@
+"""`make run`: the ASGI server, a Celery worker and beat in one terminal; Ctrl-C stops all three."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PORT = os.environ.get("PORT", "8000")
+
+PROCESSES = {
+    "web": [str(BIN / "uvicorn"), "portal.asgi:application", "--host", "127.0.0.1", "--port", PORT],
+    "worker": [str(BIN / "celery"), "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", "2"],
+    "beat": [str(BIN / "celery"), "-A", "portal", "beat", "--loglevel", "INFO"],
+}
+
+
+def main() -> int:
+    children = {
+        name: subprocess.Popen(cmd, cwd=ROOT, start_new_session=True) for name, cmd in PROCESSES.items()
+    }
+    print(f"\nCharla is starting on http://127.0.0.1:{PORT}/  (Ctrl-C stops web, worker and beat)\n", flush=True)
+
+    def stop(*_):
+        for proc in children.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.time() + 10
+        for proc in children.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    try:
+        while True:
+            for name, proc in children.items():
+                if proc.poll() is not None:
+                    print(f"{name} exited with {proc.returncode}; stopping the others.", flush=True)
+                    stop()
+                    return proc.returncode or 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        stop()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
