@@ -35,7 +35,9 @@ def main(base: str, log_path: str) -> int:
     page = opener.open(base + "/accounts/login/").read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     form = urllib.parse.urlencode({"username": DEMO_EMAIL, "password": DEMO_PASSWORD, "csrfmiddlewaretoken": token})
-    request = urllib.request.Request(base + "/accounts/login/", data=form.encode(), headers={"Referer": base + "/accounts/login/"})
+    request = urllib.request.Request(
+        base + "/accounts/login/", data=form.encode(), headers={"Referer": base + "/accounts/login/"}
+    )
     dashboard = opener.open(request)
     body = dashboard.read().decode()
     if dashboard.url.rstrip("/") != base or "Demo Shop" not in body:

@@ -21,23 +21,27 @@ PROCESSES = {
 
 
 def main() -> int:
-    children = {
-        name: subprocess.Popen(cmd, cwd=ROOT, start_new_session=True) for name, cmd in PROCESSES.items()
-    }
+    # Children stay in our process group, so a terminal's Ctrl-C or a kill of the group reaches them too.
+    children = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in PROCESSES.items()}
     print(f"\nCharla is starting on http://127.0.0.1:{PORT}/  (Ctrl-C stops web, worker and beat)\n", flush=True)
 
     def stop(*_):
         for proc in children.values():
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                proc.terminate()
         deadline = time.time() + 10
         for proc in children.values():
             try:
                 proc.wait(timeout=max(0.1, deadline - time.time()))
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                proc.kill()
 
-    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    def interrupted(*_):
+        raise KeyboardInterrupt
+
+    # Installed explicitly: a shell that starts us in the background leaves SIGINT ignored.
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
     try:
         while True:
             for name, proc in children.items():

@@ -111,9 +111,9 @@ def test_another_merchants_ids_answer_404_and_change_nothing(owner, intruder_cli
         client = api if name.startswith("api:") else portal
         before = _owner_snapshot(owner)
         for method in ("get", "post", "put", "patch", "delete"):
-            response = getattr(client, method)(url, data={}, format="json") if client is api else getattr(
-                client, method
-            )(url)
+            response = (
+                getattr(client, method)(url, data={}, format="json") if client is api else getattr(client, method)(url)
+            )
             if response.status_code not in ALLOWED_FOREIGN_STATUSES:
                 failures.append(f"{method.upper()} {url} ({name}) -> {response.status_code}")
         if _owner_snapshot(owner) != before:

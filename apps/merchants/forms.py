@@ -32,7 +32,9 @@ class ApiKeyForm(forms.Form):
 class AcceptInvitationForm(forms.Form):
     full_name = forms.CharField(max_length=200, required=False, label="Your name")
     password1 = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password2 = forms.CharField(label="Repeat password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(
+        label="Repeat password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def clean(self):
         cleaned = super().clean()

@@ -74,7 +74,7 @@ def merchant_update(*, merchant: Merchant, **fields) -> Merchant:
     allowed = {"name", "timezone", "locale", "settings"}
     unknown = set(fields) - allowed
     if unknown:
-        raise ValidationError({name: "This field cannot be changed." for name in unknown})
+        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
     for name, value in fields.items():
         setattr(merchant, name, value)
     merchant.full_clean()
@@ -84,9 +84,7 @@ def merchant_update(*, merchant: Merchant, **fields) -> Merchant:
 
 # ------------------------------------------------------------------ members
 def _admins_left(merchant: Merchant, excluding: Membership) -> int:
-    return (
-        Membership.objects.for_merchant(merchant).filter(role=Role.ADMIN).exclude(pk=excluding.pk).count()
-    )
+    return Membership.objects.for_merchant(merchant).filter(role=Role.ADMIN).exclude(pk=excluding.pk).count()
 
 
 @transaction.atomic

@@ -23,7 +23,11 @@ def _form_errors_from(exc: ValidationError, form) -> None:
 @require_POST
 def merchant_switch(request):
     merchant_id = request.POST.get("merchant_id", "")
-    membership = selectors.memberships_for_user(user=request.user).filter(merchant_id__in=[merchant_id] if merchant_id.isdigit() else []).first()
+    membership = (
+        selectors.memberships_for_user(user=request.user)
+        .filter(merchant_id__in=[merchant_id] if merchant_id.isdigit() else [])
+        .first()
+    )
     if membership is None:
         raise Http404("You are not a member of that merchant.")
     request.session[SESSION_MERCHANT_KEY] = membership.merchant_id

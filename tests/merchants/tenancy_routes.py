@@ -26,7 +26,9 @@ def _invitation(owner):
 
 
 def _api_key(owner):
-    key = ApiKey.objects.create(merchant=owner, name=SECRET, prefix=f"sw{owner.pk}{timezone.now().microsecond}", key_hash="x")
+    key = ApiKey.objects.create(
+        merchant=owner, name=SECRET, prefix=f"sw{owner.pk}{timezone.now().microsecond}", key_hash="x"
+    )
     return {"key_id": key.pk}
 
 

@@ -17,7 +17,9 @@ def run(*args) -> str:
 
 
 def test_prints_the_contract_json():
-    output = run("cafe", "--name", "Café Sol", "--admin-email", "boss@cafe.test", "--password", "Sunny-days-2026", "--json")
+    output = run(
+        "cafe", "--name", "Café Sol", "--admin-email", "boss@cafe.test", "--password", "Sunny-days-2026", "--json"
+    )
     result = json.loads(output.strip().splitlines()[-1])
     merchant = Merchant.objects.get(slug="cafe")
     assert result["merchant"]["id"] == merchant.pk

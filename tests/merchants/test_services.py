@@ -89,7 +89,9 @@ class TestMembers:
 
 
 class TestInvitations:
-    def test_invitation_is_mailed_with_a_working_link(self, merchant, admin_membership, django_capture_on_commit_callbacks):
+    def test_invitation_is_mailed_with_a_working_link(
+        self, merchant, admin_membership, django_capture_on_commit_callbacks
+    ):
         with django_capture_on_commit_callbacks(execute=True):
             sent = services.invitation_create(
                 merchant=merchant, email="New@Agent.test", role=Role.AGENT, invited_by=admin_membership.user

@@ -25,9 +25,7 @@ class MerchantScopedMixin:
             if isinstance(request.auth, ApiKey):
                 self._tenant = (request.auth.merchant, Role.ADMIN)
             else:
-                membership = membership_current(
-                    user=request.user, merchant_id=request.session.get("merchant_id")
-                )
+                membership = membership_current(user=request.user, merchant_id=request.session.get("merchant_id"))
                 self._tenant = (membership.merchant, membership.role) if membership else (None, None)
         return self._tenant
 
