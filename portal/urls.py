@@ -34,3 +34,6 @@ if settings.DEBUG:
     from django.views.static import serve
 
     urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
+
+handler404 = "apps.core.views.page_not_found"
+handler500 = "apps.core.views.server_error"

@@ -36,3 +36,15 @@ def test_readyz_fails_when_the_cache_server_is_unreachable(client, settings):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "cache" in response.json()["failing"]
+
+
+def test_unknown_api_path_answers_in_the_error_format(client):
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_unknown_page_is_an_html_404(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert b"Not found" in response.content
