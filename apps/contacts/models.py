@@ -1,7 +1,11 @@
 from django.conf import settings
 from django.db import models
 
-from apps.core.tenancy import MerchantOwned
+from apps.core.tenancy import MerchantOwned, MerchantQuerySet
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or delete a consent ledger row."""
 
 
 class Channel(models.TextChoices):
@@ -54,6 +58,8 @@ class Contact(MerchantOwned):
     phone = models.CharField(max_length=20, blank=True)  # E.164 or empty
     email = models.EmailField(blank=True)
     timezone = models.CharField(max_length=64, blank=True)  # explicit; see services.contact_timezone
+    # Derived from the phone's country when it has a single zone (kept in sync by the services).
+    phone_timezone = models.CharField(max_length=64, blank=True)
     locale = models.CharField(max_length=10, blank=True)
     tags = models.JSONField(default=list, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
@@ -99,8 +105,35 @@ class ContactIdentity(MerchantOwned):
         return f"{self.kind}:{self.external_id}"
 
 
+class ConsentEventQuerySet(MerchantQuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Consent events are append-only: they cannot be updated.")
+
+    def delete(self):
+        raise AppendOnlyError("Consent events are append-only: they cannot be deleted.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError("Consent events are append-only: they cannot be updated.")
+
+    def update_or_create(self, *args, **kwargs):
+        raise AppendOnlyError("Consent events are append-only: they cannot be updated.")
+
+    def _redact_for_erasure(self) -> int:
+        """The one permitted change: blank the person's IP, user agent and evidence URL on erasure.
+
+        The database trigger allows exactly this (and only for erased contacts); everything
+        else in the row, the proof of what happened, stays.
+        """
+        return super().update(ip_address=None, user_agent="", evidence_url="")
+
+
+ConsentEventManager = models.Manager.from_queryset(ConsentEventQuerySet)
+
+
 class ConsentEvent(MerchantOwned):
     """Append-only evidence of one consent change. Never updated, never deleted."""
+
+    objects = ConsentEventManager()
 
     contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="consent_events")
     channel = models.CharField(max_length=20, choices=Channel.choices)
@@ -112,8 +145,12 @@ class ConsentEvent(MerchantOwned):
     evidence_message_id = models.CharField(max_length=200, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     actor_label = models.CharField(max_length=200, blank=True)  # e.g. "API key abc123", "WhatsApp webhook"
+    # Imports only: how the merchant originally collected this consent (the file's source column).
+    collected_via = models.CharField(max_length=200, blank=True)
     resulting_status = models.CharField(max_length=20, choices=ConsentStatus.choices)
     occurred_at = models.DateTimeField()  # when the person acted (may precede recording, e.g. imports)
     recorded_at = models.DateTimeField(auto_now_add=True)
@@ -125,10 +162,19 @@ class ConsentEvent(MerchantOwned):
         indexes = [
             models.Index(fields=["contact", "channel", "purpose", "id"], name="consent_event_contact"),
             models.Index(fields=["merchant", "id"], name="consent_event_merchant"),
+            models.Index(fields=["merchant", "recorded_at"], name="consent_event_recorded"),
         ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.channel}/{self.purpose} for contact {self.contact_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None or not self._state.adding:
+            raise AppendOnlyError("Consent events are append-only: they cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Consent events are append-only: they cannot be deleted.")
 
 
 class ConsentState(MerchantOwned):
@@ -144,9 +190,7 @@ class ConsentState(MerchantOwned):
     same_merchant_fields = ("contact",)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["contact", "channel", "purpose"], name="consent_state_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["contact", "channel", "purpose"], name="consent_state_unique")]
         indexes = [
             models.Index(fields=["merchant", "channel", "purpose", "status", "contact"], name="consent_state_audience")
         ]
@@ -160,6 +204,81 @@ class Suppression(MerchantOwned):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["merchant", "kind", "value_hash"], name="suppression_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["merchant", "kind", "value_hash"], name="suppression_unique")]
+
+
+class KeywordKind(models.TextChoices):
+    OPT_OUT = "opt_out", "Opt-out (revokes marketing)"
+    OPT_IN = "opt_in", "Opt-in (grants marketing or confirms a pending opt-in)"
+    HELP = "help", "Help (answers with the help text)"
+
+
+class ConsentKeyword(MerchantOwned):
+    """A merchant's own keyword, on top of the built-in defaults (see apps.contacts.keywords)."""
+
+    word = models.CharField(max_length=40)  # stored normalized (keywords.keyword_normalize)
+    kind = models.CharField(max_length=10, choices=KeywordKind.choices)
+    language = models.CharField(max_length=10, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "word"]
+        constraints = [models.UniqueConstraint(fields=["merchant", "word"], name="consent_keyword_unique_word")]
+
+    def __str__(self) -> str:
+        return f"{self.word} ({self.kind})"
+
+
+class AttributeType(models.TextChoices):
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    BOOLEAN = "boolean", "Yes / no"
+    DATE = "date", "Date"
+
+
+class AttributeDefinition(MerchantOwned):
+    """A typed custom attribute a merchant keeps on its contacts (values live in Contact.attributes)."""
+
+    key = models.SlugField(max_length=50)
+    label = models.CharField(max_length=100)
+    type = models.CharField(max_length=10, choices=AttributeType.choices, default=AttributeType.TEXT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [models.UniqueConstraint(fields=["merchant", "key"], name="attribute_definition_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.type})"
+
+
+class ContactImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded, waiting for the column mapping"
+    FAILED = "failed", "Refused: nothing was imported"
+    COMPLETED = "completed", "Imported"
+
+
+class ContactImport(MerchantOwned):
+    """One CSV import: who, when, which file, the mapping and the outcome (the audit trail of imports).
+
+    The file's text is kept only until the import completes, then cleared: the contacts hold the data.
+    """
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True)
+    filename = models.CharField(max_length=255, blank=True)
+    csv_text = models.TextField(blank=True)
+    mapping = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=ContactImportStatus.choices, default=ContactImportStatus.UPLOADED)
+    summary = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} ({self.filename or 'API'})"

@@ -1,0 +1,147 @@
+import zoneinfo
+
+from django import forms
+from django.conf import settings
+
+from apps.contacts.models import (
+    AttributeDefinition,
+    AttributeType,
+    Channel,
+    ConsentStatus,
+    IdentityKind,
+    KeywordKind,
+    Purpose,
+)
+from apps.contacts.services.imports import import_targets
+
+TIMEZONE_CHOICES = [("", "— from the phone, else the merchant's —")] + [
+    (tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"
+]
+LOCALE_CHOICES = [("", "—"), *settings.LANGUAGES]
+
+
+class ContactFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search", help_text="A phone or e-mail (exact) or part of a name")
+    tag = forms.CharField(required=False, label="Tag")
+    consent = forms.ChoiceField(
+        required=False,
+        label="Marketing consent",
+        choices=[("", "Any")]
+        + [(f"{c}:{s}", f"{cl}: {sl}") for c, cl in Channel.choices for s, sl in ConsentStatus.choices],
+    )
+    channel = forms.ChoiceField(required=False, label="Reachable on", choices=[("", "Any"), *IdentityKind.choices])
+
+
+class ContactForm(forms.Form):
+    """Profile fields; the service validates (phone, e-mail, time zone) and names each bad field."""
+
+    name = forms.CharField(required=False, max_length=200)
+    phone = forms.CharField(required=False, max_length=40, help_text="International format, e.g. +34600111222")
+    email = forms.CharField(required=False, max_length=254, label="E-mail")
+    whatsapp_id = forms.CharField(required=False, max_length=40, label="WhatsApp id")
+    messenger_psid = forms.CharField(required=False, max_length=128, label="Messenger PSID")
+    timezone = forms.ChoiceField(required=False, choices=TIMEZONE_CHOICES, label="Time zone")
+    locale = forms.ChoiceField(required=False, choices=LOCALE_CHOICES, label="Language")
+    tags = forms.CharField(required=False, help_text="Separated by commas")
+
+    def __init__(self, *args, definitions: list[AttributeDefinition] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.definitions = list(definitions)
+        for d in self.definitions:
+            field_class = {AttributeType.BOOLEAN: forms.NullBooleanField, AttributeType.DATE: forms.DateField}.get(
+                d.type, forms.CharField
+            )
+            self.fields[f"attr_{d.key}"] = field_class(required=False, label=d.label)
+
+    def profile_data(self) -> dict:
+        data = {k: self.cleaned_data[k] for k in ("name", "phone", "email", "timezone", "locale", "tags")}
+        data["whatsapp_id"], data["messenger_psid"] = (
+            self.cleaned_data["whatsapp_id"],
+            self.cleaned_data["messenger_psid"],
+        )
+        attrs = {}
+        for d in self.definitions:
+            value = self.cleaned_data.get(f"attr_{d.key}")
+            if value not in (None, ""):
+                attrs[d.key] = value.isoformat() if hasattr(value, "isoformat") else value
+        data["attributes"] = attrs
+        return data
+
+
+class ConsentForm(forms.Form):
+    """An agent records what the person said; the exact wording is the proof and is required."""
+
+    channel = forms.ChoiceField(choices=Channel.choices)
+    purpose = forms.ChoiceField(choices=Purpose.choices)
+    action = forms.ChoiceField(choices=[("grant", "Granted"), ("revoke", "Revoked")], label="The person")
+    wording = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Exact wording shown or said",
+        help_text="What the person was told and agreed to, word for word, naming the business and the channel.",
+    )
+    evidence_url = forms.URLField(required=False, label="Evidence link (optional)", assume_scheme="https")
+    occurred_at = forms.DateTimeField(
+        required=False,
+        label="When (optional, default now)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(label="CSV file", help_text="UTF-8, first row = column names")
+
+
+class ImportMappingForm(forms.Form):
+    consent_channel = forms.ChoiceField(
+        required=False, choices=[("", "— from a column —"), *Channel.choices], label="Consent channel for all rows"
+    )
+    consent_purpose = forms.ChoiceField(
+        required=False, choices=[("", "Marketing (default)"), *Purpose.choices], label="Consent purpose for all rows"
+    )
+
+    def __init__(self, *args, headers: list[str], merchant, initial_mapping: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.headers = headers
+        choices = [("", "— ignore —")] + [(t, t) for t in import_targets(merchant=merchant)]
+        for index, header in enumerate(headers):
+            self.fields[f"col_{index}"] = forms.ChoiceField(
+                required=False, choices=choices, label=header or f"Column {index + 1}",
+                initial=initial_mapping.get(header, ""),
+            )  # fmt: skip
+
+    def mapping(self) -> dict:
+        return {h: self.cleaned_data[f"col_{i}"] for i, h in enumerate(self.headers) if self.cleaned_data[f"col_{i}"]}
+
+    def defaults(self) -> dict:
+        return {k: self.cleaned_data[k] for k in ("consent_channel", "consent_purpose") if self.cleaned_data.get(k)}
+
+
+class MergeForm(forms.Form):
+    source = forms.IntegerField(label="Id of the contact to fold into this one", min_value=1)
+
+
+class KeywordForm(forms.Form):
+    word = forms.CharField(max_length=60, help_text="The whole message, e.g. PARAR")
+    kind = forms.ChoiceField(choices=KeywordKind.choices)
+    language = forms.ChoiceField(required=False, choices=LOCALE_CHOICES)
+
+
+class AttributeForm(forms.Form):
+    key = forms.SlugField(max_length=50, help_text="Used in the API and imports as attr:<key>")
+    label = forms.CharField(max_length=100)
+    type = forms.ChoiceField(choices=AttributeType.choices)
+
+
+class ConsentSettingsForm(forms.Form):
+    double_opt_in = forms.BooleanField(
+        required=False,
+        label="Double opt-in",
+        help_text="Form and widget grants stay pending until the person confirms.",
+    )
+    help_text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Reply to HELP / INFO")
+    keyword_opt_out_reply = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Reply to STOP (blank = default)"
+    )
+    keyword_opt_in_reply = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Reply to START (blank = default)"
+    )

@@ -1,0 +1,71 @@
+"""Privacy hooks other apps register with, and the contact export / erase built on them.
+
+Higher apps (conversations, tickets) own rows about a contact; contacts cannot import them, so
+they register here from AppConfig.ready(): an export section, an erase hook, a merge hook and a
+contact-page panel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+ExportSection = Callable[..., object]
+EraseHook = Callable[..., None]
+MergeHook = Callable[..., None]
+
+_export_sections: dict[str, ExportSection] = {}
+_erase_hooks: list[EraseHook] = []
+_merge_hooks: list[MergeHook] = []
+_page_panels: dict[str, ContactPanel] = {}
+
+
+def register_export_section(name: str, fn: ExportSection) -> None:
+    """`fn(contact) -> JSON-able`; appears under `name` in the contact's export."""
+    _export_sections[name] = fn
+
+
+def register_erase_hook(fn: EraseHook) -> None:
+    """`fn(contact) -> None`: remove that app's bodies / personal data about the contact."""
+    if fn not in _erase_hooks:
+        _erase_hooks.append(fn)
+
+
+def register_merge_hook(fn: MergeHook) -> None:
+    """`fn(*, source, target) -> None`: move that app's rows from the source contact to the target."""
+    if fn not in _merge_hooks:
+        _merge_hooks.append(fn)
+
+
+@dataclass(frozen=True)
+class ContactPanel:
+    """A section of the contact page filled by another app.
+
+    `render(*, contact, request) -> str` returns safe HTML (use render_to_string); `capability`
+    hides the panel from roles that lack it.
+    """
+
+    title: str
+    render: Callable[..., str]
+    capability: str | None = None
+    order: int = 100
+
+
+def register_contact_panel(name: str, panel: ContactPanel) -> None:
+    _page_panels[name] = panel
+
+
+def export_sections() -> dict[str, ExportSection]:
+    return dict(_export_sections)
+
+
+def erase_hooks() -> list[EraseHook]:
+    return list(_erase_hooks)
+
+
+def merge_hooks() -> list[MergeHook]:
+    return list(_merge_hooks)
+
+
+def contact_panels() -> list[tuple[str, ContactPanel]]:
+    return sorted(_page_panels.items(), key=lambda item: (item[1].order, item[0]))

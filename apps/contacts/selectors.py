@@ -1,0 +1,161 @@
+"""Reads for contacts and the consent ledger."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from apps.contacts.models import (
+    Channel,
+    ConsentEvent,
+    ConsentState,
+    ConsentStatus,
+    Contact,
+    ContactIdentity,
+    Purpose,
+)
+
+
+def consent_status_subquery(*, channel: str, purpose: str):
+    """`Contact.objects.annotate(consent=consent_status_subquery(...))`: the status, "none" when no row.
+
+    Uses the (contact, channel, purpose) unique index: one index probe per contact.
+    """
+    status = ConsentState.objects.filter(contact=OuterRef("pk"), channel=channel, purpose=purpose).values("status")[:1]
+    return Coalesce(Subquery(status, output_field=CharField()), Value(ConsentStatus.NONE.value))
+
+
+def consent_state_list(*, contact) -> QuerySet[ConsentState]:
+    return ConsentState.objects.for_merchant(contact.merchant_id).filter(contact=contact).order_by("channel", "purpose")
+
+
+# ------------------------------------------------------------------ contacts
+def _tag_filter(qs: QuerySet, tag: str) -> QuerySet:
+    if connection.vendor == "postgresql":
+        return qs.filter(tags__contains=[tag])  # jsonb @> : served by the GIN index
+    return qs.filter(tags__icontains=json.dumps(tag))  # the embedded SQLite default has no @>
+
+
+def _consent_filter(qs: QuerySet, *, channel: str, purpose: str, status: str) -> QuerySet:
+    if status == ConsentStatus.NONE:
+        has_state = ConsentState.objects.filter(contact=OuterRef("pk"), channel=channel, purpose=purpose)
+        return qs.exclude(Exists(has_state.exclude(status=ConsentStatus.NONE)))
+    return qs.filter(consent_states__channel=channel, consent_states__purpose=purpose, consent_states__status=status)
+
+
+def consent_filter_parse(value: str) -> tuple[str, str, str]:
+    """ "whatsapp:granted" or "whatsapp:marketing:granted" -> (channel, purpose, status); ValueError when bad."""
+    parts = value.split(":")
+    if len(parts) == 2:
+        parts = [parts[0], Purpose.MARKETING, parts[1]]
+    if len(parts) != 3:
+        raise ValueError("Use <channel>:<status> or <channel>:<purpose>:<status>, e.g. whatsapp:granted.")
+    channel, purpose, status = parts
+    for value_, choices, name in ((channel, Channel, "channel"), (purpose, Purpose, "purpose"),
+                                  (status, ConsentStatus, "status")):  # fmt: skip
+        if value_ not in choices.values:
+            raise ValueError(f"Unknown {name} “{value_}”; choose one of: {', '.join(choices.values)}.")
+    return channel, purpose, status
+
+
+def contact_list(
+    *,
+    merchant,
+    q: str = "",
+    tag: str = "",
+    consent: tuple[str, str, str] | None = None,
+    channel: str = "",
+    phone: str = "",
+    email: str = "",
+    identities: dict[str, str] | None = None,
+) -> QuerySet[Contact]:
+    """Live (not erased, not merged) contacts, newest first, with identities prefetched.
+
+    Every filter is served by an index: phone (unique), e-mail, identity (unique), tags (GIN),
+    consent (audience index). A free-text `q` that is a phone or an e-mail becomes an exact
+    match; other text searches names.
+    """
+    qs = Contact.objects.for_merchant(merchant).filter(erased_at=None, merged_into=None)
+    qs = qs.prefetch_related(Prefetch("identities", queryset=ContactIdentity.objects.order_by("id")))
+    if phone:
+        qs = qs.filter(phone=_phone_or_raw(phone))
+    if email:
+        qs = qs.filter(email__iexact=email.strip())
+    for kind, external_id in (identities or {}).items():
+        qs = qs.filter(identities__kind=kind, identities__external_id=external_id.strip().lstrip("+"))
+    if tag:
+        qs = _tag_filter(qs, tag)
+    if consent:
+        qs = _consent_filter(qs, channel=consent[0], purpose=consent[1], status=consent[2])
+    if channel:
+        qs = qs.filter(Exists(ContactIdentity.objects.filter(contact=OuterRef("pk"), kind=channel)))
+    if q:
+        qs = _search(qs, q.strip())
+    return qs.order_by("-id")
+
+
+def _phone_or_raw(value: str) -> str:
+    from apps.contacts.services.contacts import phone_normalize
+
+    try:
+        return phone_normalize(value)
+    except ValidationError:
+        return value.strip()
+
+
+def _search(qs: QuerySet, q: str) -> QuerySet:
+    if "@" in q:
+        return qs.filter(email__iexact=q)
+    digits = q.replace(" ", "").replace("-", "")
+    if digits.startswith("+") or digits.isdigit():
+        return qs.filter(phone=_phone_or_raw(q if q.startswith("+") else f"+{digits}"))
+    return qs.filter(name__icontains=q)
+
+
+def consent_event_list(*, contact) -> QuerySet[ConsentEvent]:
+    """The contact's whole ledger, including contacts merged into it, newest first."""
+    family = Contact.objects.filter(merged_into=contact).values("pk")
+    return (
+        ConsentEvent.objects.for_merchant(contact.merchant_id)
+        .filter(Q(contact=contact) | Q(contact__in=family))
+        .select_related("actor")
+        .order_by("-occurred_at", "-id")
+    )
+
+
+def consent_state_grid(*, contact) -> list[dict]:
+    """Every channel x purpose with its state ("none" where nothing was ever recorded)."""
+    states = {(s.channel, s.purpose): s for s in consent_state_list(contact=contact)}
+    return [
+        {
+            "channel": channel, "channel_label": channel_label, "purpose": purpose, "purpose_label": purpose_label,
+            "status": states[(channel, purpose)].status if (channel, purpose) in states else ConsentStatus.NONE,
+            "since": states[(channel, purpose)].since if (channel, purpose) in states else None,
+        }
+        for channel, channel_label in Channel.choices
+        for purpose, purpose_label in Purpose.choices
+    ]  # fmt: skip
+
+
+def dashboard_cards(*, merchant) -> list:
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from apps.core.roles import Capability
+    from apps.core.selectors import DashboardCard
+
+    week_ago = timezone.now() - timedelta(days=7)
+    recent = ConsentEvent.objects.for_merchant(merchant).filter(recorded_at__gte=week_ago)
+    opt_outs = recent.filter(action="revoke").count()
+    url = reverse("contacts:list")
+    return [
+        DashboardCard(
+            title="Opt-outs in the last 7 days", value=str(opt_outs), url=url, capability=Capability.CONTACTS_VIEW
+        ),
+    ]

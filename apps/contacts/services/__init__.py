@@ -1,0 +1,55 @@
+"""Writes for apps.contacts. Other apps import from here (the names in docs/INTERFACES.md)."""
+
+from apps.contacts.services.consent import (
+    ConfirmationInvalid,
+    consent_confirm_by_token,
+    consent_confirm_token,
+    consent_next_status,
+    consent_record,
+    consent_validate,
+)
+from apps.contacts.services.contacts import (
+    DUPLICATE_PHONE,
+    attribute_definitions,
+    contact_clean_fields,
+    contact_create,
+    contact_identity_set,
+    contact_resolve_identity,
+    contact_timezone,
+    contact_update,
+    identity_normalize,
+    phone_normalize,
+    phone_single_timezone,
+)
+from apps.contacts.services.imports import contact_import_run, contact_import_upload
+from apps.contacts.services.merge import contact_merge
+from apps.contacts.services.privacy import consent_ledger_csv, contact_erase, contact_export
+from apps.contacts.services.settings import attribute_definition_create, keyword_create
+
+__all__ = [
+    "DUPLICATE_PHONE",
+    "ConfirmationInvalid",
+    "attribute_definition_create",
+    "attribute_definitions",
+    "consent_confirm_by_token",
+    "consent_confirm_token",
+    "consent_ledger_csv",
+    "consent_next_status",
+    "consent_record",
+    "consent_validate",
+    "contact_clean_fields",
+    "contact_create",
+    "contact_erase",
+    "contact_export",
+    "contact_identity_set",
+    "contact_import_run",
+    "contact_import_upload",
+    "contact_merge",
+    "contact_resolve_identity",
+    "contact_timezone",
+    "contact_update",
+    "identity_normalize",
+    "keyword_create",
+    "phone_normalize",
+    "phone_single_timezone",
+]

@@ -1,0 +1,157 @@
+"""Export everything about a contact, erase a contact, export the merchant's whole consent ledger."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.contacts import privacy
+from apps.contacts.models import ConsentEvent, ConsentState, Contact, ContactIdentity, Suppression
+from apps.contacts.suppression import contact_identifiers
+from apps.merchants.models import Merchant
+
+
+def contact_family_ids(contact: Contact) -> list[int]:
+    """The contact and every contact merged into it: their ledgers are its ledger."""
+    merged = Contact.objects.for_merchant(contact.merchant_id).filter(merged_into=contact).values_list("pk", flat=True)
+    return [contact.pk, *merged]
+
+
+def _event_json(event: ConsentEvent) -> dict:
+    return {
+        "id": event.pk,
+        "contact_id": event.contact_id,
+        "channel": event.channel,
+        "purpose": event.purpose,
+        "action": event.action,
+        "resulting_status": event.resulting_status,
+        "source": event.source,
+        "collected_via": event.collected_via,
+        "wording": event.wording,
+        "evidence_url": event.evidence_url,
+        "evidence_message_id": event.evidence_message_id,
+        "ip_address": event.ip_address,
+        "user_agent": event.user_agent,
+        "actor": event.actor.email if event.actor_id else None,
+        "actor_label": event.actor_label,
+        "at": event.occurred_at.isoformat(),
+        "recorded_at": event.recorded_at.isoformat(),
+    }
+
+
+def contact_export(*, contact: Contact) -> dict:
+    """Everything Charla holds about the contact (JSON-able): profile, identities, consent,
+    and the sections other apps registered (conversations, messages, tickets...)."""
+    family = contact_family_ids(contact)
+    events = ConsentEvent.objects.for_merchant(contact.merchant_id).filter(contact_id__in=family)
+    states = ConsentState.objects.for_merchant(contact.merchant_id).filter(contact=contact)
+    data = {
+        "exported_at": timezone.now().isoformat(),
+        "profile": {
+            "id": contact.pk, "name": contact.name, "phone": contact.phone, "email": contact.email,
+            "timezone": contact.timezone, "locale": contact.locale, "tags": contact.tags,
+            "attributes": contact.attributes,
+            "first_seen_at": contact.first_seen_at.isoformat() if contact.first_seen_at else None,
+            "last_seen_at": contact.last_seen_at.isoformat() if contact.last_seen_at else None,
+            "created_at": contact.created_at.isoformat(),
+            "erased_at": contact.erased_at.isoformat() if contact.erased_at else None,
+            "merged_contact_ids": family[1:],
+        },
+        "identities": [
+            {"kind": i.kind, "external_id": i.external_id, "created_at": i.created_at.isoformat()}
+            for i in ContactIdentity.objects.for_merchant(contact.merchant_id).filter(contact_id__in=family)
+        ],
+        "consent_state": [
+            {"channel": s.channel, "purpose": s.purpose, "status": s.status, "since": s.since.isoformat()}
+            for s in states.order_by("channel", "purpose")
+        ],
+        "consent_events": [_event_json(e) for e in events.select_related("actor").order_by("id")],
+    }  # fmt: skip
+    for name, section in privacy.export_sections().items():
+        data[name] = section(contact)
+    return data
+
+
+BLANK_PROFILE = {
+    "name": "", "phone": "", "email": "", "timezone": "", "phone_timezone": "", "locale": "",
+    "tags": [], "attributes": {}, "first_seen_at": None, "last_seen_at": None,
+}  # fmt: skip
+
+
+@transaction.atomic
+def contact_erase(*, contact: Contact) -> Contact:
+    """Remove the person's data, keep a hashed suppression entry and the (redacted) consent ledger.
+
+    Erase hooks of other apps run first (message bodies, ticket texts). The ledger's events stay
+    as the proof of what happened, minus the IP, user agent and evidence URL.
+    """
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    family = Contact.objects.filter(pk__in=contact_family_ids(contact))
+    identities = ContactIdentity.objects.filter(contact__in=family)
+    pairs = set()
+    for member in family:
+        pairs |= contact_identifiers(
+            phone=member.phone, email=member.email,
+            identities=[(i.kind, i.external_id) for i in identities if i.contact_id == member.pk],
+        )  # fmt: skip
+    Suppression.objects.bulk_create(
+        [Suppression(merchant_id=contact.merchant_id, kind=kind, value_hash=value) for kind, value in pairs],
+        ignore_conflicts=True,
+    )
+    _refresh_suppression_time(contact.merchant_id, pairs)
+    for hook in privacy.erase_hooks():
+        for member in family:
+            hook(member)
+    identities.delete()
+    now = timezone.now()
+    family.update(**BLANK_PROFILE, erased_at=now, updated_at=now)
+    ConsentEvent.objects.filter(contact__in=family)._redact_for_erasure()
+    contact.refresh_from_db()
+    return contact
+
+
+def _refresh_suppression_time(merchant_id: int, pairs: set) -> None:
+    # A person erased twice is suppressed from the latest erasure: grants in between no longer count.
+    for kind, value in pairs:
+        Suppression.objects.filter(merchant_id=merchant_id, kind=kind, value_hash=value).update(
+            created_at=timezone.now()
+        )
+
+
+# ------------------------------------------------------------------ auditor export
+LEDGER_COLUMNS = [
+    "event_id", "contact_id", "contact_name", "contact_phone", "contact_email", "channel", "purpose", "action",
+    "resulting_status", "source", "collected_via", "wording", "evidence_url", "evidence_message_id", "ip_address",
+    "user_agent", "actor", "actor_label", "occurred_at", "recorded_at",
+]  # fmt: skip
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def consent_ledger_csv(*, merchant: Merchant, contact_id: int | None = None) -> Iterator[str]:
+    """The merchant's whole ledger as CSV lines, streamed in id order (constant memory)."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(LEDGER_COLUMNS)
+    events = ConsentEvent.objects.for_merchant(merchant).select_related("contact", "actor").order_by("id")
+    if contact_id is not None:
+        events = events.filter(contact_id=contact_id)
+    for e in events.iterator(chunk_size=2000):
+        yield writer.writerow(
+            [
+                e.pk, e.contact_id, e.contact.name, e.contact.phone, e.contact.email, e.channel, e.purpose, e.action,
+                e.resulting_status, e.source, e.collected_via, _safe_cell(e.wording), e.evidence_url,
+                e.evidence_message_id, e.ip_address or "", e.user_agent, e.actor.email if e.actor_id else "",
+                e.actor_label, e.occurred_at.isoformat(), e.recorded_at.isoformat(),
+            ]
+        )  # fmt: skip
+
+
+def _safe_cell(value: str) -> str:
+    # A wording starting with = + - @ would run as a formula when the auditor opens the CSV.
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value

@@ -1,0 +1,53 @@
+"""Hashed identifiers of erased contacts (HMAC-SHA256, key derived from SECRET_KEY).
+
+Only the hash is kept, so the merchant can recognise the person if they come back (an import,
+an inbound message) without storing who they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from functools import lru_cache
+
+from django.conf import settings
+
+KEY_SALT = "charla.contacts.suppression"
+
+
+def identifier_normalize(kind: str, value: str) -> str:
+    value = (value or "").strip()
+    if kind == "email":
+        return value.lower()
+    if kind in {"phone", "whatsapp"}:
+        return "".join(ch for ch in value if ch.isdigit())  # "+34600…" and wa_id "34600…" hash alike
+    return value
+
+
+@lru_cache(maxsize=4)
+def _key(secret: str) -> bytes:
+    # The same derivation as django.utils.crypto.salted_hmac: SHA-256(KEY_SALT + SECRET_KEY).
+    return hashlib.sha256((KEY_SALT + secret).encode()).digest()
+
+
+def suppression_hash(kind: str, value: str) -> str:
+    message = f"{kind}:{identifier_normalize(kind, value)}".encode()
+    return hmac.new(_key(settings.SECRET_KEY), message, hashlib.sha256).hexdigest()
+
+
+def hash_kind(kind: str) -> str:
+    # A WhatsApp id is the phone's digits: both hash under "phone" so either finds the other.
+    return "phone" if kind == "whatsapp" else kind
+
+
+def contact_identifiers(*, phone: str, email: str, identities: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """(kind, hash) pairs for a contact's phone, e-mail and channel identities."""
+    pairs = set()
+    if phone:
+        pairs.add(("phone", suppression_hash("phone", phone)))
+    if email:
+        pairs.add(("email", suppression_hash("email", email)))
+    for kind, external_id in identities:
+        pairs.add((hash_kind(kind), suppression_hash(hash_kind(kind), external_id)))
+    return pairs

@@ -1,0 +1,81 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.contacts.gate import consent_gate
+from apps.contacts.models import Contact, Suppression
+from apps.contacts.services import consent_record
+from apps.contacts.suppression import suppression_hash
+from tests.factories.contacts import ContactFactory, IdentityFactory, grant
+
+pytestmark = pytest.mark.django_db
+
+
+def test_gate_answers_every_reason_with_constant_queries(merchant, other_merchant, django_assert_max_num_queries):
+    ok = ContactFactory(merchant=merchant)
+    grant(ok)
+    none = ContactFactory(merchant=merchant)
+    revoked = ContactFactory(merchant=merchant)
+    grant(revoked)
+    consent_record(merchant=merchant, contact=revoked, channel="whatsapp", purpose="marketing", action="revoke",
+                   source="keyword")  # fmt: skip
+    pending = ContactFactory(merchant=merchant)
+    grant(pending, double_opt_in=True)
+    unreachable = ContactFactory(merchant=merchant, phone="")
+    grant(unreachable)
+    erased = ContactFactory(merchant=merchant)
+    grant(erased)
+    Contact.objects.filter(pk=erased.pk).update(erased_at=timezone.now())
+    foreign = ContactFactory(merchant=other_merchant)
+    grant(foreign)
+    ids = [ok.pk, none.pk, revoked.pk, pending.pk, unreachable.pk, erased.pk, foreign.pk, 999999]
+    with django_assert_max_num_queries(4):
+        answer = consent_gate(merchant=merchant, channel="whatsapp", contact_ids=ids)
+    assert answer == {
+        ok.pk: None, none.pk: "no_consent", revoked.pk: "revoked", pending.pk: "pending_confirmation",
+        unreachable.pk: "no_identity", erased.pk: "erased", foreign.pk: "no_identity", 999999: "no_identity",
+    }  # fmt: skip
+
+
+def test_gate_is_per_channel_and_purpose(merchant):
+    contact = ContactFactory(merchant=merchant)
+    IdentityFactory(contact=contact, kind="messenger", external_id="PSID")
+    grant(contact, channel="whatsapp")
+    assert consent_gate(merchant=merchant, channel="messenger", contact_ids=[contact.pk]) == {contact.pk: "no_consent"}
+    assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[contact.pk], purpose="utility") == {
+        contact.pk: "no_consent"
+    }
+    assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[contact.pk]) == {contact.pk: None}
+
+
+def test_messenger_needs_a_psid(merchant):
+    contact = ContactFactory(merchant=merchant)
+    grant(contact, channel="messenger")
+    assert consent_gate(merchant=merchant, channel="messenger", contact_ids=[contact.pk]) == {contact.pk: "no_identity"}
+
+
+def test_suppressed_until_a_grant_newer_than_the_suppression(merchant):
+    Suppression.objects.create(merchant=merchant, kind="phone", value_hash=suppression_hash("phone", "+34600000777"))
+    contact = ContactFactory(merchant=merchant, phone="+34600000777")
+    grant(contact, source="import", occurred_at=timezone.now() - timedelta(days=100))  # old evidence re-imported
+    assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[contact.pk]) == {contact.pk: "suppressed"}
+    grant(contact, source="web_form")
+    assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[contact.pk]) == {contact.pk: None}
+
+
+def test_suppression_matches_a_whatsapp_id_as_the_phone(merchant):
+    Suppression.objects.create(merchant=merchant, kind="phone", value_hash=suppression_hash("phone", "+34600000778"))
+    contact = ContactFactory(merchant=merchant, phone="")
+    IdentityFactory(contact=contact, kind="whatsapp", external_id="34600000778")
+    grant(contact, source="import", occurred_at=timezone.now() - timedelta(days=1))
+    assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[contact.pk]) == {contact.pk: "suppressed"}
+
+
+def test_another_merchants_suppression_does_not_apply(merchant, other_merchant):
+    Suppression.objects.create(
+        merchant=other_merchant, kind="phone", value_hash=suppression_hash("phone", "+34600000779")
+    )
+    contact = ContactFactory(merchant=merchant, phone="+34600000779")
+    grant(contact, source="import", occurred_at=timezone.now() - timedelta(days=1))
+    assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[contact.pk]) == {contact.pk: None}
