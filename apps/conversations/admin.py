@@ -1,0 +1,128 @@
+"""Operator views. Channel secrets are masked and write-only here too; webhook events can be replayed."""
+
+from django import forms
+from django.contrib import admin, messages
+
+from apps.conversations.models import (
+    AgentPresence,
+    Attachment,
+    CannedResponse,
+    Channel,
+    Conversation,
+    Message,
+    WebhookEvent,
+)
+
+
+class ChannelAdminForm(forms.ModelForm):
+    """Secrets are typed in but never rendered back; leaving a field blank keeps the stored value."""
+
+    access_token = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
+    app_secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
+    verify_token = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
+
+    class Meta:
+        model = Channel
+        fields = [
+            "merchant",
+            "kind",
+            "name",
+            "is_active",
+            "phone_number_id",
+            "page_id",
+            "access_token",
+            "app_secret",
+            "verify_token",
+            "allowed_origins",
+            "settings",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        for name in Channel.SECRET_FIELDS:
+            if not data.get(name) and self.instance.pk:
+                data[name] = getattr(self.instance, name)
+        return data
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    form = ChannelAdminForm
+    list_display = ["name", "kind", "merchant", "is_active", "secrets_set", "created_at"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name", "merchant__name", "merchant__slug"]
+    list_select_related = ["merchant"]
+    readonly_fields = ["public_key", "created_at", "updated_at"]
+
+    @admin.display(description="secrets")
+    def secrets_set(self, channel: Channel) -> str:
+        return ", ".join(f"{name}={'set' if getattr(channel, name) else '—'}" for name in Channel.SECRET_FIELDS)
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["id", "merchant", "channel", "contact", "status", "assignee", "last_message_at", "unread_count"]
+    list_filter = ["status", "channel__kind"]
+    search_fields = ["contact__name", "contact__phone", "merchant__slug"]
+    list_select_related = ["merchant", "channel", "contact", "assignee"]
+    raw_id_fields = ["channel", "contact", "assignee"]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["id", "merchant", "conversation", "direction", "kind", "status", "error_code", "created_at"]
+    list_filter = ["direction", "status", "kind"]
+    search_fields = ["provider_message_id", "merchant__slug"]
+    list_select_related = ["merchant", "conversation"]
+    raw_id_fields = ["conversation", "channel", "author"]
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ["id", "merchant", "message", "media_type", "status", "attempts", "created_at"]
+    list_filter = ["status", "media_type"]
+    list_select_related = ["merchant", "message"]
+    raw_id_fields = ["message"]
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(admin.ModelAdmin):
+    list_display = ["shortcut", "title", "merchant", "updated_at"]
+    search_fields = ["shortcut", "title", "merchant__slug"]
+    list_select_related = ["merchant"]
+
+
+@admin.register(AgentPresence)
+class AgentPresenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "merchant", "status", "last_seen_at", "last_assigned_at"]
+    list_filter = ["status"]
+    list_select_related = ["user", "merchant"]
+
+
+@admin.action(description="Process again")
+def replay(modeladmin, request, queryset):
+    from apps.conversations.tasks import webhook_event_process_task
+
+    for event_id in queryset.values_list("id", flat=True):
+        webhook_event_process_task.delay(event_id)
+    messages.info(request, f"{queryset.count()} event(s) queued.")
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "merchant", "channel", "provider", "status", "attempts", "received_at", "processed_at"]
+    list_filter = ["provider", "status"]
+    list_select_related = ["merchant", "channel"]
+    readonly_fields = [
+        "merchant",
+        "channel",
+        "provider",
+        "body",
+        "status",
+        "error",
+        "attempts",
+        "received_at",
+        "processed_at",
+    ]
+    actions = [replay]

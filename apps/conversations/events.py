@@ -1,0 +1,133 @@
+"""The live event log: store first (with a per-merchant seq), broadcast after commit.
+
+Seqs are handed out by bumping one counter row per merchant inside the writing transaction. The row
+stays locked until that transaction ends, so events of one merchant commit in seq order: a client
+catching up with `since(after_seq=n)` can never see n+2 committed while n+1 is still in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+
+from apps.conversations.models import LiveEvent, LiveEventSeq
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_TYPE = "live.event"
+
+
+def merchant_group(merchant_id: int) -> str:
+    return f"merchant-{merchant_id}"
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conversation-{conversation_id}"
+
+
+def _next_seq(merchant_id: int) -> int:
+    # INSERT … ON CONFLICT … RETURNING works on PostgreSQL and SQLite >= 3.35 and takes the row lock
+    # atomically, so two processes can never read the same value.
+    table = connection.ops.quote_name(LiveEventSeq._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (merchant_id, value) VALUES (%s, 1) "  # noqa: S608 - table name from the model
+        f"ON CONFLICT (merchant_id) DO UPDATE SET value = {table}.value + 1 RETURNING value"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [merchant_id])
+        return int(cursor.fetchone()[0])
+
+
+def _jsonable(payload: dict) -> dict:
+    return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+
+
+def publish(*, merchant_id: int, kind: str, payload: dict, conversation_id: int | None = None) -> None:
+    """Store a LiveEvent with the merchant's next seq; broadcast it once the transaction commits."""
+    with transaction.atomic(savepoint=False):  # part of the caller's transaction; no savepoint round trips
+        event = LiveEvent.objects.create(
+            merchant_id=merchant_id,
+            seq=_next_seq(merchant_id),
+            kind=kind,
+            payload=_jsonable(payload),
+            conversation_id=conversation_id,
+        )
+    transaction.on_commit(lambda: broadcast(event))
+
+
+def as_message(event: LiveEvent) -> dict:
+    return {
+        "type": MESSAGE_TYPE,
+        "seq": event.seq,
+        "kind": event.kind,
+        "payload": event.payload,
+        "conversation_id": event.conversation_id,
+    }
+
+
+def broadcast(event: LiveEvent) -> None:
+    """Fan out to the agents' merchant group and the conversation's group. Never raises: the event is
+    already stored, and a client that missed the broadcast catches up by seq."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = as_message(event)
+    groups = [merchant_group(event.merchant_id)]
+    if event.conversation_id:
+        groups.append(conversation_group(event.conversation_id))
+
+    async def send_all() -> None:
+        for group in groups:
+            await layer.group_send(group, message)
+
+    try:
+        _run(layer, send_all)
+    except Exception:  # a down channel layer must not fail the write that already committed
+        logger.warning("live_event.broadcast_failed", extra={"groups": groups, "seq": event.seq}, exc_info=True)
+
+
+def _run(layer, coroutine_function) -> None:
+    """Run on the caller's event loop when there is one (web process, in-memory layer); otherwise on one
+    long-lived background loop per process, so a Celery worker keeps a single Redis connection instead of
+    opening one per event (async_to_sync would start a fresh loop, and the layer a fresh connection, each call)."""
+    if isinstance(layer, InMemoryChannelLayer) or getattr(SyncToAsync.threadlocal, "main_event_loop", None):
+        async_to_sync(coroutine_function)()
+        return
+    asyncio.run_coroutine_threadsafe(coroutine_function(), _background_loop()).result(timeout=BROADCAST_TIMEOUT)
+
+
+_loops: dict[int, asyncio.AbstractEventLoop] = {}
+_loops_lock = threading.Lock()
+BROADCAST_TIMEOUT = 5.0
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    pid = os.getpid()  # a forked worker child must not reuse its parent's loop thread (it does not exist there)
+    with _loops_lock:
+        loop = _loops.get(pid)
+        if loop is None or loop.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="live-events-broadcast", daemon=True).start()
+            _loops[pid] = loop
+        return loop
+
+
+def since(*, merchant_id: int, after_seq: int, conversation_id: int | None = None, limit: int = 500) -> list[LiveEvent]:
+    """Events after `after_seq`, oldest first (for reconnect catch-up)."""
+    qs = LiveEvent.objects.for_merchant(merchant_id).filter(seq__gt=after_seq)
+    if conversation_id is not None:
+        qs = qs.filter(conversation_id=conversation_id)
+    return list(qs.order_by("seq")[: max(0, min(limit, 5000))])
+
+
+def last_seq(*, merchant_id: int) -> int:
+    row = LiveEventSeq.objects.filter(merchant_id=merchant_id).values_list("value", flat=True).first()
+    return int(row or 0)

@@ -1,0 +1,60 @@
+"""Registries that higher apps (campaigns, tickets) fill from AppConfig.ready().
+
+Conversations parses Meta's webhooks but must not import the apps above it: statuses of campaign
+sends, template reviews and template lookups are handed to whoever registered here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+_status_handlers: list[Callable[..., bool]] = []
+_template_status_handlers: list[Callable[..., Any]] = []
+_template_resolvers: list[Callable[..., Any]] = []
+
+
+def _add(registry: list, fn: Callable) -> Callable:
+    if fn not in registry:  # ready() may run twice in some test setups
+        registry.append(fn)
+    return fn
+
+
+def register_status_handler(fn: Callable[..., bool]) -> Callable[..., bool]:
+    """fn(*, channel, provider_message_id, status, timestamp, error_code, error_message, opaque) -> bool."""
+    return _add(_status_handlers, fn)
+
+
+def register_template_status_handler(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """fn(*, merchant, name, language, event, reason, raw)."""
+    return _add(_template_status_handlers, fn)
+
+
+def register_template_resolver(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """fn(*, merchant, template_id) -> template | None (an object with name, language, status, body, variables)."""
+    return _add(_template_resolvers, fn)
+
+
+def dispatch_status(**kwargs: Any) -> bool:
+    """True when some registered handler claimed the status."""
+    handled = False
+    for fn in list(_status_handlers):
+        handled = bool(fn(**kwargs)) or handled
+    return handled
+
+
+def dispatch_template_status(**kwargs: Any) -> int:
+    for fn in list(_template_status_handlers):
+        fn(**kwargs)
+    return len(_template_status_handlers)
+
+
+def resolve_template(*, merchant, template_id: Any) -> Any | None:
+    for fn in list(_template_resolvers):
+        template = fn(merchant=merchant, template_id=template_id)
+        if template is not None:
+            return template
+    return None

@@ -1,0 +1,267 @@
+"""Meta Graph API clients (WhatsApp Cloud API, Messenger Send API) and payload builders.
+
+Transient failures (timeouts, connection errors, 5xx, 429, Graph throttling codes) are retried here a
+few times with exponential backoff; whatever is still failing comes out as a `ProviderError` whose
+`retryable` tells the Celery task whether to try again later or to mark the message failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+class _RedactAccessToken(logging.Filter):
+    """httpx logs every request URL at INFO; Messenger's Send API carries the page token in the query."""
+
+    pattern = re.compile(r"(access_token=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(self.pattern.sub(r"\1[redacted]", a) if isinstance(a, str) else
+                                self._url(a) for a in record.args)  # fmt: skip
+        record.msg = self.pattern.sub(r"\1[redacted]", str(record.msg))
+        return True
+
+    def _url(self, value):
+        text = str(value)
+        return self.pattern.sub(r"\1[redacted]", text) if "access_token=" in text else value
+
+
+logging.getLogger("httpx").addFilter(_RedactAccessToken())
+
+# Graph error codes worth retrying: throughput (130429), app/user rate limits (4, 17, 32, 613, 80007),
+# temporary API errors (1, 2) and WhatsApp's generic "something went wrong" (131000).
+RETRYABLE_CODES = frozenset({1, 2, 4, 17, 32, 613, 80007, 130429, 131000})
+# Codes after which the customer withdrew marketing messages: the consent ledger must learn it.
+MARKETING_OPT_OUT_CODES = frozenset({131050})
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str
+    raw: dict | None = None
+
+
+class ProviderError(Exception):
+    def __init__(self, code: int | None, http_status: int, message: str, retryable: bool):
+        self.code = code
+        self.http_status = http_status
+        self.message = message
+        self.retryable = retryable
+        super().__init__(f"{code or http_status}: {message}")
+
+
+def graph_url(*parts: str) -> str:
+    return "/".join([settings.META_GRAPH_API_URL.rstrip("/"), *(p.strip("/") for p in parts)])
+
+
+def error_from_response(response: httpx.Response) -> ProviderError:
+    try:
+        error = response.json().get("error") or {}
+    except (ValueError, AttributeError):
+        error = {}
+    code = error.get("code") if isinstance(error.get("code"), int) else None
+    message = str(error.get("message") or response.reason_phrase or "provider error")[:500]
+    retryable = response.status_code >= 500 or response.status_code == 429 or code in RETRYABLE_CODES
+    return ProviderError(code, response.status_code, message, retryable)
+
+
+_shared: dict[int, httpx.Client] = {}
+
+
+def shared_http() -> httpx.Client:
+    """One keep-alive pool per process (a prefork worker child gets its own: sockets must not cross a fork)."""
+    pid = os.getpid()
+    client = _shared.get(pid)
+    if client is None:
+        client = _shared[pid] = httpx.Client(timeout=DEFAULT_TIMEOUT, limits=httpx.Limits(max_connections=20))
+    return client
+
+
+class _Borrowed:
+    """Context manager that hands out the shared client without closing it on exit."""
+
+    def __init__(self, client: httpx.Client):
+        self.client = client
+
+    def __enter__(self) -> httpx.Client:
+        return self.client
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+class GraphClient:
+    """Base: one POST with bounded retries on transient failures."""
+
+    def __init__(self, channel, *, attempts: int | None = None, backoff: float | None = None, http=None):
+        self.channel = channel
+        self.attempts = attempts or getattr(settings, "CONVERSATIONS_SEND_ATTEMPTS", 3)
+        self.backoff = backoff if backoff is not None else getattr(settings, "CONVERSATIONS_SEND_BACKOFF", 0.5)
+        self._http = http
+
+    def send(self, payload: dict) -> SendResult:
+        last: ProviderError | None = None
+        for attempt in range(self.attempts):
+            if attempt:
+                time.sleep(self.backoff * (2 ** (attempt - 1)))
+            try:
+                return self._parse(self._post(payload))
+            except ProviderError as exc:
+                last = exc
+                logger.info(
+                    "provider.send_error",
+                    extra={
+                        "channel_id": self.channel.pk,
+                        "code": exc.code,
+                        "http_status": exc.http_status,
+                        "attempt": attempt + 1,
+                    },
+                )
+                if not exc.retryable:
+                    raise
+        assert last is not None
+        raise last
+
+    def _post(self, payload: dict) -> httpx.Response:
+        try:
+            with self._client() as client:
+                response = client.post(self.url(), json=payload, **self.request_kwargs())
+        except httpx.TimeoutException as exc:
+            raise ProviderError(None, 0, f"timeout: {exc.__class__.__name__}", True) from None
+        except httpx.HTTPError as exc:
+            raise ProviderError(None, 0, f"connection error: {exc.__class__.__name__}", True) from None
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
+
+    def _client(self) -> httpx.Client:
+        return _Borrowed(self._http or shared_http())
+
+    def url(self) -> str:
+        raise NotImplementedError
+
+    def request_kwargs(self) -> dict:
+        return {}
+
+    def _parse(self, response: httpx.Response) -> SendResult:
+        raise NotImplementedError
+
+
+class WhatsAppClient(GraphClient):
+    def url(self) -> str:
+        return graph_url(self.channel.phone_number_id, "messages")
+
+    def request_kwargs(self) -> dict:
+        return {"headers": {"Authorization": f"Bearer {self.channel.access_token}"}}
+
+    def _parse(self, response: httpx.Response) -> SendResult:
+        data = _json(response)
+        try:
+            return SendResult(str(data["messages"][0]["id"]), data)
+        except (KeyError, IndexError, TypeError):
+            raise ProviderError(None, response.status_code, "answer without a message id", False) from None
+
+    def media_url(self, media_id: str) -> dict:
+        """GET {graph}/{media_id} -> {"url", "mime_type", "sha256", "file_size"}."""
+        return _json(self._get(graph_url(media_id)))
+
+    def media_download(self, url: str) -> bytes:
+        return self._get(url).content
+
+    def _get(self, url: str) -> httpx.Response:
+        try:
+            with self._client() as client:
+                response = client.get(url, **self.request_kwargs())
+        except httpx.HTTPError as exc:
+            raise ProviderError(None, 0, f"connection error: {exc.__class__.__name__}", True) from None
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
+
+
+class MessengerClient(GraphClient):
+    def url(self) -> str:
+        return graph_url(self.channel.page_id, "messages")
+
+    def request_kwargs(self) -> dict:
+        return {"params": {"access_token": self.channel.access_token}}
+
+    def _parse(self, response: httpx.Response) -> SendResult:
+        data = _json(response)
+        if not data.get("message_id"):
+            raise ProviderError(None, response.status_code, "answer without a message id", False)
+        return SendResult(str(data["message_id"]), data)
+
+
+def _json(response: httpx.Response) -> dict:
+    try:
+        data = response.json()
+    except ValueError:
+        raise ProviderError(None, response.status_code, "answer is not JSON", False) from None
+    return data if isinstance(data, dict) else {}
+
+
+def get_client(channel, **kwargs: Any) -> GraphClient:
+    if channel.kind == "whatsapp":
+        return WhatsAppClient(channel, **kwargs)
+    if channel.kind == "messenger":
+        return MessengerClient(channel, **kwargs)
+    raise ValueError(f"no provider client for {channel.kind} channels (web chat is delivered over the socket)")
+
+
+# --------------------------------------------------------------------------- payload builders
+def whatsapp_text_payload(to: str, text: str) -> dict:
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "text",
+        "text": {"preview_url": False, "body": text},
+    }
+
+
+def _template_parameters(params: dict | list | None) -> list[dict]:
+    if not params:
+        return []
+    if isinstance(params, dict):
+        # Named templates ({{first_name}}) take parameter_name; order follows the dict.
+        return [{"type": "text", "parameter_name": str(k), "text": str(v)} for k, v in params.items()]
+    return [{"type": "text", "text": str(v)} for v in params]
+
+
+def whatsapp_template_payload(
+    to: str, template_name: str, language: str, params: dict | list | None, opaque: str | None = None
+) -> dict:
+    template: dict[str, Any] = {"name": template_name, "language": {"code": language}}
+    parameters = _template_parameters(params)
+    if parameters:
+        template["components"] = [{"type": "body", "parameters": parameters}]
+    payload = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "template",
+        "template": template,
+    }
+    if opaque:
+        payload["biz_opaque_callback_data"] = str(opaque)[:512]
+    return payload
+
+
+def messenger_text_payload(psid: str, text: str, messaging_type: str = "RESPONSE", tag: str | None = None) -> dict:
+    payload: dict[str, Any] = {"recipient": {"id": psid}, "messaging_type": messaging_type, "message": {"text": text}}
+    if tag:
+        payload["tag"] = tag
+    return payload

@@ -1,0 +1,195 @@
+"""Reads for conversations. Each selector owns its joins so the query count never depends on page size."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+from django.utils.dateparse import parse_datetime
+
+from apps.conversations.models import (
+    CannedResponse,
+    Channel,
+    Conversation,
+    ConversationStatus,
+    LiveEvent,
+    Message,
+)
+from apps.core.roles import Capability
+from apps.core.selectors import DashboardCard
+
+VIEWS = ("mine", "unassigned", "all")
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    items: list[Conversation]
+    next_cursor: str | None  # pass back as `before` for the next (older) page
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    items: list[Message]  # oldest first, ready to render top to bottom
+    next_before_id: int | None  # pass back as `before_id` for older messages; None at the beginning
+
+
+def cursor_encode(conversation: Conversation) -> str:
+    raw = f"{conversation.last_message_at.isoformat()}|{conversation.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def cursor_decode(cursor: str) -> tuple[datetime, int] | None:
+    """(last_message_at, id) from an inbox cursor, or None when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, pk = raw.rsplit("|", 1)
+        at = parse_datetime(stamp)
+        return (at, int(pk)) if at is not None else None
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def _label_filter(qs: QuerySet, label: str) -> QuerySet:
+    if connection.vendor == "postgresql":
+        return qs.filter(labels__contains=[label])
+    # SQLite has no JSON containment: match the quoted element in the stored JSON text.
+    import json
+
+    return qs.filter(labels__icontains=json.dumps(label))
+
+
+def conversation_queryset(*, merchant) -> QuerySet[Conversation]:
+    return Conversation.objects.for_merchant(merchant).select_related("channel", "contact", "assignee")
+
+
+def conversation_list(
+    *,
+    merchant,
+    user=None,
+    view: str = "all",
+    status: str | None = None,
+    channel_id: int | None = None,
+    label: str | None = None,
+    assignee_id: int | None = None,
+    contact_id: int | None = None,
+    search: str | None = None,
+    before: str | tuple[datetime, int] | None = None,
+    limit: int = 50,
+) -> ConversationPage:
+    """The inbox: newest activity first, keyset-paginated on (last_message_at, id). One query."""
+    qs = conversation_filter(
+        conversation_queryset(merchant=merchant),
+        user=user,
+        view=view,
+        status=status,
+        channel_id=channel_id,
+        label=label,
+        assignee_id=assignee_id,
+        contact_id=contact_id,
+        search=search,
+    )
+    position = cursor_decode(before) if isinstance(before, str) else before
+    if position is not None:
+        at, pk = position
+        qs = qs.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=pk))
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    rows = list(qs.order_by("-last_message_at", "-id")[: limit + 1])
+    more = len(rows) > limit
+    items = rows[:limit]
+    return ConversationPage(items=items, next_cursor=cursor_encode(items[-1]) if more and items else None)
+
+
+def conversation_filter(
+    qs: QuerySet[Conversation],
+    *,
+    user=None,
+    view: str = "all",
+    status: str | None = None,
+    channel_id: int | None = None,
+    label: str | None = None,
+    assignee_id: int | None = None,
+    contact_id: int | None = None,
+    search: str | None = None,
+) -> QuerySet[Conversation]:
+    if view == "mine":
+        qs = qs.filter(assignee=user) if user is not None else qs.none()
+    elif view == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    if status:
+        qs = qs.filter(status=status)
+    if channel_id:
+        qs = qs.filter(channel_id=channel_id)
+    if assignee_id:
+        qs = qs.filter(assignee_id=assignee_id)
+    if contact_id:
+        qs = qs.filter(contact_id=contact_id)
+    if label:
+        qs = _label_filter(qs, label)
+    if search:
+        term = search.strip()[:100]
+        qs = qs.filter(
+            Q(contact__name__icontains=term)
+            | Q(contact__phone__icontains=term)
+            | Q(last_message_preview__icontains=term)
+        )
+    return qs
+
+
+def message_history(*, conversation: Conversation, before_id: int | None = None, limit: int = 50) -> MessagePage:
+    """A page of messages older than `before_id` (the newest page when None). Two queries: messages and
+    their stored attachments."""
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    qs = (
+        Message.objects.for_merchant(conversation.merchant_id)
+        .filter(conversation_id=conversation.pk)
+        .select_related("author")
+        .prefetch_related("files")
+    )
+    if before_id is not None:
+        qs = qs.filter(id__lt=before_id)
+    rows = list(qs.order_by("-id")[: limit + 1])
+    more = len(rows) > limit
+    items = rows[:limit]
+    return MessagePage(items=list(reversed(items)), next_before_id=items[-1].pk if more and items else None)
+
+
+def message_queryset(*, merchant, conversation_id: int) -> QuerySet[Message]:
+    return Message.objects.for_merchant(merchant).filter(conversation_id=conversation_id).select_related("author")
+
+
+def channel_list(*, merchant) -> QuerySet[Channel]:
+    return Channel.objects.for_merchant(merchant).order_by("id")
+
+
+def canned_response_list(*, merchant, search: str | None = None) -> QuerySet[CannedResponse]:
+    qs = CannedResponse.objects.for_merchant(merchant).select_related("created_by")
+    if search:
+        qs = qs.filter(Q(shortcut__istartswith=search) | Q(title__icontains=search))
+    return qs.order_by("shortcut")
+
+
+def live_events_since(*, merchant, after_seq: int, limit: int = 500) -> QuerySet[LiveEvent]:
+    return LiveEvent.objects.for_merchant(merchant).filter(seq__gt=after_seq).order_by("seq")[:limit]
+
+
+def conversation_counts(*, merchant) -> dict[str, int]:
+    """Open-ish conversations and the unassigned among them, in one query."""
+    return Conversation.objects.for_merchant(merchant).aggregate(
+        open=Count("id", filter=~Q(status=ConversationStatus.RESOLVED)),
+        unassigned=Count("id", filter=~Q(status=ConversationStatus.RESOLVED) & Q(assignee__isnull=True)),
+    )
+
+
+def dashboard_cards(*, merchant) -> list[DashboardCard]:
+    counts = conversation_counts(merchant=merchant)
+    return [
+        DashboardCard("Open conversations", str(counts["open"] or 0), "/inbox/", Capability.INBOX),
+        DashboardCard(
+            "Unassigned conversations", str(counts["unassigned"] or 0), "/inbox/?view=unassigned", Capability.INBOX
+        ),
+    ]

@@ -1,0 +1,290 @@
+"""Conversation lifecycle: finding the thread for an inbound message, assignment, status, labels."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.conversations import events
+from apps.conversations.models import (
+    AgentPresence,
+    Channel,
+    Conversation,
+    ConversationPriority,
+    ConversationStatus,
+    PresenceStatus,
+)
+from apps.conversations.services.payloads import conversation_payload
+from apps.core.roles import Capability, role_can
+
+logger = logging.getLogger(__name__)
+
+UNRESOLVED = (ConversationStatus.OPEN, ConversationStatus.PENDING, ConversationStatus.SNOOZED)
+# A customer writing again within this many days of a resolution continues the same thread.
+DEFAULT_REOPEN_DAYS = 7
+MAX_LABELS = 20
+MAX_LABEL_LENGTH = 50
+
+
+def conversation_publish(conversation: Conversation, kind: str = "conversation.updated") -> None:
+    events.publish(
+        merchant_id=conversation.merchant_id,
+        kind=kind,
+        payload=conversation_payload(conversation),
+        conversation_id=conversation.pk,
+    )
+
+
+def conversation_for_inbound(*, channel: Channel, contact, at: datetime) -> tuple[Conversation, bool]:
+    """The (locked) conversation an inbound message belongs to; reopens it when needed.
+
+    Rule: the unresolved conversation of (channel, contact) if any; else the latest resolved one when it
+    was resolved within `conversation_reopen_days` (merchant setting, default 7); else a new one.
+    Returns (conversation, changed_status).
+    """
+    if contact.merchant_id != channel.merchant_id:
+        raise ValidationError({"contact": "belongs to another merchant"})
+    base = Conversation.objects.select_for_update().filter(channel=channel, contact=contact)
+    current = base.filter(status__in=UNRESOLVED).order_by("-id").first()
+    if current is not None:
+        changed = current.status == ConversationStatus.SNOOZED
+        if changed:
+            _reopen(current)
+        return current, changed
+    latest = base.order_by("-id").first()
+    days = channel.merchant.setting("conversation_reopen_days", DEFAULT_REOPEN_DAYS)
+    if latest is not None and latest.resolved_at and latest.resolved_at >= timezone.now() - timedelta(days=days):
+        try:
+            with transaction.atomic():
+                _reopen(latest)
+            return latest, True
+        except IntegrityError:  # a concurrent inbound created an unresolved one meanwhile
+            return base.filter(status__in=UNRESOLVED).get(), False
+    return _create(channel=channel, contact=contact, at=at), True
+
+
+@transaction.atomic
+def conversation_start(*, channel: Channel, contact, actor=None) -> tuple[Conversation, bool]:
+    """An agent (or campaign) starts talking first: the contact's unresolved conversation on this channel,
+    else a new one. Returns (conversation, created). Sending still goes through the policy (a WhatsApp
+    contact who never wrote needs a template)."""
+    if contact.merchant_id != channel.merchant_id:
+        raise ValidationError({"contact": "belongs to another merchant"})
+    if getattr(contact, "erased_at", None) or getattr(contact, "merged_into_id", None):
+        raise ValidationError({"contact": "was erased or merged into another contact"})
+    current = (
+        Conversation.objects.select_for_update()
+        .filter(channel=channel, contact=contact, status__in=UNRESOLVED)
+        .order_by("-id")
+        .first()
+    )
+    if current is not None:
+        return current, False
+    conversation = _create(channel=channel, contact=contact, at=timezone.now())
+    return conversation, True
+
+
+def _reopen(conversation: Conversation) -> None:
+    conversation.status = ConversationStatus.OPEN
+    conversation.snoozed_until = None
+    conversation.resolved_at = None
+    conversation.save(update_fields=["status", "snoozed_until", "resolved_at", "updated_at"])
+
+
+def _create(*, channel: Channel, contact, at: datetime) -> Conversation:
+    try:
+        with transaction.atomic():
+            conversation = Conversation.objects.create(
+                merchant_id=channel.merchant_id, channel=channel, contact=contact, last_message_at=at
+            )
+    except IntegrityError:  # the unique "one unresolved" constraint: another process won the race
+        return Conversation.objects.select_for_update().get(channel=channel, contact=contact, status__in=UNRESOLVED)
+    assignee = round_robin_pick(merchant=channel.merchant) if _round_robin_on(channel) else None
+    if assignee is not None:
+        conversation.assignee = assignee
+        conversation.save(update_fields=["assignee", "updated_at"])
+    conversation_publish(conversation, "conversation.created")
+    return conversation
+
+
+def _round_robin_on(channel: Channel) -> bool:
+    return bool(channel.merchant.setting("round_robin", False))
+
+
+def round_robin_pick(*, merchant):
+    """The online agent idle longest (least recently assigned), locked so two inbound races differ."""
+    presence = (
+        AgentPresence.objects.for_merchant(merchant)
+        .select_for_update(skip_locked=True)
+        .filter(status=PresenceStatus.ONLINE, last_seen_at__gte=timezone.now() - presence_ttl())
+        .select_related("user")
+        .order_by(F("last_assigned_at").asc(nulls_first=True), "id")
+        .first()
+    )
+    if presence is None:
+        return None
+    presence.last_assigned_at = timezone.now()
+    presence.save(update_fields=["last_assigned_at"])
+    return presence.user
+
+
+def presence_ttl() -> timedelta:
+    # A socket heartbeats every ~30 s; an agent silent for longer is not really online.
+    return timedelta(minutes=2)
+
+
+# --------------------------------------------------------------------------- agent actions
+def _locked(conversation: Conversation) -> Conversation:
+    return Conversation.objects.select_for_update().select_related("channel").get(pk=conversation.pk)
+
+
+def assignee_check(*, merchant, user) -> None:
+    from apps.merchants.models import Membership
+
+    membership = Membership.objects.for_merchant(merchant).filter(user=user).first()
+    if membership is None or not role_can(membership.role, Capability.INBOX):
+        raise ValidationError({"assignee": "is not an agent of this merchant"})
+
+
+@transaction.atomic
+def conversation_assign(*, conversation: Conversation, assignee, actor=None) -> Conversation:
+    """Assign to a member with inbox access, or unassign with None."""
+    if assignee is not None:
+        assignee_check(merchant=conversation.merchant_id, user=assignee)
+    conversation = _locked(conversation)
+    if conversation.assignee_id != (assignee.pk if assignee else None):
+        conversation.assignee = assignee
+        conversation.save(update_fields=["assignee", "updated_at"])
+        conversation_publish(conversation)
+    return conversation
+
+
+@transaction.atomic
+def conversation_set_status(
+    *, conversation: Conversation, status: str, actor=None, snoozed_until: datetime | None = None
+) -> Conversation:
+    if status not in ConversationStatus.values:
+        raise ValidationError({"status": f"must be one of {', '.join(ConversationStatus.values)}"})
+    snooze_ok = snoozed_until is not None and snoozed_until > timezone.now()
+    if status == ConversationStatus.SNOOZED and not snooze_ok:
+        raise ValidationError({"snoozed_until": "a snoozed conversation needs a wake-up time in the future"})
+    conversation = _locked(conversation)
+    if (
+        status != ConversationStatus.RESOLVED
+        and conversation.status == ConversationStatus.RESOLVED
+        and _has_unresolved(conversation)
+    ):
+        raise ValidationError({"status": "the contact already has an unresolved conversation on this channel"})
+    conversation.status = status
+    conversation.snoozed_until = snoozed_until if status == ConversationStatus.SNOOZED else None
+    conversation.resolved_at = timezone.now() if status == ConversationStatus.RESOLVED else None
+    conversation.save(update_fields=["status", "snoozed_until", "resolved_at", "updated_at"])
+    conversation_publish(conversation)
+    return conversation
+
+
+def _has_unresolved(conversation: Conversation) -> bool:
+    return Conversation.objects.filter(
+        channel_id=conversation.channel_id, contact_id=conversation.contact_id, status__in=UNRESOLVED
+    ).exists()
+
+
+def conversation_snooze(*, conversation: Conversation, until: datetime, actor=None) -> Conversation:
+    return conversation_set_status(
+        conversation=conversation, status=ConversationStatus.SNOOZED, snoozed_until=until, actor=actor
+    )
+
+
+def labels_clean(labels) -> list[str]:
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise ValidationError({"labels": "must be a list of strings"})
+    cleaned: list[str] = []
+    for label in labels:
+        label = label.strip()
+        if not label or len(label) > MAX_LABEL_LENGTH:
+            raise ValidationError({"labels": f"each label needs 1 to {MAX_LABEL_LENGTH} characters"})
+        if label not in cleaned:
+            cleaned.append(label)
+    if len(cleaned) > MAX_LABELS:
+        raise ValidationError({"labels": f"at most {MAX_LABELS} labels"})
+    return cleaned
+
+
+@transaction.atomic
+def conversation_set_labels(*, conversation: Conversation, labels: list[str], actor=None) -> Conversation:
+    cleaned = labels_clean(labels)
+    conversation = _locked(conversation)
+    conversation.labels = cleaned
+    conversation.save(update_fields=["labels", "updated_at"])
+    conversation_publish(conversation)
+    return conversation
+
+
+@transaction.atomic
+def conversation_set_priority(*, conversation: Conversation, priority: str, actor=None) -> Conversation:
+    if priority not in ConversationPriority.values:
+        raise ValidationError({"priority": f"must be one of {', '.join(ConversationPriority.values)}"})
+    conversation = _locked(conversation)
+    conversation.priority = priority
+    conversation.save(update_fields=["priority", "updated_at"])
+    conversation_publish(conversation)
+    return conversation
+
+
+@transaction.atomic
+def conversation_mark_read(*, conversation: Conversation, user=None) -> Conversation:
+    conversation = _locked(conversation)
+    if conversation.unread_count:
+        conversation.unread_count = 0
+        conversation.save(update_fields=["unread_count", "updated_at"])
+        conversation_publish(conversation)
+    return conversation
+
+
+def conversations_wake_snoozed(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Reopen snoozed conversations whose wake-up time passed (beat task)."""
+    now = now or timezone.now()
+    woken = 0
+    ids = list(
+        Conversation.objects.filter(status=ConversationStatus.SNOOZED, snoozed_until__lte=now).values_list(
+            "id", flat=True
+        )[:batch]
+    )
+    for conversation_id in ids:
+        with transaction.atomic():
+            conversation = (
+                Conversation.objects.select_for_update(skip_locked=True)
+                .filter(pk=conversation_id, status=ConversationStatus.SNOOZED)
+                .first()
+            )
+            if conversation is None:
+                continue
+            _reopen(conversation)
+            conversation_publish(conversation)
+            woken += 1
+    return woken
+
+
+@transaction.atomic
+def presence_set(*, merchant, user, status: str) -> AgentPresence:
+    """Called by the agents' socket on connect/heartbeat/disconnect."""
+    if status not in PresenceStatus.values:
+        raise ValidationError({"status": f"must be one of {', '.join(PresenceStatus.values)}"})
+    merchant_id = merchant if isinstance(merchant, int) else merchant.pk
+    presence, _ = AgentPresence.objects.get_or_create(merchant_id=merchant_id, user=user)
+    previous = presence.status
+    presence.status = status
+    presence.last_seen_at = timezone.now()
+    presence.save(update_fields=["status", "last_seen_at"])
+    if previous != status:
+        events.publish(
+            merchant_id=merchant_id,
+            kind="presence.updated",
+            payload={"internal": True, "user_id": user.pk, "status": status},
+        )
+    return presence

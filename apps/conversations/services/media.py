@@ -1,0 +1,132 @@
+"""Inbound media: recorded as pending with the message, downloaded later by a task into default storage."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+
+import httpx
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from apps.conversations import providers
+from apps.conversations.models import Attachment, AttachmentStatus, Message
+
+logger = logging.getLogger(__name__)
+
+MAX_MEDIA_BYTES = 100 * 1024 * 1024  # WhatsApp's largest documents are 100 MB
+
+
+class MediaRetry(Exception):
+    pass
+
+
+def attachments_create_pending(*, message: Message) -> list[int]:
+    """Attachment rows for provider media still to download; ids for the fetch tasks."""
+    ids = []
+    for item in message.attachments or []:
+        if not isinstance(item, dict) or not (item.get("media_id") or item.get("source_url")):
+            continue
+        attachment = Attachment.objects.create(
+            merchant_id=message.merchant_id,
+            message=message,
+            provider_media_id=str(item.get("media_id") or "")[:255],
+            source_url=str(item.get("source_url") or ""),
+            media_type=str(item.get("type") or "")[:20],
+            mime_type=str(item.get("mime_type") or "")[:255],
+            sha256=str(item.get("sha256") or "")[:128],
+            filename=str(item.get("filename") or "")[:255],
+        )
+        ids.append(attachment.pk)
+    return ids
+
+
+def enqueue_fetches(attachment_ids: list[int]) -> None:
+    if not attachment_ids:
+        return
+
+    def enqueue() -> None:
+        from apps.conversations.tasks import attachment_fetch_task
+
+        for attachment_id in attachment_ids:
+            attachment_fetch_task.delay(attachment_id)
+
+    transaction.on_commit(enqueue)
+
+
+def _download(attachment: Attachment) -> tuple[bytes, str]:
+    channel = attachment.message.channel
+    if attachment.provider_media_id:
+        client = providers.get_client(channel)
+        info = client.media_url(attachment.provider_media_id)
+        if not info.get("url"):
+            raise providers.ProviderError(None, 200, "media answer without url", False)
+        return client.media_download(str(info["url"])), str(info.get("mime_type") or attachment.mime_type)
+    try:
+        with httpx.Client(timeout=providers.DEFAULT_TIMEOUT, follow_redirects=True) as client:
+            response = client.get(attachment.source_url)
+    except httpx.HTTPError as exc:
+        raise providers.ProviderError(None, 0, f"connection error: {exc.__class__.__name__}", True) from None
+    if response.status_code >= 400:
+        raise providers.error_from_response(response)
+    return response.content, response.headers.get("content-type", attachment.mime_type).split(";")[0]
+
+
+def attachment_fetch(*, attachment_id: int, final_attempt: bool = True) -> str:
+    """Download one attachment. "stored" | "failed" | "skipped"; raises MediaRetry on transient errors."""
+    attachment = Attachment.objects.select_related("message__channel").get(pk=attachment_id)
+    if attachment.status == AttachmentStatus.STORED:
+        return "skipped"
+    attachment.attempts += 1
+    try:
+        content, mime = _download(attachment)
+        if len(content) > MAX_MEDIA_BYTES:
+            raise providers.ProviderError(None, 200, "media larger than 100 MB", False)
+    except providers.ProviderError as exc:
+        attachment.error = exc.message[:2000]
+        if exc.retryable and not final_attempt:
+            attachment.save(update_fields=["attempts", "error"])
+            raise MediaRetry(exc.message) from None
+        attachment.status = AttachmentStatus.FAILED
+        attachment.save(update_fields=["attempts", "error", "status"])
+        _sync_message(attachment)
+        return "failed"
+    if attachment.sha256 and len(attachment.sha256) == 64 and hashlib.sha256(content).hexdigest() != attachment.sha256:
+        logger.warning("conversations.media_checksum_mismatch", extra={"attachment_id": attachment.pk})
+    _store(attachment, content, mime)
+    _sync_message(attachment)
+    return "stored"
+
+
+def _store(attachment: Attachment, content: bytes, mime: str) -> None:
+    extension = mimetypes.guess_extension(mime or "") or ""
+    name = attachment.filename or f"{attachment.media_type or 'file'}-{attachment.pk}{extension}"
+    attachment.file.save(name, ContentFile(content), save=False)
+    attachment.mime_type = mime or attachment.mime_type
+    attachment.size = len(content)
+    attachment.status = AttachmentStatus.STORED
+    attachment.error = ""
+    attachment.save(update_fields=["file", "mime_type", "size", "status", "error", "attempts"])
+
+
+def _sync_message(attachment: Attachment) -> None:
+    """Mirror the download state into the message's attachments list and tell the inbox."""
+    from apps.conversations.services.messages import message_publish
+
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(pk=attachment.message_id)
+        items = list(message.attachments or [])
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            same_media = attachment.provider_media_id and item.get("media_id") == attachment.provider_media_id
+            same_url = attachment.source_url and item.get("source_url") == attachment.source_url
+            if same_media or same_url:
+                item["status"] = attachment.status
+                item["attachment_id"] = attachment.pk
+                item["url"] = attachment.file.url if attachment.file else ""
+                item["error"] = attachment.error
+        message.attachments = items
+        message.save(update_fields=["attachments"])
+        message_publish(message)

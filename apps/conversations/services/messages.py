@@ -1,0 +1,363 @@
+"""The message write paths: receive (all channels), send (the one way out), deliver, status updates."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.conversations import events, policy
+from apps.conversations.models import (
+    AuthorKind,
+    Channel,
+    ChannelKind,
+    Conversation,
+    Message,
+    MessageDirection,
+    MessageKind,
+    MessageStatus,
+)
+from apps.conversations.services.conversations import conversation_for_inbound, conversation_publish
+from apps.conversations.services.media import attachments_create_pending, enqueue_fetches
+from apps.conversations.services.payloads import message_payload
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 4096  # WhatsApp's limit for a text body; Messenger allows 2000 (checked at send)
+MESSENGER_MAX_TEXT = 2000
+PREVIEW_LENGTH = 200
+# Outbound statuses only move forward; "failed" can only replace queued/sent.
+STATUS_RANK = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SENT: 1,
+    MessageStatus.DELIVERED: 2,
+    MessageStatus.READ: 3,
+}
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def message_publish(message: Message, kind: str = "message.updated") -> None:
+    events.publish(
+        merchant_id=message.merchant_id,
+        kind=kind,
+        payload=message_payload(message),
+        conversation_id=message.conversation_id,
+    )
+
+
+def _preview(message: Message) -> str:
+    if message.body:
+        return message.body[:PREVIEW_LENGTH]
+    if message.kind == MessageKind.MEDIA:
+        kinds = {str(a.get("type") or "file") for a in message.attachments or [] if isinstance(a, dict)}
+        return f"[{', '.join(sorted(kinds)) or 'attachment'}]"
+    if message.kind == MessageKind.TEMPLATE:
+        return f"[template {message.template_name}]"
+    return ""
+
+
+# --------------------------------------------------------------------------- inbound
+def message_receive(
+    *,
+    channel: Channel,
+    contact,
+    provider_message_id: str,
+    kind: str,
+    body: str,
+    attachments: list,
+    received_at: datetime,
+    raw: dict | None = None,
+    metadata: dict | None = None,
+    keyword_text: str | None = None,
+) -> Message | None:
+    """Store a customer's message once per provider id; None when it was already stored.
+
+    Reopens a resolved/snoozed conversation, counts it unread, runs the contacts keyword engine (an
+    opt-out still stores the message) and queues the keyword's automatic reply.
+    """
+    if kind not in (MessageKind.TEXT, MessageKind.MEDIA):
+        raise ValidationError({"kind": "inbound messages are text or media"})
+    received_at = min(received_at or timezone.now(), timezone.now())  # never trust a clock from the future
+    try:
+        with transaction.atomic():
+            message = _receive(
+                channel, contact, provider_message_id, kind, body, attachments, received_at, raw, metadata
+            )
+            _keywords(message, contact, keyword_text if keyword_text is not None else body)
+    except _Duplicate:
+        return None
+    return message
+
+
+def _receive(channel, contact, provider_message_id, kind, body, attachments, received_at, raw, metadata) -> Message:
+    if (
+        provider_message_id
+        and Message.objects.filter(channel=channel, provider_message_id=provider_message_id).exists()
+    ):
+        raise _Duplicate
+    conversation, _ = conversation_for_inbound(channel=channel, contact=contact, at=received_at)
+    meta = dict(metadata or {})
+    if raw is not None:
+        meta["raw"] = raw
+    try:
+        # No savepoint: an IntegrityError here rolls back message_receive's own atomic block as a duplicate.
+        message = Message.objects.create(
+            merchant_id=channel.merchant_id,
+            conversation=conversation,
+            channel=channel,
+            direction=MessageDirection.INBOUND,
+            author_kind=AuthorKind.CONTACT,
+            kind=kind,
+            body=body or "",
+            attachments=list(attachments or []),
+            provider_message_id=provider_message_id or "",
+            status=MessageStatus.RECEIVED,
+            metadata=meta,
+            created_at=received_at,
+        )
+    except IntegrityError:  # the same provider id committed by a concurrent delivery of the webhook
+        raise _Duplicate from None
+    enqueue_fetches(attachments_create_pending(message=message))
+    _touch_inbound(conversation, message)
+    message_publish(message, "message.created")
+    conversation_publish(conversation)
+    return message
+
+
+def _touch_inbound(conversation: Conversation, message: Message) -> None:
+    at = message.created_at
+    if conversation.last_inbound_at is None or at > conversation.last_inbound_at:
+        conversation.last_inbound_at = at
+    if at >= conversation.last_message_at or conversation.unread_count == 0:
+        conversation.last_message_at = max(at, conversation.last_message_at)
+        conversation.last_message_preview = _preview(message)
+    conversation.unread_count += 1
+    conversation.save(
+        update_fields=["last_inbound_at", "last_message_at", "last_message_preview", "unread_count", "updated_at"]
+    )
+
+
+def _keywords(message: Message, contact, text: str) -> None:
+    if not text or (message.kind != MessageKind.TEXT and not message.metadata.get("payload")):
+        return
+    try:
+        from apps.contacts.keywords import keyword_handle_inbound
+    except ImportError:  # contacts' keyword engine not installed: nothing to do
+        return
+    result = keyword_handle_inbound(
+        merchant=message.channel.merchant,
+        contact=contact,
+        channel=message.channel.kind,
+        text=text,
+        message_id=message.provider_message_id or str(message.pk),
+    )
+    if result is None or not getattr(result, "reply_text", ""):
+        return
+    message.metadata["keyword"] = result.kind
+    message.save(update_fields=["metadata"])
+    try:
+        message_send(conversation=message.conversation, text=result.reply_text, automated=True)
+    except (policy.PolicyRefused, ValidationError) as exc:
+        logger.warning("conversations.keyword_reply_refused", extra={"message_id": message.pk, "reason": str(exc)})
+
+
+# --------------------------------------------------------------------------- outbound
+def _text_check(channel: Channel, text: str, has_attachments: bool, is_template: bool) -> str:
+    text = (text or "").strip()
+    if not text and not has_attachments and not is_template:
+        raise ValidationError({"text": "write a message"})
+    limit = MESSENGER_MAX_TEXT if channel.kind == ChannelKind.MESSENGER else MAX_TEXT
+    if len(text) > limit:
+        raise ValidationError({"text": f"at most {limit} characters on {channel.kind}"})
+    return text
+
+
+def message_send(
+    *,
+    conversation: Conversation,
+    author=None,
+    text: str = "",
+    template=None,
+    template_params: dict | None = None,
+    automated: bool = False,
+    is_note: bool = False,
+    attachments=None,
+    human_agent: bool | None = None,
+    opaque: str | None = None,
+    now: datetime | None = None,
+) -> Message:
+    """The only way a reply leaves: policy check, store `queued`, deliver after commit.
+
+    Raises PolicyRefused (with the policy code) or ValidationError (bad input). Notes are internal:
+    stored and shown to agents, never sent. Web-chat replies are delivered by the live event itself.
+    """
+    channel = conversation.channel
+    text = _text_check(channel, text, bool(attachments), template is not None)
+    if attachments and channel.kind != ChannelKind.WEBCHAT and not is_note:
+        # Outbound media to Meta needs an uploaded media id or public link; not offered yet.
+        raise ValidationError({"attachments": "attachments can only be sent on web chat"})
+    if is_note:
+        return _store_outbound(
+            conversation, author, text, MessageKind.NOTE, MessageStatus.SENT, automated, human=author is not None
+        )
+    now = now or timezone.now()
+    if human_agent is None:
+        human_agent = author is not None and not automated
+    decision = policy.send_policy_check(
+        conversation=conversation,
+        now=now,
+        is_template=template is not None,
+        automated=automated,
+        human_agent=human_agent,
+    )
+    if not decision.allowed:
+        raise policy.PolicyRefused(decision.code, decision.message)
+    if template is not None:
+        policy.template_check(template=template, channel=channel, params=template_params)
+    webchat = channel.kind == ChannelKind.WEBCHAT
+    message = _store_outbound(
+        conversation,
+        author,
+        text if template is None else _render(template, template_params),
+        MessageKind.TEMPLATE if template is not None else (MessageKind.MEDIA if attachments else MessageKind.TEXT),
+        MessageStatus.SENT if webchat else MessageStatus.QUEUED,
+        automated,
+        attachments=attachments,
+        template=template,
+        template_params=template_params,
+        decision=decision,
+        opaque=opaque,
+        human=human_agent and not automated,
+    )
+    if not webchat:
+        transaction.on_commit(lambda: _enqueue_delivery(message.pk))
+    return message
+
+
+def _render(template, params: dict | None) -> str:
+    body = str(getattr(template, "body", "") or "")
+    for name, value in (params or {}).items():
+        body = body.replace("{{" + str(name) + "}}", str(value))
+    return body
+
+
+def _enqueue_delivery(message_id: int) -> None:
+    from apps.conversations.tasks import message_deliver_task
+
+    try:
+        message_deliver_task.delay(message_id)
+    except Exception:  # broker down: the message stays queued and the beat sweep requeues it
+        logger.exception("conversations.deliver_enqueue_failed", extra={"message_id": message_id})
+
+
+@transaction.atomic
+def _store_outbound(
+    conversation,
+    author,
+    text,
+    kind,
+    status,
+    automated,
+    *,
+    attachments=None,
+    template=None,
+    template_params=None,
+    decision=None,
+    opaque=None,
+    human: bool = False,
+) -> Message:
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    now = timezone.now()
+    message = Message.objects.create(
+        merchant_id=conversation.merchant_id,
+        conversation=conversation,
+        channel_id=conversation.channel_id,
+        direction=MessageDirection.OUTBOUND,
+        author_kind=AuthorKind.AGENT if human else AuthorKind.BOT,
+        author=author,
+        kind=kind,
+        body=text,
+        attachments=list(attachments or []),
+        status=status,
+        automated=automated,
+        template_name=getattr(template, "name", "") or "",
+        template_language=getattr(template, "language", "") or "",
+        template_params=dict(template_params or {}),
+        messaging_type=(decision.messaging_type or "") if decision else "",
+        tag=(decision.tag or "") if decision else "",
+        metadata={"opaque": opaque} if opaque else {},
+        created_at=now,
+        sent_at=now if status == MessageStatus.SENT else None,
+    )
+    if kind != MessageKind.NOTE:
+        conversation.last_outbound_at = now
+        conversation.last_message_at = max(now, conversation.last_message_at)
+        conversation.last_message_preview = _preview(message)
+        conversation.save(update_fields=["last_outbound_at", "last_message_at", "last_message_preview", "updated_at"])
+        conversation_publish(conversation)
+    message_publish(message, "message.created")
+    return message
+
+
+# --------------------------------------------------------------------------- statuses
+def status_apply(
+    *, message: Message, status: str, at: datetime | None = None, error_code: str = "", error_message: str = ""
+) -> bool:
+    """Move an outbound message's status forward (never back); True when something changed.
+
+    Call inside a transaction with the message row locked. Timestamps of skipped steps are still filled
+    in (a `delivered` arriving after `read` records delivered_at but keeps `read`).
+    """
+    at = at or timezone.now()
+    changed = _fill_timestamp(message, status, at)
+    current = message.status
+    if status == MessageStatus.FAILED:
+        if STATUS_RANK.get(current, 99) <= STATUS_RANK[MessageStatus.SENT]:
+            message.status = MessageStatus.FAILED
+            message.error_code = str(error_code or "unknown")[:32]
+            message.error_message = (error_message or "")[:2000]
+            message.failed_at = at
+            changed = True
+    elif status in STATUS_RANK and current in STATUS_RANK and STATUS_RANK[status] > STATUS_RANK[current]:
+        message.status = status
+        changed = True
+    if changed:
+        message.save(
+            update_fields=["status", "error_code", "error_message", "sent_at", "delivered_at", "read_at", "failed_at"]
+        )
+        message_publish(message)
+    return changed
+
+
+def _fill_timestamp(message: Message, status: str, at: datetime) -> bool:
+    field = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}.get(status)
+    if field and getattr(message, field) is None:
+        setattr(message, field, at)
+        return True
+    return False
+
+
+def messages_mark_read_until(*, channel: Channel, recipient_conversation_ids: list[int], until: datetime) -> int:
+    """Messenger read watermark: every outbound message sent up to `until` is read."""
+    count = 0
+    ids = (
+        Message.objects.filter(
+            channel=channel,
+            conversation_id__in=recipient_conversation_ids,
+            direction=MessageDirection.OUTBOUND,
+            created_at__lte=until,
+        )
+        .filter(Q(status=MessageStatus.SENT) | Q(status=MessageStatus.DELIVERED))
+        .exclude(kind=MessageKind.NOTE)
+        .values_list("id", flat=True)
+    )
+    for message in Message.objects.select_for_update().filter(pk__in=list(ids[:1000])):
+        count += status_apply(message=message, status=MessageStatus.READ, at=until)
+    return count

@@ -1,0 +1,124 @@
+"""Files agents and customers attach: the size and type allowlist, and keeping the file with its message."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+from apps.conversations.models import Attachment, AttachmentStatus, Message
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+ALLOWED_UPLOAD_TYPES = {
+    "image/jpeg": "image",
+    "image/png": "image",
+    "image/gif": "image",
+    "image/webp": "image",
+    "application/pdf": "document",
+    "text/plain": "document",
+    "audio/mpeg": "audio",
+    "audio/ogg": "audio",
+    "video/mp4": "video",
+}
+
+
+# A declared type must match the file's first bytes where the format has a signature: a page renamed
+# "photo.png" is refused instead of being stored and handed to agents as an image.
+SIGNATURES = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "application/pdf": (b"%PDF-",),
+}
+
+
+def upload_head(upload, size: int = 16) -> bytes:
+    head = upload.read(size)
+    upload.seek(0)
+    return head
+
+
+def upload_validate(*, name: str, content_type: str, size: int, head: bytes | None = None) -> str:
+    """The media type for an acceptable upload; ValidationError naming the reason otherwise."""
+    if size > MAX_UPLOAD_BYTES:
+        raise ValidationError({"file": [f"“{name}” is {size // 1024} KB; files may be at most 10 MB."]})
+    if size == 0:
+        raise ValidationError({"file": [f"“{name}” is empty."]})
+    kind = ALLOWED_UPLOAD_TYPES.get((content_type or "").split(";")[0].strip().lower())
+    if kind is None:
+        allowed = ", ".join(sorted(ALLOWED_UPLOAD_TYPES))
+        raise ValidationError({"file": [f"“{name}” has type {content_type or 'unknown'}; allowed types: {allowed}."]})
+    mime = content_type.split(";")[0].strip().lower()
+    signatures = SIGNATURES.get(mime)
+    if head is not None and signatures and not head.startswith(signatures):
+        raise ValidationError({"file": [f"“{name}” is not really {mime}: its content does not match its type."]})
+    if head is not None and mime == "image/webp" and not (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        raise ValidationError({"file": [f"“{name}” is not really {mime}: its content does not match its type."]})
+    return kind
+
+
+def attachment_summary(upload, media_type: str) -> dict:
+    """What the message's `attachments` list (and so its live event) says about an uploaded file."""
+    return {"type": media_type, "filename": upload.name[:255], "mime_type": upload.content_type, "size": upload.size}
+
+
+def attachment_store(*, message: Message, upload, media_type: str) -> Attachment:
+    """Keep an uploaded file with its message (validated by the caller: size and type allowlist)."""
+    attachment = Attachment(
+        merchant_id=message.merchant_id,
+        message=message,
+        media_type=media_type,
+        mime_type=upload.content_type,
+        filename=upload.name[:255],
+        size=upload.size,
+        status=AttachmentStatus.STORED,
+    )
+    attachment.file.save(upload.name, upload, save=False)
+    attachment.save()
+    return attachment
+
+
+FILE_SALT = "conversations.widget.file"
+FILE_MAX_AGE = 60 * 60 * 24 * 30
+
+
+def widget_file_path(*, channel, attachment_id: int) -> str:
+    """A capability path for one file of one widget conversation (the customer has no session)."""
+    from django.core import signing
+    from django.urls import reverse
+
+    signed = signing.dumps({"a": attachment_id, "c": channel.pk}, salt=FILE_SALT)
+    return reverse("conversations:widget_file", args=[channel.public_key, signed])
+
+
+def widget_file_read(*, channel, signed: str) -> Attachment | None:
+    """The stored, customer-visible attachment behind a signed path of this channel, or None."""
+    from django.core import signing
+
+    try:
+        data = signing.loads(signed, salt=FILE_SALT, max_age=FILE_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("c") != channel.pk:
+        return None
+    return (
+        Attachment.objects.for_merchant(channel.merchant_id)
+        .filter(pk=data.get("a"), message__channel=channel, status=AttachmentStatus.STORED)
+        .exclude(message__kind="note")
+        .exclude(file="")
+        .first()
+    )
+
+
+def widget_file_links(*, channel, message_ids: list[int]) -> dict[int, list[dict]]:
+    """message id → [{filename, url}] for the stored files of these messages."""
+    rows = (
+        Attachment.objects.for_merchant(channel.merchant_id)
+        .filter(message_id__in=message_ids, message__channel=channel, status=AttachmentStatus.STORED)
+        .exclude(message__kind="note")
+        .exclude(file="")
+        .order_by("id")
+    )
+    out: dict[int, list[dict]] = {}
+    for attachment in rows:
+        link = {"filename": attachment.filename, "url": widget_file_path(channel=channel, attachment_id=attachment.pk)}
+        out.setdefault(attachment.message_id, []).append(link)
+    return out

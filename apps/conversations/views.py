@@ -1,0 +1,394 @@
+"""The agent inbox: parse → selector/service → render (a partial when htmx asks)."""
+
+from __future__ import annotations
+
+from django.contrib import messages as flash
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.conversations import events, forms, panels, policy, selectors, uploads
+from apps.conversations.models import (
+    Attachment,
+    CannedResponse,
+    Channel,
+    ChannelKind,
+    Conversation,
+    Message,
+)
+from apps.core.permissions import member_required
+from apps.core.roles import Capability, role_can
+from apps.core.tenancy import access_object
+
+LIST_LIMIT = 50
+HISTORY_PAGE = 30
+
+
+# --------------------------------------------------------------------------- reads
+def _members(merchant):
+    from apps.merchants.selectors import member_list
+
+    return [m for m in member_list(merchant=merchant) if role_can(m.role, Capability.INBOX)]
+
+
+def _channels(merchant):
+    return list(selectors.channel_list(merchant=merchant))
+
+
+def _history(conversation: Conversation, before: int | None = None) -> tuple[list[Message], bool]:
+    page = selectors.message_history(conversation=conversation, before_id=before, limit=HISTORY_PAGE)
+    return page.items, page.next_before_id is not None
+
+
+def _conversation(request, conversation_id: int) -> Conversation:
+    return access_object(
+        Conversation,
+        merchant=request.merchant,
+        pk=conversation_id,
+        queryset=Conversation.objects.select_related("contact", "channel", "assignee"),
+    )
+
+
+def _canned(merchant) -> list[dict]:
+    return [
+        {"shortcut": c.shortcut, "title": c.title, "body": c.body}
+        for c in selectors.canned_response_list(merchant=merchant)
+    ]
+
+
+def _consents(conversation: Conversation):
+    from apps.contacts.selectors import consent_state_list
+
+    return list(consent_state_list(contact=conversation.contact))
+
+
+def _send_block(conversation: Conversation) -> dict | None:
+    """Why a free-text reply would be refused right now, with the templates that could be sent instead."""
+    decision = policy.send_policy_check(
+        conversation=conversation, now=timezone.now(), is_template=False, automated=False, human_agent=True
+    )
+    if decision.allowed:
+        return None
+    return {"code": decision.code, "message": decision.message, "templates": _templates(conversation)}
+
+
+def _templates(conversation: Conversation) -> list:
+    from apps.conversations import hooks
+
+    lister = getattr(hooks, "list_templates", None)
+    if lister is None:
+        return []
+    try:
+        return list(lister(merchant=conversation.merchant, channel=conversation.channel) or [])
+    except Exception:  # a broken template provider must not take the inbox down
+        return []
+
+
+# --------------------------------------------------------------------------- pages
+@member_required(Capability.INBOX)
+@require_GET
+def inbox(request, conversation_id: int | None = None):
+    # Read the seq first: anything that happens while the page renders reaches the socket's resume.
+    last_seq = events.last_seq(merchant_id=request.merchant.pk)
+    members, channels = _members(request.merchant), _channels(request.merchant)
+    query = request.GET.copy()
+    query.setdefault("view", "mine")
+    query.setdefault("status", "open")  # the default views show the work still to do
+    filters = forms.InboxFilterForm(query, channels=channels, members=members)
+    data = filters.cleaned_data if filters.is_valid() else {"view": "mine", "status": "open"}
+    page = selectors.conversation_list(
+        merchant=request.merchant,
+        user=request.user,
+        view=data.get("view") or "mine",
+        status=data.get("status") or None,
+        channel_id=data.get("channel"),
+        label=data.get("label") or None,
+        assignee_id=data.get("assignee"),
+        search=data.get("q") or None,
+        before=request.GET.get("before") or None,
+        limit=LIST_LIMIT,
+    )
+    more_query = query.copy()
+    more_query["before"] = page.next_cursor or ""
+    context = {
+        "filters": filters,
+        "tab": data.get("view") or "mine",
+        "rows": page.items,
+        "more_url": f"{reverse('conversations:inbox')}?{more_query.urlencode()}" if page.next_cursor else "",
+        "last_seq": last_seq,
+        "can_manage_channels": role_can(request.membership.role, Capability.SETTINGS),
+    }
+    if request.htmx and request.GET.get("before"):
+        return render(request, "conversations/_rows.html", context)
+    if request.htmx and request.htmx.target == "conversation-list":
+        return render(request, "conversations/_list.html", context)
+    if conversation_id is not None:
+        context.update(_conversation_context(request, _conversation(request, conversation_id), members))
+    return render(request, "conversations/inbox.html", context)
+
+
+def _conversation_context(request, conversation: Conversation, members) -> dict:
+    history, has_older = _history(conversation)
+    return {
+        "conversation": conversation,
+        "history": history,
+        "has_older": has_older,
+        "composer": forms.ComposerForm(),
+        "assign_form": forms.AssignForm(initial={"assignee": conversation.assignee_id}, members=members),
+        "status_form": forms.StatusForm(initial={"status": conversation.status}),
+        "snooze_form": forms.SnoozeForm(),
+        "labels_form": forms.LabelsForm(initial={"labels": ", ".join(conversation.labels or [])}),
+        "send_block": _send_block(conversation),
+        "consents": _consents(conversation),
+        "panels": panels.sidebar_panels(request=request, conversation=conversation),
+        "canned": _canned(request.merchant),
+    }
+
+
+@member_required(Capability.INBOX)
+@require_GET
+def conversation(request, conversation_id: int):
+    return inbox(request, conversation_id=conversation_id)
+
+
+@member_required(Capability.INBOX)
+@require_GET
+def messages_older(request, conversation_id: int):
+    conversation = _conversation(request, conversation_id)
+    before = request.GET.get("before", "")
+    history, has_older = _history(conversation, before=int(before) if before.isdigit() else None)
+    context = {"conversation": conversation, "history": history, "has_older": has_older}
+    return render(request, "conversations/_history.html", context)
+
+
+@member_required(Capability.INBOX)
+@require_GET
+def message_item(request, conversation_id: int, message_id: int):
+    """One message as the history renders it (the live view asks for it when files need their links)."""
+    conversation = _conversation(request, conversation_id)
+    message = access_object(
+        Message,
+        merchant=request.merchant,
+        pk=message_id,
+        queryset=Message.objects.filter(conversation=conversation).select_related("author").prefetch_related("files"),
+    )
+    return render(request, "conversations/_message.html", {"conversation": conversation, "m": message})
+
+
+@member_required(Capability.INBOX)
+@require_GET
+def composer(request, conversation_id: int):
+    """A fresh composer: the page asks again when a customer message may have reopened the reply window."""
+    conversation = _conversation(request, conversation_id)
+    context = {"conversation": conversation, "composer": forms.ComposerForm(), "send_block": _send_block(conversation)}
+    return render(request, "conversations/_composer.html", context)
+
+
+@member_required(Capability.INBOX)
+@require_GET
+def conversation_row(request, conversation_id: int):
+    conversation = _conversation(request, conversation_id)
+    return render(request, "conversations/_row.html", {"c": conversation, "tab": request.GET.get("view", "all")})
+
+
+# --------------------------------------------------------------------------- actions
+def _back(conversation: Conversation):
+    return redirect(reverse("conversations:conversation", args=[conversation.pk]))
+
+
+def _done(request, conversation: Conversation, message: str):
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Trigger"] = "conversation-changed"
+        return response
+    flash.success(request, message)
+    return _back(conversation)
+
+
+def _failed(request, conversation: Conversation, errors: dict | list | str):
+    text = _error_text(errors)
+    if request.htmx:
+        return HttpResponse(text, status=422, content_type="text/plain; charset=utf-8")
+    flash.error(request, text)
+    return _back(conversation)
+
+
+def _error_text(errors) -> str:
+    if isinstance(errors, ValidationError):
+        errors = errors.message_dict if hasattr(errors, "error_dict") else errors.messages
+    if isinstance(errors, dict):
+        return " ".join(f"{field}: {' '.join(str(m) for m in msgs)}" for field, msgs in errors.items())
+    return " ".join(errors) if isinstance(errors, list) else str(errors)
+
+
+@member_required(Capability.INBOX)
+@require_POST
+def message_send(request, conversation_id: int):
+    from apps.conversations import services
+
+    conversation = _conversation(request, conversation_id)
+    form = forms.ComposerForm(request.POST, request.FILES)
+    block, sent = None, False
+    if form.is_valid():
+        text = _expand_canned(request.merchant, form.cleaned_data["text"])
+        try:
+            with transaction.atomic():
+                upload = form.cleaned_data.get("attachment")
+                message = services.message_send(
+                    conversation=conversation,
+                    author=request.user,
+                    text=text,
+                    is_note=form.cleaned_data["is_note"],
+                    attachments=[uploads.attachment_summary(upload, form.media_type)] if upload else None,
+                )
+                if upload:
+                    uploads.attachment_store(message=message, upload=upload, media_type=form.media_type)
+        except policy.PolicyRefused as exc:
+            block = {"code": exc.code, "message": exc.message, "templates": _templates(conversation)}
+        except ValidationError as exc:
+            form.add_error(None, _error_text(exc))
+        else:
+            form, sent = forms.ComposerForm(), True
+    if not request.htmx:
+        if sent:
+            return _back(conversation)
+        flash.error(request, block["message"] if block else _error_text(form.errors))
+        return _back(conversation)
+    context = {"conversation": conversation, "composer": form, "send_block": block or _send_block(conversation)}
+    return render(request, "conversations/_composer.html", context, status=200 if sent else 422)
+
+
+def _expand_canned(merchant, text: str) -> str:
+    """A message that is exactly `/shortcut` becomes the canned response (the script expands as you type)."""
+    stripped = text.strip()
+    if stripped.startswith("/") and " " not in stripped:
+        canned = CannedResponse.objects.for_merchant(merchant).filter(shortcut=stripped[1:]).first()
+        if canned:
+            return canned.body
+    return text
+
+
+@member_required(Capability.INBOX)
+@require_POST
+def conversation_assign(request, conversation_id: int):
+    from apps.conversations import services
+
+    conversation = _conversation(request, conversation_id)
+    members = _members(request.merchant)
+    form = forms.AssignForm(request.POST, members=members)
+    if not form.is_valid():
+        return _failed(request, conversation, form.errors)
+    user = next((m.user for m in members if m.user_id == form.cleaned_data["assignee"]), None)
+    try:
+        services.conversation_assign(conversation=conversation, assignee=user, actor=request.user)
+    except ValidationError as exc:
+        return _failed(request, conversation, exc)
+    return _done(request, conversation, f"Assigned to {user.display_name}." if user else "Unassigned.")
+
+
+@member_required(Capability.INBOX)
+@require_POST
+def conversation_status(request, conversation_id: int):
+    from apps.conversations import services
+
+    conversation = _conversation(request, conversation_id)
+    form = forms.StatusForm(request.POST)
+    if not form.is_valid():
+        return _failed(request, conversation, form.errors)
+    try:
+        services.conversation_set_status(
+            conversation=conversation, status=form.cleaned_data["status"], actor=request.user
+        )
+    except ValidationError as exc:
+        return _failed(request, conversation, exc)
+    return _done(request, conversation, f"Status: {form.cleaned_data['status']}.")
+
+
+@member_required(Capability.INBOX)
+@require_POST
+def conversation_snooze(request, conversation_id: int):
+    from apps.conversations import services
+
+    conversation = _conversation(request, conversation_id)
+    form = forms.SnoozeForm(request.POST)
+    if not form.is_valid():
+        return _failed(request, conversation, form.errors)
+    try:
+        services.conversation_snooze(conversation=conversation, until=form.cleaned_data["until"], actor=request.user)
+    except ValidationError as exc:
+        return _failed(request, conversation, exc)
+    return _done(request, conversation, "Snoozed.")
+
+
+@member_required(Capability.INBOX)
+@require_POST
+def conversation_labels(request, conversation_id: int):
+    from apps.conversations import services
+
+    conversation = _conversation(request, conversation_id)
+    form = forms.LabelsForm(request.POST)
+    if not form.is_valid():
+        return _failed(request, conversation, form.errors)
+    try:
+        services.conversation_set_labels(
+            conversation=conversation, labels=form.cleaned_data["labels"], actor=request.user
+        )
+    except ValidationError as exc:
+        return _failed(request, conversation, exc)
+    return _done(request, conversation, "Labels saved.")
+
+
+@member_required(Capability.INBOX)
+@require_GET
+def attachment_download(request, attachment_id: int):
+    attachment = access_object(Attachment, merchant=request.merchant, pk=attachment_id)
+    if not attachment.file:
+        raise Http404("This file is not stored (yet).")
+    response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename or "file")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --------------------------------------------------------------------------- web-chat channels and the snippet
+@member_required(Capability.SETTINGS)
+@require_GET
+def channel_list(request):
+    channels = Channel.objects.for_merchant(request.merchant).filter(kind=ChannelKind.WEBCHAT).order_by("name")
+    return render(request, "conversations/channels.html", {"channels": channels})
+
+
+@member_required(Capability.SETTINGS)
+def widget_settings(request, channel_id: int):
+    channel = access_object(Channel, merchant=request.merchant, pk=channel_id)
+    if channel.kind != ChannelKind.WEBCHAT:
+        raise Http404("Only web-chat channels have a widget.")
+    initial = {"allowed_origins": "\n".join(channel.allowed_origins or []), **(channel.settings or {})}
+    form = forms.WidgetSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        _widget_settings_save(channel, form.cleaned_data)
+        flash.success(request, "Widget settings saved.")
+        return redirect("conversations:widget_settings", channel_id=channel.pk)
+    script_url = request.build_absolute_uri(reverse("conversations:widget_js", args=[channel.public_key]))
+    snippet = f'<script src="{script_url}" async></script>'
+    context = {"channel": channel, "form": form, "snippet": snippet}
+    return render(request, "conversations/widget_settings.html", context, status=400 if form.errors else 200)
+
+
+def _widget_settings_save(channel: Channel, data: dict) -> None:
+    # Channel writes belong to the backend's services when it has one for widget settings.
+    from apps.conversations import services
+
+    updater = getattr(services, "channel_update", None)
+    settings = {**(channel.settings or {}), **{k: v for k, v in data.items() if k != "allowed_origins"}}
+    if updater is not None:
+        updater(channel=channel, allowed_origins=data["allowed_origins"], settings=settings)
+        return
+    with transaction.atomic():
+        locked = Channel.objects.select_for_update().get(pk=channel.pk)
+        locked.allowed_origins = data["allowed_origins"]
+        locked.settings = settings
+        locked.save(update_fields=["allowed_origins", "settings", "updated_at"])

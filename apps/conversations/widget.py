@@ -1,0 +1,77 @@
+"""The customer web-chat widget: signed visitor tokens, allowed origins and upload rules.
+
+A visitor token is the only credential a widget holds. It binds one channel to one random visitor
+id, so a socket or HTTP call carrying it can only ever reach that visitor's own conversation.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.core import signing
+
+TOKEN_SALT = "conversations.widget.visitor"
+# Long-lived on purpose: the conversation must survive page loads for returning customers.
+TOKEN_MAX_AGE = 60 * 60 * 24 * 365
+
+DEFAULT_CONSENT_WORDING = "Send me news and offers by e-mail. I can unsubscribe at any time."
+
+
+@dataclass(frozen=True)
+class Visitor:
+    channel_id: int
+    visitor_id: str
+
+
+def visitor_id_new() -> str:
+    return "v_" + secrets.token_urlsafe(18)
+
+
+def visitor_token_make(*, channel_id: int, visitor_id: str) -> str:
+    return signing.dumps({"c": channel_id, "v": visitor_id}, salt=TOKEN_SALT, compress=True)
+
+
+def visitor_token_read(*, token: str, channel_id: int) -> Visitor | None:
+    """The visitor behind a token, or None when it is forged, expired or for another channel."""
+    if not token or len(token) > 500:
+        return None
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+    except signing.BadSignature:  # also covers SignatureExpired
+        return None
+    if not isinstance(data, dict) or data.get("c") != channel_id or not isinstance(data.get("v"), str):
+        return None
+    return Visitor(channel_id=channel_id, visitor_id=data["v"])
+
+
+def origin_normalise(origin: str) -> str:
+    parts = urlsplit(origin.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+
+
+def origin_allowed(*, channel, origin: str | None) -> bool:
+    """True when the page's origin is one the merchant listed for this widget (exact scheme, host, port)."""
+    if not origin:
+        return False
+    wanted = origin_normalise(origin)
+    return bool(wanted) and wanted in {origin_normalise(o) for o in (channel.allowed_origins or []) if o}
+
+
+def widget_config(*, channel) -> dict:
+    """What the widget script needs to draw itself; wording is shown verbatim and recorded verbatim."""
+    settings = channel.settings or {}
+    return {
+        "title": settings.get("widget_title") or channel.name,
+        "greeting": settings.get("widget_greeting", ""),
+        "prechat": bool(settings.get("prechat_enabled", False)),
+        "prechat_email_required": bool(settings.get("prechat_email_required", False)),
+        "consent_wording": settings.get("consent_wording") or DEFAULT_CONSENT_WORDING,
+        # Which ledger channel the checkbox grants: e-mail by default, since the form asks for an address.
+        "consent_channel": settings.get("consent_channel") or "email",
+    }

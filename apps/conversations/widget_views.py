@@ -1,0 +1,272 @@
+"""HTTP endpoints the customer widget calls from merchants' sites (CORS for allowed origins only).
+
+No cookies are involved: each call carries the signed visitor token, so these views are exempt from
+CSRF and answer CORS without credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from functools import lru_cache, wraps
+
+from django.contrib.staticfiles import finders
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+
+from apps.conversations import events, live, uploads, widget
+from apps.conversations.models import Message, MessageKind
+
+HISTORY_LIMIT = 50
+CONSENT_CHANNELS = ("email", "whatsapp", "sms", "webchat", "messenger")
+
+
+def _error(status: int, code: str, message: str, fields: dict | None = None) -> JsonResponse:
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return JsonResponse(body, status=status)
+
+
+def _cors(response: HttpResponse, origin: str) -> HttpResponse:
+    response["Access-Control-Allow-Origin"] = origin
+    response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    response["Access-Control-Allow-Headers"] = "Content-Type"
+    response["Access-Control-Max-Age"] = "600"
+    patch_vary_headers(response, ["Origin"])
+    return response
+
+
+def widget_endpoint(view):
+    """Resolve the channel, refuse other origins (no CORS headers, so the browser hides the answer),
+    answer the preflight, and read the visitor token for the view."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapped(request, public_key: str):
+        channel = live.widget_channel_sync(public_key=public_key)
+        if channel is None:
+            return _error(404, "not_found", "No web-chat widget with this key.")
+        origin = request.headers.get("Origin", "")
+        if not widget.origin_allowed(channel=channel, origin=origin):
+            return _error(403, "origin_not_allowed", "This site is not allowed to use this chat widget.")
+        if request.method == "OPTIONS":
+            return _cors(HttpResponse(status=204), origin)
+        if request.method != "POST":
+            return _cors(_error(405, "method_not_allowed", "Use POST."), origin)
+        data = _body(request)
+        if data is None:
+            return _cors(_error(400, "bad_request", "Send a JSON object."), origin)
+        return _cors(view(request, channel=channel, data=data), origin)
+
+    return wrapped
+
+
+def _body(request) -> dict | None:
+    if request.content_type == "multipart/form-data":
+        return request.POST.dict()
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _visitor(channel, data: dict) -> widget.Visitor | None:
+    return live.visitor_from_token(channel=channel, token=data.get("token"))
+
+
+def _unauthorised() -> JsonResponse:
+    return _error(401, "bad_token", "This chat session is not valid any more; reload the page.")
+
+
+# --------------------------------------------------------------------------- script
+@lru_cache(maxsize=1)
+def _widget_source() -> str:
+    path = finders.find("conversations/widget.js")
+    if not path:
+        raise RuntimeError("conversations/widget.js is missing from the static files")
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
+
+
+@require_GET
+def widget_js(request, public_key: str):
+    """The snippet's script: the widget code with this channel's endpoints baked in."""
+    if live.widget_channel_sync(public_key=public_key) is None:
+        raise Http404("No web-chat widget with this key.")
+    base = request.build_absolute_uri("/").rstrip("/")
+    config = {
+        "key": public_key,
+        "session": base + reverse("conversations:widget_session", args=[public_key]),
+        "prechat": base + reverse("conversations:widget_prechat", args=[public_key]),
+        "upload": base + reverse("conversations:widget_upload", args=[public_key]),
+        "socket": base.replace("http", "ws", 1) + f"/ws/widget/{public_key}/",
+    }
+    # json.dumps output is a valid JS literal; "</" is escaped so the text can never close a script element.
+    literal = json.dumps(config).replace("</", "<\\/")
+    source = "(function (CONFIG) {\n" + _widget_source() + "\n})(" + literal + ");\n"
+    response = HttpResponse(source, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"  # public code, no data
+    return response
+
+
+# --------------------------------------------------------------------------- session
+@widget_endpoint
+def widget_session(request, *, channel, data: dict):
+    """Resume the visitor behind a stored token, or start a new visitor; history and the seq to resume from."""
+    visitor = _visitor(channel, data)
+    if visitor is None:
+        visitor = widget.Visitor(channel_id=channel.pk, visitor_id=widget.visitor_id_new())
+    last_seq = events.last_seq(merchant_id=channel.merchant_id)  # before reading history: resume covers the rest
+    contact = live.visitor_contact(channel=channel, visitor_id=visitor.visitor_id)
+    conversation = live.visitor_conversation(channel=channel, visitor_id=visitor.visitor_id)
+    return JsonResponse(
+        {
+            "token": widget.visitor_token_make(channel_id=channel.pk, visitor_id=visitor.visitor_id),
+            "config": widget.widget_config(channel=channel),
+            "prechat_done": contact is not None,
+            "conversation_id": conversation.pk if conversation else None,
+            "messages": _history(conversation) if conversation else [],
+            "last_seq": last_seq,
+        }
+    )
+
+
+def _history(conversation) -> list[dict]:
+    from apps.conversations.services.payloads import message_payload
+
+    rows = list(
+        Message.objects.for_merchant(conversation.merchant_id)
+        .filter(conversation=conversation)
+        .exclude(kind=MessageKind.NOTE)
+        .order_by("-id")[:HISTORY_LIMIT]
+    )
+    files = uploads.widget_file_links(channel=conversation.channel, message_ids=[m.pk for m in rows if m.attachments])
+    out = []
+    for message in reversed(rows):
+        view = live.widget_message_view(json.loads(json.dumps(message_payload(message), default=str)))
+        if files.get(message.pk):
+            view["attachments"] = files[message.pk]
+        out.append(view)
+    return out
+
+
+# --------------------------------------------------------------------------- pre-chat form
+def _prechat_clean(channel, data: dict) -> tuple[dict, dict]:
+    errors: dict[str, list[str]] = {}
+    name = str(data.get("name") or "").strip()
+    email = str(data.get("email") or "").strip()
+    page_url = str(data.get("page_url") or "").strip()[:1000]
+    consent = data.get("consent") in (True, "true", "on", "1")
+    config = widget.widget_config(channel=channel)
+    if len(name) > 200:
+        errors["name"] = ["Use at most 200 characters."]
+    if email:
+        try:
+            EmailValidator()(email)
+        except ValidationError:
+            errors["email"] = ["Enter a valid e-mail address."]
+    elif config["prechat_email_required"] or (consent and config["consent_channel"] == "email"):
+        errors["email"] = ["Enter your e-mail address."]
+    if page_url:
+        try:
+            URLValidator(schemes=["http", "https"])(page_url)
+        except ValidationError:
+            page_url = ""  # evidence is best-effort: a strange page address must not block the chat
+    return {"name": name, "email": email, "page_url": page_url, "consent": consent, **config}, errors
+
+
+@widget_endpoint
+def widget_prechat(request, *, channel, data: dict):
+    visitor = _visitor(channel, data)
+    if visitor is None:
+        return _unauthorised()
+    cleaned, errors = _prechat_clean(channel, data)
+    if errors:
+        return _error(400, "invalid", "Check the highlighted fields.", errors)
+    try:
+        contact = _prechat_save(request, channel=channel, visitor=visitor, cleaned=cleaned)
+    except ValidationError as exc:
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        return _error(400, "invalid", "Check the highlighted fields.", fields)
+    return JsonResponse({"ok": True, "contact_id": contact.pk, "consent": cleaned["consent"]})
+
+
+@transaction.atomic
+def _prechat_save(request, *, channel, visitor: widget.Visitor, cleaned: dict):
+    from apps.contacts.services import consent_record, contact_resolve_identity, contact_update
+
+    contact = contact_resolve_identity(
+        merchant=channel.merchant, kind="webchat", external_id=visitor.visitor_id, name=cleaned["name"]
+    )
+    updates = {k: cleaned[k] for k in ("name", "email") if cleaned[k]}
+    if updates:
+        contact = contact_update(contact=contact, **updates)
+    if cleaned["consent"]:
+        consent_record(
+            merchant=channel.merchant,
+            contact=contact,
+            channel=cleaned["consent_channel"],
+            purpose="marketing",
+            action="grant",
+            source="widget",
+            wording=cleaned["consent_wording"],
+            evidence_url=cleaned["page_url"],
+            ip_address=request.META.get("REMOTE_ADDR") or None,
+            user_agent=request.headers.get("User-Agent", "")[:500],
+            actor_label=f"Web-chat widget {channel.name}"[:200],
+        )
+    return contact
+
+
+# --------------------------------------------------------------------------- files
+@require_GET
+def widget_file(request, public_key: str, signed: str):
+    """A file of the customer's conversation, by a signed path only the widget of that conversation received."""
+    channel = live.widget_channel_sync(public_key=public_key)
+    attachment = uploads.widget_file_read(channel=channel, signed=signed) if channel else None
+    if attachment is None:
+        raise Http404("No such file.")
+    response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename or "file")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+# --------------------------------------------------------------------------- uploads
+@widget_endpoint
+def widget_upload(request, *, channel, data: dict):
+    visitor = _visitor(channel, data)
+    if visitor is None:
+        return _unauthorised()
+    upload = request.FILES.get("file")
+    client_id = str(data.get("id") or "")
+    if upload is None:
+        return _error(400, "invalid", "Choose a file.", {"file": ["Choose a file."]})
+    try:
+        uuid.UUID(client_id)
+        media_type = uploads.upload_validate(
+            name=upload.name, content_type=upload.content_type, size=upload.size, head=uploads.upload_head(upload)
+        )
+    except ValueError:
+        return _error(400, "invalid", "id must be a UUID.", {"id": ["id must be a UUID."]})
+    except ValidationError as exc:
+        return _error(400, "invalid", " ".join(exc.message_dict["file"]), exc.message_dict)
+    with transaction.atomic():
+        message, result = live.widget_receive_sync(
+            channel=channel,
+            visitor_id=visitor.visitor_id,
+            client_id=client_id,
+            text=str(data.get("text") or "")[: live.MAX_TEXT],
+            attachments=[uploads.attachment_summary(upload, media_type)],
+        )
+        if not result["duplicate"]:
+            uploads.attachment_store(message=message, upload=upload, media_type=media_type)
+    result.pop("contact")
+    return JsonResponse(result, status=201 if not result["duplicate"] else 200)

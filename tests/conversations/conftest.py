@@ -1,0 +1,59 @@
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conversations.fake_graph import fake_graph  # noqa: F401 - fixture re-export
+from tests.factories.conversations import ChannelFactory
+
+SAMPLES = Path("/work/shared/samples")
+SAMPLE_PHONE_NUMBER_ID = "209384756102938"
+SAMPLE_PAGE_ID = "118273645501928"
+
+
+def sample_bytes(name: str) -> bytes:
+    return (SAMPLES / name).read_bytes()
+
+
+def sign(raw: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+
+
+@pytest.fixture
+def wa_channel(merchant):
+    return ChannelFactory(merchant=merchant, kind="whatsapp", phone_number_id=SAMPLE_PHONE_NUMBER_ID)
+
+
+@pytest.fixture
+def fb_channel(merchant):
+    return ChannelFactory(merchant=merchant, kind="messenger", page_id=SAMPLE_PAGE_ID)
+
+
+@pytest.fixture
+def post_webhook(client):
+    """post_webhook(channel, raw_bytes_or_dict, signature=None) -> response; signs the exact bytes sent."""
+
+    def post(channel, payload, signature=None, secret=None):
+        raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        headers = {}
+        sig = sign(raw, secret or channel.app_secret) if signature is None else signature
+        if sig:
+            headers["HTTP_X_HUB_SIGNATURE_256"] = sig
+        return client.post(
+            f"/webhooks/{channel.kind}/{channel.pk}/", data=raw, content_type="application/json", **headers
+        )
+
+    return post
+
+
+@pytest.fixture
+def eager():
+    """Run Celery tasks inline (only where the worker itself is not what the test is about)."""
+    from portal.celery import app
+
+    old = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = old

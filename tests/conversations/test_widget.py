@@ -1,0 +1,205 @@
+"""The widget's HTTP side: script, session, pre-chat consent, uploads, CORS and tokens."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from apps.contacts.models import ConsentEvent, ConsentState, ContactIdentity
+from apps.conversations import services, widget
+from apps.conversations.models import Attachment, Message
+from tests.conversations.live_support import ORIGIN, visitor, visitor_contact, webchat_channel
+from tests.factories.conversations import ConversationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def channel(merchant):
+    return webchat_channel(
+        merchant,
+        settings={"prechat_enabled": True, "consent_wording": "Yes — send me Acme's offers by e-mail <3"},
+    )
+
+
+def post(client, channel, what, data=None, origin=ORIGIN, **extra):
+    return client.post(
+        f"/inbox/widget/{channel.public_key}/{what}/",
+        data=json.dumps(data or {}),
+        content_type="application/json",
+        HTTP_ORIGIN=origin,
+        **extra,
+    )
+
+
+def test_script_embeds_this_channels_endpoints(client, channel):
+    response = client.get(f"/inbox/widget/{channel.public_key}.js")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/javascript")
+    body = response.content.decode()
+    assert f'"socket": "ws://testserver/ws/widget/{channel.public_key}/"' in body
+    assert f"/inbox/widget/{channel.public_key}/session/" in body
+    assert "textContent" in body and "innerHTML" not in body
+    assert client.get("/inbox/widget/unknown-key-123.js").status_code == 404
+
+
+def test_cors_answers_allowed_origins_only(client, channel):
+    refused = post(client, channel, "session", origin="https://evil.example")
+    assert refused.status_code == 403 and "Access-Control-Allow-Origin" not in refused
+    assert refused.json()["error"]["code"] == "origin_not_allowed"
+    assert post(client, channel, "session", origin="").status_code == 403
+    preflight = client.options(f"/inbox/widget/{channel.public_key}/session/", HTTP_ORIGIN=ORIGIN)
+    assert preflight.status_code == 204
+    assert (
+        preflight["Access-Control-Allow-Origin"] == ORIGIN
+        and "Content-Type" in preflight["Access-Control-Allow-Headers"]
+    )
+    allowed = post(client, channel, "session")
+    assert (
+        allowed.status_code == 200 and allowed["Access-Control-Allow-Origin"] == ORIGIN and "Origin" in allowed["Vary"]
+    )
+
+
+def test_session_survives_page_loads_and_shows_public_history_only(client, channel, merchant):
+    first = post(client, channel, "session").json()
+    assert first["conversation_id"] is None and first["messages"] == [] and first["prechat_done"] is False
+    assert first["config"]["consent_wording"] == "Yes — send me Acme's offers by e-mail <3"
+    visitor_id = widget.visitor_token_read(token=first["token"], channel_id=channel.pk).visitor_id
+    conversation = ConversationFactory(
+        merchant=merchant, channel=channel, contact=visitor_contact(channel, visitor_id), identity=False
+    )
+    services.message_send(conversation=conversation, text="internal only", is_note=True)
+    services.message_send(conversation=conversation, text="<b>Hello</b>")
+    again = post(client, channel, "session", {"token": first["token"]}).json()
+    assert widget.visitor_token_read(token=again["token"], channel_id=channel.pk).visitor_id == visitor_id
+    assert again["conversation_id"] == conversation.pk and again["prechat_done"] is True
+    assert [(m["direction"], m["body"]) for m in again["messages"]] == [("outbound", "<b>Hello</b>")]
+    assert again["last_seq"] >= 2
+    # A forged token starts a new visitor instead of opening someone's conversation.
+    forged = post(client, channel, "session", {"token": first["token"][:-3] + "abc"}).json()
+    assert forged["conversation_id"] is None
+    assert widget.visitor_token_read(token=forged["token"], channel_id=channel.pk).visitor_id != visitor_id
+
+
+def test_prechat_records_the_exact_wording_as_consent_evidence(client, channel):
+    _, token = visitor(channel)
+    data = {"token": token, "name": "Ana <b>", "email": "ana@example.test", "consent": True,
+            "page_url": "https://shop.example/pricing"}  # fmt: skip
+    response = post(client, channel, "prechat", data, HTTP_USER_AGENT="Mozilla/5.0 test", REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 200
+    event = ConsentEvent.objects.get()
+    assert (event.channel, event.purpose, event.action, event.source) == ("email", "marketing", "grant", "widget")
+    assert event.wording == "Yes — send me Acme's offers by e-mail <3"
+    assert event.evidence_url == "https://shop.example/pricing"
+    assert (event.ip_address, event.user_agent) == ("203.0.113.9", "Mozilla/5.0 test")
+    contact = event.contact
+    assert (contact.name, contact.email) == ("Ana <b>", "ana@example.test")
+    assert ContactIdentity.objects.get(contact=contact).kind == "webchat"
+    assert ConsentState.objects.get(contact=contact).status == "granted"
+
+
+def test_prechat_errors_name_the_field_and_store_nothing(client, channel):
+    _, token = visitor(channel)
+    response = post(client, channel, "prechat", {"token": token, "email": "not-an-email", "consent": True})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"email": ["Enter a valid e-mail address."]}
+    response = post(client, channel, "prechat", {"token": token, "consent": True})
+    assert response.json()["error"]["fields"] == {"email": ["Enter your e-mail address."]}
+    assert post(client, channel, "prechat", {"token": "forged", "name": "x"}).status_code == 401
+    assert not ConsentEvent.objects.exists() and not ContactIdentity.objects.exists()
+    # Without the box ticked no consent is recorded at all.
+    assert post(client, channel, "prechat", {"token": token, "name": "Bo"}).status_code == 200
+    assert not ConsentEvent.objects.exists()
+
+
+def test_a_token_of_another_channel_is_refused(client, channel, merchant):
+    other = webchat_channel(merchant)
+    _, token = visitor(other)
+    assert post(client, channel, "prechat", {"token": token, "name": "x"}).status_code == 401
+
+
+def _upload(client, channel, token, file, client_id=None):
+    return client.post(
+        f"/inbox/widget/{channel.public_key}/upload/",
+        data={"token": token, "id": client_id or str(uuid.uuid4()), "file": file},
+        HTTP_ORIGIN=ORIGIN,
+    )
+
+
+def test_uploads_are_validated_stored_once_and_reach_the_conversation(client, channel, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    _, token = visitor(channel)
+    big = SimpleUploadedFile("huge.png", b"\x89PNG" + b"0" * (10 * 1024 * 1024), content_type="image/png")
+    response = _upload(client, channel, token, big)
+    assert response.status_code == 400 and "at most 10 MB" in response.json()["error"]["message"]
+    script = SimpleUploadedFile("x.html", b"<script>", content_type="text/html")
+    response = _upload(client, channel, token, script)
+    assert response.status_code == 400 and "allowed types" in response.json()["error"]["fields"]["file"][0]
+    assert not Message.objects.exists()
+
+    client_id = str(uuid.uuid4())
+    PNG = b"\x89PNG\r\n\x1a\n fake"
+    disguised = SimpleUploadedFile("photo.png", b"<html><script>x</script>", content_type="image/png")
+    response = _upload(client, channel, token, disguised)
+    assert response.status_code == 400 and "does not match its type" in response.json()["error"]["message"]
+    photo = SimpleUploadedFile("photo.png", PNG, content_type="image/png")
+    response = _upload(client, channel, token, photo, client_id)
+    assert response.status_code == 201 and response["Access-Control-Allow-Origin"] == ORIGIN
+    message = Message.objects.get()
+    assert (message.direction, message.kind, message.attachments[0]["filename"]) == ("inbound", "media", "photo.png")
+    assert Attachment.objects.get(message=message).file.read() == PNG
+    again = _upload(client, channel, token, SimpleUploadedFile("photo.png", PNG, content_type="image/png"), client_id)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert Message.objects.count() == 1 and Attachment.objects.count() == 1
+    assert _upload(client, channel, "forged", photo).status_code == 401
+
+
+def test_origin_matching_is_exact():
+    class C:
+        allowed_origins = ["https://shop.example", "http://localhost:8080"]
+
+    assert widget.origin_allowed(channel=C, origin="https://shop.example")
+    assert widget.origin_allowed(channel=C, origin="https://SHOP.example:443")
+    assert not widget.origin_allowed(channel=C, origin="http://shop.example")
+    assert not widget.origin_allowed(channel=C, origin="https://shop.example.evil.test")
+    assert not widget.origin_allowed(channel=C, origin="http://localhost:8081")
+    assert not widget.origin_allowed(channel=C, origin="null")
+    assert not widget.origin_allowed(channel=C, origin=None)
+
+
+def test_customers_download_their_conversations_files_by_signed_path_only(
+    client, channel, merchant, settings, tmp_path
+):
+    from apps.conversations import uploads
+
+    settings.MEDIA_ROOT = tmp_path
+    visitor_id, token = visitor(channel)
+    conversation = ConversationFactory(
+        merchant=merchant, channel=channel, contact=visitor_contact(channel, visitor_id), identity=False
+    )
+
+    def send(text, is_note=False):
+        upload = SimpleUploadedFile(f"{text}.pdf", b"%PDF-1.4 " + text.encode(), content_type="application/pdf")
+        message = services.message_send(
+            conversation=conversation, text=text, is_note=is_note,
+            attachments=[uploads.attachment_summary(upload, "document")],
+        )  # fmt: skip
+        return uploads.attachment_store(message=message, upload=upload, media_type="document")
+
+    invoice, secret = send("invoice"), send("internal", is_note=True)
+    history = post(client, channel, "session", {"token": token}).json()["messages"]
+    assert len(history) == 1
+    (link,) = history[0]["attachments"]
+    assert link["filename"] == "invoice.pdf"
+    response = client.get(link["url"])
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"%PDF-1.4 invoice"
+    assert response["Content-Disposition"].startswith("attachment")
+    assert client.get(link["url"][:-3] + "xx/").status_code == 404
+    assert client.get(uploads.widget_file_path(channel=channel, attachment_id=secret.pk)).status_code == 404
+    other = webchat_channel(merchant)
+    forged = uploads.widget_file_path(channel=other, attachment_id=invoice.pk).replace(
+        other.public_key, channel.public_key
+    )
+    assert client.get(forged).status_code == 404
