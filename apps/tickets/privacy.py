@@ -1,0 +1,68 @@
+"""The tickets app's part of a contact's export, erasure and merge (registered with apps.contacts.privacy)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from apps.tickets.models import Ticket, TicketComment, TicketEvent, TicketEventKind
+
+ERASED = "[erased]"
+
+
+def tickets_export(contact) -> list[dict]:
+    tickets = Ticket.objects.for_merchant(contact.merchant_id).filter(contact=contact).order_by("id")
+    return [
+        {
+            "number": t.number,
+            "subject": t.subject,
+            "description": t.description,
+            "status": t.status,
+            "created_at": t.created_at.isoformat(),
+            "csat": {"rating": t.csat_rating, "comment": t.csat_comment} if t.csat_answered_at else None,
+            "public_replies": list(t.comments.filter(is_public=True).order_by("id").values_list("body", flat=True)),
+        }
+        for t in tickets
+    ]
+
+
+@transaction.atomic
+def tickets_erase(contact) -> None:
+    """Blank what the customer wrote or was told; keep numbers, statuses and SLA facts for reports."""
+    tickets = Ticket.objects.for_merchant(contact.merchant_id).filter(contact=contact)
+    ids = list(tickets.values_list("pk", flat=True))
+    tickets.update(description=ERASED, csat_comment="", subject=ERASED, updated_at=timezone.now())
+    TicketComment.objects.filter(ticket_id__in=ids).update(body=ERASED)
+    TicketEvent.objects.bulk_create(
+        TicketEvent(
+            merchant_id=contact.merchant_id,
+            ticket_id=pk,
+            kind=TicketEventKind.CHANGED,
+            field="erased",
+            actor_label="Privacy erasure",
+            data={"contact": contact.pk},
+        )
+        for pk in ids
+    )
+
+
+def tickets_merge(*, source, target) -> None:
+    Ticket.objects.for_merchant(source.merchant_id).filter(contact=source).update(contact=target)
+
+
+def tickets_panel(*, contact, request) -> str:
+    tickets = Ticket.objects.for_merchant(contact.merchant_id).filter(contact=contact).order_by("-id")[:20]
+    return render_to_string("tickets/_contact_panel.html", {"tickets": tickets}, request=request)
+
+
+def register() -> None:
+    from apps.contacts import privacy
+    from apps.core.roles import Capability
+
+    privacy.register_export_section("tickets", tickets_export)
+    privacy.register_erase_hook(tickets_erase)
+    privacy.register_merge_hook(tickets_merge)
+    privacy.register_contact_panel(
+        "tickets", privacy.ContactPanel(title="Tickets", render=tickets_panel, capability=Capability.TICKETS, order=50)
+    )

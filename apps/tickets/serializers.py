@@ -1,0 +1,274 @@
+"""API input and output shapes for tickets and their settings."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from apps.tickets.models import (
+    BusinessHours,
+    SlaPolicy,
+    Team,
+    Ticket,
+    TicketComment,
+    TicketEvent,
+    TicketPriority,
+    TicketStatus,
+)
+
+User = get_user_model()
+
+
+class MerchantPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """A primary key that must name a row of the caller's merchant (another merchant's id is 'not found')."""
+
+    def __init__(self, model, **kwargs):
+        self.model = model
+        kwargs.setdefault("queryset", model.objects.all())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        merchant = self.context.get("merchant")
+        return self.model.objects.none() if merchant is None else self.model.objects.for_merchant(merchant)
+
+
+class AgentField(serializers.PrimaryKeyRelatedField):
+    """A user id of a member of the caller's merchant (the service checks the role)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", User.objects.all())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        merchant = self.context.get("merchant")
+        return User.objects.none() if merchant is None else User.objects.filter(memberships__merchant=merchant)
+
+
+class CsatSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(source="csat_rating", allow_null=True)
+    comment = serializers.CharField(source="csat_comment")
+    answered_at = serializers.DateTimeField(source="csat_answered_at", allow_null=True)
+    sent_at = serializers.DateTimeField(source="csat_sent_at", allow_null=True)
+    sent_via = serializers.CharField(source="csat_sent_via")
+
+
+class TicketOutputSerializer(serializers.ModelSerializer):
+    conversation = serializers.IntegerField(source="conversation_id", read_only=True, allow_null=True)
+    contact = serializers.IntegerField(source="contact_id", allow_null=True)
+    assignee = serializers.IntegerField(source="assignee_id", allow_null=True)
+    team = serializers.IntegerField(source="team_id", allow_null=True)
+    sla_policy = serializers.IntegerField(source="sla_policy_id", allow_null=True)
+    sla_paused = serializers.BooleanField(source="is_paused")
+    merged_into = serializers.IntegerField(source="merged_into_id", allow_null=True)
+    csat = CsatSerializer(source="*")
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "number",
+            "subject",
+            "description",
+            "status",
+            "priority",
+            "contact",
+            "conversation",
+            "assignee",
+            "team",
+            "tags",
+            "due_at",
+            "sla_policy",
+            "first_response_due_at",
+            "next_response_due_at",
+            "resolution_due_at",
+            "first_response_breached",
+            "next_response_breached",
+            "resolution_breached",
+            "sla_paused",
+            "first_response_at",
+            "csat",
+            "merged_into",
+            "created_at",
+            "updated_at",
+            "solved_at",
+            "closed_at",
+        ]
+        read_only_fields = fields
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    subject = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    status = serializers.ChoiceField(
+        choices=[TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.ON_HOLD],
+        default=TicketStatus.NEW,
+    )
+    priority = serializers.ChoiceField(choices=TicketPriority.choices, default=TicketPriority.NORMAL)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, default=list)
+    due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from apps.contacts.models import Contact
+        from apps.conversations.models import Conversation
+
+        self.fields["contact"] = MerchantPrimaryKeyField(Contact, required=False, allow_null=True, default=None)
+        self.fields["conversation"] = MerchantPrimaryKeyField(
+            Conversation,
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="Link this conversation; without a subject/description its transcript is copied.",
+        )
+        self.fields["assignee"] = AgentField(required=False, allow_null=True, default=None)
+        self.fields["team"] = MerchantPrimaryKeyField(Team, required=False, allow_null=True, default=None)
+
+    def validate(self, attrs):
+        if not attrs.get("subject", "").strip() and attrs.get("conversation") is None:
+            raise serializers.ValidationError({"subject": ["Give the ticket a subject."]})
+        return attrs
+
+
+class TicketUpdateSerializer(serializers.Serializer):
+    subject = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
+    priority = serializers.ChoiceField(choices=TicketPriority.choices, required=False)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from apps.contacts.models import Contact
+
+        self.fields["contact"] = MerchantPrimaryKeyField(Contact, required=False, allow_null=True)
+        self.fields["assignee"] = AgentField(required=False, allow_null=True)
+        self.fields["team"] = MerchantPrimaryKeyField(Team, required=False, allow_null=True)
+
+
+class MergeSerializer(serializers.Serializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"] = MerchantPrimaryKeyField(Ticket)
+
+
+class LinkSerializer(serializers.Serializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from apps.conversations.models import Conversation
+
+        self.fields["conversation"] = MerchantPrimaryKeyField(Conversation)
+
+
+class MacroApplySerializer(serializers.Serializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from apps.tickets.models import Macro
+
+        self.fields["macro"] = MerchantPrimaryKeyField(Macro)
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+    message = serializers.IntegerField(source="message_id", read_only=True, allow_null=True)
+    conversation = serializers.IntegerField(source="conversation_id", read_only=True, allow_null=True)
+    public = serializers.BooleanField(source="is_public", read_only=True)
+
+    class Meta:
+        model = TicketComment
+        fields = ["id", "public", "body", "author", "conversation", "message", "created_at"]
+        read_only_fields = fields
+
+    def get_author(self, comment) -> dict:
+        if comment.author_id:
+            return {"id": comment.author_id, "email": comment.author.email, "label": comment.author.email}
+        return {"id": None, "email": None, "label": comment.author_label}
+
+
+class CommentInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=10_000)
+    public = serializers.BooleanField(default=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from apps.conversations.models import Conversation
+
+        self.fields["conversation"] = MerchantPrimaryKeyField(
+            Conversation,
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="For public replies: which linked conversation to send on (default: the first linked).",
+        )
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+    old = serializers.JSONField(source="old_value")
+    new = serializers.JSONField(source="new_value")
+
+    class Meta:
+        model = TicketEvent
+        fields = ["id", "kind", "field", "old", "new", "data", "actor", "created_at"]
+        read_only_fields = fields
+
+    def get_actor(self, event) -> dict:
+        if event.actor_id:
+            return {"id": event.actor_id, "label": event.actor.email}
+        return {"id": None, "label": event.actor_label or "System"}
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    members = serializers.ListField(child=serializers.IntegerField(), required=False, write_only=True)
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "description", "members", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def to_representation(self, team):
+        data = super().to_representation(team)
+        data["members"] = sorted(u.pk for u in team.members.all())
+        return data
+
+
+class BusinessHoursSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BusinessHours
+        fields = ["id", "name", "timezone", "periods", "holidays", "is_default", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {"timezone": {"required": False}}
+
+    def get_validators(self):
+        return []  # uniqueness and the one-default rule are handled by the service
+
+
+class SlaPolicySerializer(serializers.ModelSerializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["business_hours"] = MerchantPrimaryKeyField(BusinessHours, required=False, allow_null=True)
+        self.fields["escalate_team"] = MerchantPrimaryKeyField(Team, required=False, allow_null=True)
+
+    class Meta:
+        model = SlaPolicy
+        fields = [
+            "id",
+            "name",
+            "priority",
+            "tag",
+            "channel_kind",
+            "business_hours",
+            "first_response_minutes",
+            "next_response_minutes",
+            "resolution_minutes",
+            "warn_before_minutes",
+            "escalate_raise_priority",
+            "escalate_team",
+            "is_active",
+            "position",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+
+    def get_validators(self):
+        return []
