@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.core.roles import Role
+from tests.browser import browser, page  # noqa: F401  (real headless Chromium for e2e tests)
 from tests.factories.merchants import MembershipFactory, MerchantFactory, api_key_for
 
 

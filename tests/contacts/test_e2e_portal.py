@@ -1,7 +1,5 @@
 """A marketer proves a consent from the contact page, and imports a CSV with preview, in a real browser."""
 
-import os
-
 import pytest
 
 from apps.contacts.models import ConsentEvent, Contact
@@ -10,21 +8,6 @@ from tests.factories.contacts import ContactFactory
 from tests.factories.merchants import PASSWORD, MembershipFactory, MerchantFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
-
-
-@pytest.fixture
-def page():
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS, headless=True)
-        page = browser.new_context().new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
 
 
 def _sign_in(page, live_server, email):

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from apps.tickets.models import Ticket
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.factories.conversations import ConversationFactory, MessageFactory
 from tests.factories.tickets import SlaPolicyFactory
 

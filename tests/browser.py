@@ -14,9 +14,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
-    # Playwright's sync API runs its own event loop; Django must allow ORM calls from the test body.
+    # Function scope on purpose: Playwright's sync API keeps an event loop running in the main
+    # thread while it is open, which would break every async test collected after this one.
+    # Django must also be told that ORM calls from the test body are fine under that loop.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
