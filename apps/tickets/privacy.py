@@ -56,8 +56,17 @@ def tickets_panel(*, contact, request) -> str:
     return render_to_string("tickets/_contact_panel.html", {"tickets": tickets}, request=request)
 
 
+def conversation_panel(*, conversation, request) -> str:
+    """The inbox sidebar: tickets linked to this conversation and a one-click "Create ticket"."""
+    linked = Ticket.objects.for_merchant(conversation.merchant_id).filter(conversations=conversation).order_by("-id")
+    return render_to_string(
+        "tickets/_inbox_panel.html", {"conversation": conversation, "linked": linked[:10]}, request=request
+    )
+
+
 def register() -> None:
     from apps.contacts import privacy
+    from apps.conversations.panels import InboxPanel, register_inbox_panel
     from apps.core.roles import Capability
 
     privacy.register_export_section("tickets", tickets_export)
@@ -65,4 +74,8 @@ def register() -> None:
     privacy.register_merge_hook(tickets_merge)
     privacy.register_contact_panel(
         "tickets", privacy.ContactPanel(title="Tickets", render=tickets_panel, capability=Capability.TICKETS, order=50)
+    )
+    register_inbox_panel(
+        "conversation-tickets",
+        InboxPanel(title="Tickets for this conversation", render=conversation_panel, capability=Capability.TICKETS),
     )

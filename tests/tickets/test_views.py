@@ -231,3 +231,15 @@ def test_timeline_reads_as_sentences(agent_client, merchant, agent_membership):
     assert "changed status from New to Open" in page
     assert "changed team from none to Refunds" in page  # the name when it happened
     assert f"changed assignee from none to {agent_membership.user.email}" in page
+
+
+def test_inbox_conversation_offers_create_ticket_and_lists_linked_tickets(agent_client, merchant, member_client):
+    conversation = ConversationFactory(merchant=merchant)
+    page = agent_client.get(reverse("conversations:conversation", args=[conversation.pk])).content.decode()
+    button_url = reverse("tickets:from_conversation", args=[conversation.pk])
+    assert f'action="{button_url}"' in page
+
+    agent_client.post(button_url, {"subject": "Broken box"})
+    ticket = Ticket.objects.get(merchant=merchant)
+    page = agent_client.get(reverse("conversations:conversation", args=[conversation.pk])).content.decode()
+    assert f"#{ticket.number} Broken box" in page
