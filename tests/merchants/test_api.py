@@ -167,25 +167,25 @@ class TestMembersEndpoint:
 
 
 class TestThrottling:
-    def test_each_key_has_its_own_bucket(self, merchant, settings, api_client):
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "3/min"}}
+    @pytest.fixture
+    def three_per_minute(self):
         from apps.core.api.throttling import ApiKeyRateThrottle
 
+        original = ApiKeyRateThrottle.THROTTLE_RATES
         ApiKeyRateThrottle.THROTTLE_RATES = {"api_key": "3/min"}
         cache.clear()
-        try:
-            first, second = api_client(merchant), api_client(merchant)
-            statuses = [first.get("/api/v1/merchant/").status_code for _ in range(4)]
-            assert statuses == [200, 200, 200, 429]
-            throttled = first.get("/api/v1/merchant/")
-            assert error_of(throttled)["code"] == "throttled"
-            assert "Retry-After" in throttled
-            assert second.get("/api/v1/merchant/").status_code == 200
-        finally:
-            from rest_framework.settings import api_settings
+        yield
+        ApiKeyRateThrottle.THROTTLE_RATES = original
+        cache.clear()
 
-            ApiKeyRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-            cache.clear()
+    def test_each_key_has_its_own_bucket(self, merchant, api_client, three_per_minute):
+        first, second = api_client(merchant), api_client(merchant)
+        statuses = [first.get("/api/v1/merchant/").status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        throttled = first.get("/api/v1/merchant/")
+        assert error_of(throttled)["code"] == "throttled"
+        assert "Retry-After" in throttled
+        assert second.get("/api/v1/merchant/").status_code == 200
 
 
 class TestSchema:
