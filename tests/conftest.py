@@ -83,3 +83,25 @@ def api(merchant, api_client):
 @pytest.fixture
 def other_api(other_merchant, api_client):
     return api_client(other_merchant)
+
+
+# Fixtures that need a service: tests using them carry its marker, so `make test` without the
+# service deselects them (and counts them) instead of skipping them behind the reader's back.
+SERVICE_FIXTURES = {"redis_layer": "redis"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture, marker in SERVICE_FIXTURES.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+
+
+def pytest_runtest_setup(item):
+    """A test needing PostgreSQL or Redis fails loudly when run without it: never a silent skip."""
+    from django.conf import settings
+
+    if item.get_closest_marker("postgres") and not settings.IS_POSTGRES:
+        pytest.fail("this test needs PostgreSQL: set DATABASE_URL (make test deselects it otherwise)")
+    if item.get_closest_marker("redis") and not settings.REDIS_URL:
+        pytest.fail("this test needs Redis: set REDIS_URL (make test deselects it otherwise)")

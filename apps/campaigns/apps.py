@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class CampaignsConfig(AppConfig):
     name = "apps.campaigns"
     label = "campaigns"
+
+    def ready(self) -> None:
+        from apps.campaigns import dashboard
+        from apps.campaigns.services import delivery_status_handle, template_resolve, template_status_apply
+        from apps.conversations import hooks
+        from apps.core.selectors import register_dashboard_provider
+
+        hooks.register_status_handler(delivery_status_handle)
+        hooks.register_template_status_handler(template_status_apply)
+        hooks.register_template_resolver(template_resolve)
+        register_dashboard_provider(dashboard.campaign_cards)

@@ -1,1 +1,5 @@
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from apps.campaigns.consumers import CampaignProgressConsumer
+
+websocket_urlpatterns = [path("ws/campaigns/<int:campaign_id>/", CampaignProgressConsumer.as_asgi())]

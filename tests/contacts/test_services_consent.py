@@ -141,7 +141,7 @@ def test_queryset_update_and_delete_are_refused(merchant):
     assert ConsentEvent.objects.count() == 1
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger is PostgreSQL's")
+@pytest.mark.postgres
 def test_database_trigger_refuses_raw_update_and_delete(merchant):
     event = grant(ContactFactory(merchant=merchant))
     for sql in (
@@ -155,7 +155,7 @@ def test_database_trigger_refuses_raw_update_and_delete(merchant):
     assert ConsentEvent.objects.get(pk=event.pk).wording == "Send me offers from Acme on WhatsApp"
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger is PostgreSQL's")
+@pytest.mark.postgres
 def test_database_trigger_allows_only_the_erasure_redaction(merchant):
     contact = ContactFactory(merchant=merchant)
     event = grant(contact, ip_address="1.2.3.4", user_agent="UA")

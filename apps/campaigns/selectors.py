@@ -1,0 +1,140 @@
+"""Reads for apps.campaigns: lists, counts, stats and results."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Count, Exists, OuterRef, QuerySet
+
+from apps.campaigns.models import Campaign, Delivery, DeliveryState, MessageTemplate, Segment
+from apps.campaigns.segments import consent_status_expression, rules_queryset
+from apps.contacts.models import ConsentEvent, ContactIdentity
+
+STATES = [s.value for s in DeliveryState]
+
+
+def template_list(*, merchant, status: str | None = None) -> QuerySet[MessageTemplate]:
+    qs = MessageTemplate.objects.for_merchant(merchant).order_by("-id")
+    return qs.filter(status=status) if status else qs
+
+
+def segment_list(*, merchant) -> QuerySet[Segment]:
+    return Segment.objects.for_merchant(merchant).order_by("-id")
+
+
+def campaign_list(*, merchant, status: str | None = None) -> QuerySet[Campaign]:
+    qs = Campaign.objects.for_merchant(merchant).select_related("channel", "template", "segment").order_by("-id")
+    return qs.filter(status=status) if status else qs
+
+
+def segment_count(*, merchant, rules: dict) -> int:
+    return rules_queryset(merchant=merchant, rules=rules).count()
+
+
+def segment_counts(*, merchant, segments) -> dict[int, int]:
+    """Live counts of many segments in one query (conditional counts over the merchant's contacts)."""
+    from django.db.models import Q
+
+    from apps.contacts.models import Contact
+
+    segments = list(segments)
+    if not segments:
+        return {}
+    aggregates = {
+        f"s{segment.pk}": Count(
+            "id", filter=Q(id__in=rules_queryset(merchant=merchant, rules=segment.rules).values("id"))
+        )
+        for segment in segments
+    }
+    row = Contact.objects.for_merchant(merchant).aggregate(**aggregates)
+    return {segment.pk: row[f"s{segment.pk}"] for segment in segments}
+
+
+def audience_preview(*, merchant, rules: dict, channel_kind: str = "whatsapp") -> dict:
+    """The live count and the exclusions a campaign on this channel would make (at this moment)."""
+    contacts = rules_queryset(merchant=merchant, rules=rules)
+    identity = ContactIdentity.objects.filter(contact=OuterRef("pk"), kind=channel_kind)
+    rows = (
+        contacts.annotate(
+            consent_now=consent_status_expression(channel=channel_kind, purpose="marketing"),
+            reachable=Exists(identity),
+        )
+        .values("consent_now", "reachable", "phone")
+        .annotate(n=Count("id"))
+    )
+    total, excluded = 0, defaultdict(int)
+    reasons = {"none": "no_consent", "revoked": "revoked", "pending": "pending_confirmation"}
+    for row in rows:
+        total += row["n"]
+        if not row["reachable"] and not (channel_kind == "whatsapp" and row["phone"]):
+            excluded["no_identity"] += row["n"]
+        elif row["consent_now"] != "granted":
+            excluded[reasons.get(row["consent_now"], "no_consent")] += row["n"]
+    return {"count": total, "excluded": dict(excluded), "reachable": total - sum(excluded.values())}
+
+
+def campaign_stats(*, campaign: Campaign) -> dict:
+    """The contract's stats shape: audience, counts by state, skipped by reason, failed by code."""
+    rows = (
+        Delivery.objects.filter(campaign=campaign)
+        .values("state", "reason", "error_code")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    states = dict.fromkeys(STATES, 0)
+    skipped: dict[str, int] = defaultdict(int)
+    failed: dict[str, int] = defaultdict(int)
+    for row in rows:
+        states[row["state"]] += row["n"]
+        if row["state"] == DeliveryState.SKIPPED:
+            skipped[row["reason"] or "unspecified"] += row["n"]
+        elif row["state"] == DeliveryState.FAILED:
+            failed[row["error_code"] or "unspecified"] += row["n"]
+    return {"audience": sum(states.values()), "states": states, "skipped": dict(skipped), "failed": dict(failed)}
+
+
+def campaign_results(*, campaign: Campaign) -> dict:
+    """Stats plus what happened after: replies and marketing opt-outs since the campaign started."""
+    stats = campaign_stats(campaign=campaign)
+    reached = Delivery.objects.filter(
+        campaign=campaign, state__in=[DeliveryState.SENT, DeliveryState.DELIVERED, DeliveryState.READ]
+    )
+    since = campaign.started_at
+    opted_out = replied = 0
+    if since is not None:
+        opted_out = (
+            ConsentEvent.objects.for_merchant(campaign.merchant_id)
+            .filter(contact_id__in=reached.values("contact_id"), channel=campaign.channel.kind)
+            .filter(purpose="marketing", action="revoke", occurred_at__gte=since)
+            .values("contact_id")
+            .distinct()
+            .count()
+        )
+        replied = _replied(campaign, reached, since)
+    states = stats["states"]
+    stats["sent_total"] = states["sent"] + states["delivered"] + states["read"]
+    stats["delivered_total"] = states["delivered"] + states["read"]
+    stats["replied"], stats["opted_out"] = replied, opted_out
+    return stats
+
+
+def _replied(campaign: Campaign, reached, since) -> int:
+    from apps.conversations.models import Message
+
+    return (
+        Message.objects.filter(
+            merchant_id=campaign.merchant_id,
+            channel_id=campaign.channel_id,
+            direction="inbound",
+            created_at__gte=since,
+            conversation__contact_id__in=reached.values("contact_id"),
+        )
+        .values("conversation__contact_id")
+        .distinct()
+        .count()
+    )
+
+
+def delivery_list(*, campaign: Campaign, state: str | None = None) -> QuerySet[Delivery]:
+    qs = Delivery.objects.filter(campaign=campaign).select_related("contact")
+    return qs.filter(state=state) if state else qs

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from apps.campaigns.models import Campaign, Delivery, DeliveryState, MessageTemplate, Segment, TemplateStatus
+from apps.conversations.models import Channel
+
+
+class TemplateSerializer(serializers.ModelSerializer):
+    variables = serializers.ListField(child=serializers.CharField(), read_only=True)
+    status = serializers.ChoiceField(choices=TemplateStatus.choices, required=False)
+
+    class Meta:
+        model = MessageTemplate
+        fields = [
+            "id",
+            "name",
+            "channel_kind",
+            "category",
+            "language",
+            "body",
+            "variables",
+            "header_media_url",
+            "header_media_type",
+            "buttons",
+            "status",
+            "status_reason",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "status_reason", "created_at", "updated_at"]
+        validators: list = []  # uniqueness is checked by the service with a precise message
+
+
+class TemplatePreviewSerializer(serializers.Serializer):
+    contact = serializers.IntegerField()
+    params = serializers.DictField(child=serializers.CharField(), required=False)
+    fallbacks = serializers.DictField(child=serializers.CharField(), required=False)
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Segment
+        fields = ["id", "name", "rules", "count", "created_at", "updated_at"]
+        read_only_fields = ["id", "count", "created_at", "updated_at"]
+
+    def get_count(self, segment: Segment) -> int:
+        counts = self.context.get("counts") or {}
+        if segment.pk in counts:
+            return counts[segment.pk]
+        from apps.campaigns.selectors import segment_count
+
+        return segment_count(merchant=segment.merchant_id, rules=segment.rules)
+
+
+class AudiencePreviewSerializer(serializers.Serializer):
+    rules = serializers.JSONField()
+    channel_kind = serializers.ChoiceField(choices=["whatsapp", "messenger", "webchat"], default="whatsapp")
+
+
+class MerchantScopedPK(serializers.PrimaryKeyRelatedField):
+    """A foreign key limited to the caller's merchant: another merchant's id reads as "does not exist"."""
+
+    def __init__(self, model, **kwargs):
+        self.model = model
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.model.objects.for_merchant(self.context["merchant"])
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    channel = MerchantScopedPK(Channel)
+    template = MerchantScopedPK(MessageTemplate)
+    segment = MerchantScopedPK(Segment)
+    params = serializers.DictField(child=serializers.CharField(), required=False)
+    fallbacks = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    quiet_hours = serializers.JSONField(required=False, allow_null=True)
+    frequency_cap = serializers.JSONField(required=False, allow_null=True)
+    scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "channel",
+            "template",
+            "segment",
+            "params",
+            "fallbacks",
+            "scheduled_at",
+            "throttle_per_second",
+            "quiet_hours",
+            "frequency_cap",
+            "status",
+            "audience_size",
+            "launched_at",
+            "started_at",
+            "completed_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "status",
+            "audience_size",
+            "launched_at",
+            "started_at",
+            "completed_at",
+            "created_at",
+            "updated_at",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        merchant = self.context.get("merchant")
+        if merchant is not None:  # a date-time without an offset is read in the merchant's zone
+            self.fields["scheduled_at"].timezone = merchant.tz
+
+
+class TestSendSerializer(serializers.Serializer):
+    contact = serializers.IntegerField()
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    contact_name = serializers.CharField(source="contact.name", read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "contact",
+            "contact_name",
+            "state",
+            "reason",
+            "error_code",
+            "error_message",
+            "provider_message_id",
+            "attempted_at",
+            "sent_at",
+            "delivered_at",
+            "read_at",
+            "failed_at",
+        ]
+        read_only_fields = fields
+
+
+class StatsSerializer(serializers.Serializer):
+    audience = serializers.IntegerField()
+    states = serializers.DictField(child=serializers.IntegerField())
+    skipped = serializers.DictField(child=serializers.IntegerField())
+    failed = serializers.DictField(child=serializers.IntegerField())
+
+
+DELIVERY_STATES = [s.value for s in DeliveryState]

@@ -1,0 +1,268 @@
+"""Campaign writes: validation, the state machine, start-up (ledger build) and completion."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.campaigns import schedule
+from apps.campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryState,
+    MessageTemplate,
+    Segment,
+    TemplateStatus,
+)
+from apps.campaigns.services.ledger import ledger_build
+from apps.campaigns.services.templates import field_name_valid, template_variables
+from apps.conversations.models import Channel
+
+logger = logging.getLogger(__name__)
+
+SENDABLE_KINDS = ("whatsapp",)
+EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+FIELDS = (
+    "name",
+    "channel",
+    "template",
+    "segment",
+    "params",
+    "fallbacks",
+    "scheduled_at",
+    "throttle_per_second",
+    "quiet_hours",
+    "frequency_cap",
+)
+
+
+class TransitionRefused(Exception):
+    """An action the campaign's current status does not allow (the API answers 409)."""
+
+    def __init__(self, message: str, code: str = "invalid_transition"):
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+class LaunchRefused(Exception):
+    """A business rule refuses the launch (the API answers 422 with `code`)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _check_links(campaign: Campaign, errors: dict) -> None:
+    for name, model in (("channel", Channel), ("template", MessageTemplate), ("segment", Segment)):
+        related = getattr(campaign, name, None) if getattr(campaign, f"{name}_id", None) else None
+        if related is None:
+            errors[name] = ["This field is required."]
+        elif related.merchant_id != campaign.merchant_id:
+            errors[name] = [f"No {model._meta.verbose_name} with this id."]
+    if "channel" in errors or "template" in errors:
+        return
+    if campaign.channel.kind not in SENDABLE_KINDS:
+        errors["channel"] = ["Campaigns send on WhatsApp channels."]
+    elif campaign.template.channel_kind != campaign.channel.kind:
+        errors["template"] = [f"This template is for {campaign.template.channel_kind}, not {campaign.channel.kind}."]
+
+
+def _check_params(campaign: Campaign, errors: dict) -> None:
+    for name in ("params", "fallbacks"):
+        value = getattr(campaign, name)
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            errors[name] = ["Give an object of variable name -> text."]
+    if "params" in errors or "fallbacks" in errors or "template" in errors or not campaign.template_id:
+        return
+    bad = sorted(f for f in campaign.params.values() if not field_name_valid(f))
+    if bad:
+        errors["params"] = [f"“{bad[0]}” is not a contact field (name, first_name, phone, email, attributes.<key>)."]
+    missing = [
+        v
+        for v in template_variables(campaign.template.body)
+        if v not in campaign.params and not campaign.fallbacks.get(v)
+    ]
+    if missing:
+        errors.setdefault("params", []).append(
+            f"Map the template variable “{missing[0]}” to a field or give a fallback."
+        )
+
+
+def _check_pacing(campaign: Campaign, errors: dict) -> None:
+    throttle = campaign.throttle_per_second
+    if throttle is not None and not 0 <= throttle <= 1000:
+        errors["throttle_per_second"] = ["Between 0 (no local limit) and 1000 per second; empty: the provider's limit."]
+    try:
+        schedule.quiet_hours_parse(campaign.quiet_hours)
+    except (ValueError, AttributeError, TypeError):
+        errors["quiet_hours"] = ['Give {"start": "21:00", "end": "09:00"} (HH:MM, in each contact\'s time zone).']
+    cap = campaign.frequency_cap
+    if cap is not None:
+        valid = isinstance(cap, dict) and cap.get("period") in schedule.PERIODS
+        valid = (
+            valid and isinstance(cap.get("max"), int) and not isinstance(cap["max"], bool) and 1 <= cap["max"] <= 100
+        )
+        if not valid:
+            errors["frequency_cap"] = ['Give {"max": 1-100, "period": "day" | "week"}.']
+
+
+def campaign_validate(campaign: Campaign) -> None:
+    errors: dict[str, list[str]] = {}
+    if not (campaign.name or "").strip():
+        errors["name"] = ["Name the campaign."]
+    _check_links(campaign, errors)
+    _check_params(campaign, errors)
+    _check_pacing(campaign, errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+def campaign_create(*, merchant, created_by=None, **fields) -> Campaign:
+    unknown = set(fields) - set(FIELDS)
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in unknown})
+    fields.setdefault("params", {})
+    fields.setdefault("fallbacks", {})
+    campaign = Campaign(merchant=merchant, created_by=created_by, **fields)
+    campaign_validate(campaign)
+    campaign.save()
+    logger.info("campaign.created", extra={"campaign_id": campaign.pk, "merchant_id": merchant.pk})
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, **fields) -> Campaign:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status not in EDITABLE:
+        raise TransitionRefused(f"A {campaign.status} campaign cannot be edited.", "not_editable")
+    for key, value in fields.items():
+        if key not in FIELDS:
+            raise ValidationError({key: ["This field cannot be changed."]})
+        setattr(campaign, key, value)
+    campaign_validate(campaign)
+    campaign.save()
+    return campaign
+
+
+def campaign_delete(*, campaign: Campaign) -> None:
+    if campaign.status != CampaignStatus.DRAFT:
+        raise TransitionRefused(f"Only drafts can be deleted; this campaign is {campaign.status}. Cancel it instead.")
+    campaign.delete()
+
+
+def _locked(campaign: Campaign, allowed: tuple[str, ...], action: str) -> Campaign:
+    locked = Campaign.objects.select_for_update().select_related("template", "channel").get(pk=campaign.pk)
+    if locked.status not in allowed:
+        raise TransitionRefused(
+            f"Cannot {action} a {locked.status} campaign (only {' or '.join(allowed)} campaigns can be {action}d)."
+        )
+    return locked
+
+
+def _enqueue_after_commit(task_name: str, campaign_id: int) -> None:
+    from apps.campaigns import tasks
+
+    transaction.on_commit(lambda: getattr(tasks, task_name).delay(campaign_id))
+
+
+@transaction.atomic
+def campaign_launch(*, campaign: Campaign, now: datetime | None = None) -> Campaign:
+    """draft -> scheduled. It starts at `scheduled_at`, or right away when that is empty."""
+    campaign = _locked(campaign, (CampaignStatus.DRAFT,), "launch")
+    campaign_validate(campaign)
+    if campaign.template.status != TemplateStatus.APPROVED:
+        raise LaunchRefused("template_not_approved", f"The template is {campaign.template.status}, not approved.")
+    if not campaign.channel.is_active:
+        raise LaunchRefused("channel_inactive", "The channel is switched off.")
+    now = now or timezone.now()
+    campaign.status = CampaignStatus.SCHEDULED
+    campaign.launched_at = now
+    campaign.save(update_fields=["status", "launched_at", "updated_at"])
+    if campaign.scheduled_at is None or campaign.scheduled_at <= now:
+        _enqueue_after_commit("campaign_start", campaign.pk)
+    _progress_after_commit(campaign)
+    return campaign
+
+
+@transaction.atomic
+def campaign_pause(*, campaign: Campaign) -> Campaign:
+    """Claims stop at once; batches in flight finish their current chunk and hand the rest back."""
+    campaign = _locked(campaign, (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING), "pause")
+    campaign.status = CampaignStatus.PAUSED
+    campaign.save(update_fields=["status", "updated_at"])
+    _progress_after_commit(campaign)
+    return campaign
+
+
+@transaction.atomic
+def campaign_resume(*, campaign: Campaign) -> Campaign:
+    """Only pending deliveries are claimed again: nothing already sent (or unknown) is resent."""
+    campaign = _locked(campaign, (CampaignStatus.PAUSED,), "resume")
+    campaign.status = CampaignStatus.RUNNING if campaign.ledger_built_at else CampaignStatus.SCHEDULED
+    campaign.save(update_fields=["status", "updated_at"])
+    task = "campaign_dispatch" if campaign.status == CampaignStatus.RUNNING else "campaign_start"
+    _enqueue_after_commit(task, campaign.pk)
+    _progress_after_commit(campaign)
+    return campaign
+
+
+@transaction.atomic
+def campaign_cancel(*, campaign: Campaign) -> Campaign:
+    allowed = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+    campaign = _locked(campaign, allowed, "cancel")
+    campaign.status = CampaignStatus.CANCELLED
+    campaign.completed_at = timezone.now()
+    campaign.save(update_fields=["status", "completed_at", "updated_at"])
+    Delivery.objects.filter(campaign=campaign, state=DeliveryState.PENDING).update(
+        state=DeliveryState.SKIPPED, reason="cancelled"
+    )
+    _progress_after_commit(campaign)
+    return campaign
+
+
+def campaign_start(*, campaign_id: int, now: datetime | None = None) -> bool:
+    """scheduled (and due) -> running: build the ledger, then start the senders. Idempotent."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        campaign = (
+            Campaign.objects.select_for_update(skip_locked=True)
+            .select_related("merchant", "segment")
+            .filter(pk=campaign_id, status=CampaignStatus.SCHEDULED)
+            .first()
+        )
+        if campaign is None or (campaign.scheduled_at and campaign.scheduled_at > now):
+            return False
+        campaign.audience_size = ledger_build(campaign=campaign, now=now)
+        campaign.status = CampaignStatus.RUNNING
+        campaign.ledger_built_at = campaign.started_at = campaign.heartbeat_at = now
+        campaign.save(update_fields=["audience_size", "status", "ledger_built_at", "started_at", "heartbeat_at"])
+        _enqueue_after_commit("campaign_dispatch", campaign.pk)
+        _progress_after_commit(campaign)
+    logger.info("campaign.started", extra={"campaign_id": campaign_id, "audience": campaign.audience_size})
+    return True
+
+
+def campaign_complete_if_done(*, campaign_id: int) -> bool:
+    """running -> completed once nothing is pending or claimed (unknowns are reconciled later)."""
+    busy = Delivery.objects.filter(campaign_id=campaign_id, state__in=[DeliveryState.PENDING, DeliveryState.CLAIMED])
+    if busy.exists():
+        return False
+    with transaction.atomic():
+        changed = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING).update(
+            status=CampaignStatus.COMPLETED, completed_at=timezone.now()
+        )
+        if changed:
+            _progress_after_commit(Campaign(pk=campaign_id))
+    return bool(changed)
+
+
+def _progress_after_commit(campaign: Campaign) -> None:
+    from apps.campaigns import events
+
+    campaign_id = campaign.pk
+    transaction.on_commit(lambda: events.progress_broadcast(campaign_id=campaign_id, force=True))

@@ -1,0 +1,562 @@
+"""Claim, gate, send and record: one batch of deliveries at a time, any number of workers at once.
+
+The claim transaction is where the consent gate runs: rows are taken with FOR UPDATE SKIP LOCKED,
+the contacts are locked (so a STOP committing first is seen, and one committing later waits), and
+consent, quiet hours and frequency caps are read at that moment. Only then does a delivery become
+`claimed` with a lease. Just before each chunk goes to the provider it is stamped `dispatched_at`
+(committed): a claim whose lease expires without that stamp was never sent and goes back to
+`pending`; one with it may have been sent and becomes `unknown` until a status webhook says.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import BooleanField, F, Q
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from apps.campaigns import conf, schedule, throttle
+from apps.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState, TemplateCategory
+from apps.campaigns.payloads import whatsapp_campaign_payload
+from apps.campaigns.sender import BatchSender, Outcome
+from apps.campaigns.services.templates import template_values
+from apps.contacts.gate import consent_gate
+from apps.contacts.models import Contact, ContactIdentity
+
+logger = logging.getLogger(__name__)
+
+COUNTED = (
+    DeliveryState.CLAIMED,
+    DeliveryState.SENT,
+    DeliveryState.DELIVERED,
+    DeliveryState.READ,
+    DeliveryState.UNKNOWN,
+)
+CONTACT_FIELDS = ("id", "name", "phone", "email", "locale", "timezone", "phone_timezone", "attributes")
+OPAQUE_PREFIX = "charla-delivery:"
+MAX_CHUNK = 500
+HEARTBEAT_EVERY = 2.0  # seconds; well under CAMPAIGNS_HEARTBEAT_STALE_SECONDS
+
+
+def ids_in_column(model, column: str, ids) -> Q:
+    """`column = ANY(%s)`: one array parameter instead of an IN list of 1,000 (measurably cheaper)."""
+    ids = list(ids)
+    if connection.vendor != "postgresql":
+        return Q(**{f"{column}__in": ids})
+    sql = f'"{model._meta.db_table}"."{column}" = ANY(%s::bigint[])'
+    return Q(RawSQL(sql, [ids], output_field=BooleanField()))  # noqa: S611 - ids are a parameter
+
+
+def ids_in(model, ids) -> Q:
+    return ids_in_column(model, "id", ids)
+
+
+def opaque_for(delivery_id: int) -> str:
+    return f"{OPAQUE_PREFIX}{delivery_id}"
+
+
+def delivery_id_from_opaque(opaque) -> int | None:
+    text = str(opaque or "")
+    if not text.startswith(OPAQUE_PREFIX):
+        return None
+    try:
+        return int(text[len(OPAQUE_PREFIX) :])
+    except ValueError:
+        return None
+
+
+@dataclass
+class Claim:
+    campaign: Campaign | None
+    token: str
+    items: list[tuple[int, dict]] = field(default_factory=list)  # (delivery id, provider payload)
+    skipped: dict[str, int] = field(default_factory=dict)
+    deferred: int = 0
+    picked: int = 0
+
+
+def contact_tz(contact: dict, merchant_tz: str) -> str:
+    return contact.get("timezone") or contact.get("phone_timezone") or merchant_tz
+
+
+def _pick(campaign: Campaign, limit: int, now: datetime) -> list[tuple[int, int]]:
+    return list(
+        Delivery.objects.select_for_update(skip_locked=True)
+        .filter(campaign=campaign, state=DeliveryState.PENDING, not_before__lte=now)
+        .order_by("not_before", "id")
+        .values_list("id", "contact_id")[:limit]
+    )
+
+
+def _lock_contacts(ids: list[int]) -> dict[int, dict]:
+    """Row locks in id order (no deadlocks): serialises the claim with consent writes and other claims."""
+    qs = Contact.objects.filter(ids_in(Contact, ids)).order_by("pk")
+    if connection.vendor == "postgresql":
+        qs = qs.select_for_update(no_key=True)
+    return {row["id"]: row for row in qs.values(*CONTACT_FIELDS)}
+
+
+def _addresses(merchant_id: int, ids: list[int], contacts: dict[int, dict]) -> dict[int, str]:
+    found = dict(
+        ContactIdentity.objects.filter(ids_in_column(ContactIdentity, "contact_id", ids))
+        .filter(merchant_id=merchant_id, kind="whatsapp")
+        .values_list("contact_id", "external_id")
+    )
+    for cid, contact in contacts.items():
+        if cid not in found and contact["phone"]:
+            found[cid] = contact["phone"].lstrip("+")
+    return found
+
+
+def _capped(campaign: Campaign, ids: list[int], contacts: dict, now: datetime) -> dict[int, str]:
+    """contact id -> frequency_cap | marketing_limit for those the caps hold back."""
+    if campaign.template.category != TemplateCategory.MARKETING or not ids:
+        return {}
+    cap = campaign.frequency_cap or {}
+    period = cap.get("period", "day")
+    merchant_tz = campaign.merchant.timezone
+    starts = {
+        cid: schedule.cap_window_start(now=now, tz_name=contact_tz(contacts[cid], merchant_tz), period=period)
+        for cid in ids
+    }
+    day_starts = {
+        cid: schedule.cap_window_start(now=now, tz_name=contact_tz(contacts[cid], merchant_tz), period="day")
+        for cid in ids
+    }
+    earliest = min(min(starts.values()), min(day_starts.values()))
+    # No join here: the planner must walk the (contact, attempted_at) index, not a campaign's rows.
+    rows = list(
+        Delivery.objects.filter(ids_in_column(Delivery, "contact_id", ids), attempted_at__gte=earliest)
+        .exclude(campaign_id=campaign.pk)
+        .values_list("contact_id", "attempted_at", "state", "reason", "campaign_id")
+    )
+    marketing = (
+        set(
+            Campaign.objects.filter(
+                pk__in={row[4] for row in rows}, template__category=TemplateCategory.MARKETING
+            ).values_list("pk", flat=True)
+        )
+        if rows
+        else set()
+    )
+    counts: dict[int, int] = defaultdict(int)
+    held: dict[int, str] = {}
+    for cid, attempted_at, state, reason, campaign_id in rows:
+        if campaign_id not in marketing:
+            continue
+        if state == DeliveryState.SKIPPED and reason == "marketing_limit" and attempted_at >= day_starts[cid]:
+            held[cid] = "marketing_limit"  # Meta's per-user limit (131049): not again today
+        elif state in COUNTED and attempted_at >= starts[cid]:
+            counts[cid] += 1
+    if cap.get("max"):
+        for cid, count in counts.items():
+            if count >= cap["max"]:
+                held.setdefault(cid, "frequency_cap")
+    return held
+
+
+def _classify(campaign: Campaign, picked, contacts, now) -> tuple[dict, dict, dict]:
+    """-> (sendable: id -> (contact, to, values), skipped: reason -> [ids], deferred: release -> [ids])."""
+    merchant = campaign.merchant
+    contact_ids = [cid for _, cid in picked]
+    gate = consent_gate(merchant=merchant, channel=campaign.channel.kind, contact_ids=contact_ids)
+    addresses = _addresses(merchant.pk, contact_ids, contacts)
+    quiet = schedule.quiet_hours_parse(campaign.quiet_hours)
+    skipped, deferred, candidates = defaultdict(list), defaultdict(list), {}
+    for delivery_id, cid in picked:
+        contact = contacts.get(cid)
+        reason = gate.get(cid, "no_identity") if contact else "no_identity"
+        if reason is None and cid not in addresses:
+            reason = "no_identity"
+        if reason:
+            skipped[reason].append(delivery_id)
+            continue
+        release = quiet and schedule.quiet_hours_release(
+            now=now, tz_name=contact_tz(contact, merchant.timezone), start=quiet[0], end=quiet[1]
+        )
+        if release:
+            deferred[release].append(delivery_id)
+        else:
+            candidates[delivery_id] = cid
+    capped = _capped(campaign, list(candidates.values()), contacts, now)
+    sendable = {}
+    for delivery_id, cid in candidates.items():
+        values = template_values(
+            template=campaign.template, contact=contacts[cid], params=campaign.params, fallbacks=campaign.fallbacks
+        )
+        if cid in capped:
+            skipped[capped[cid]].append(delivery_id)
+        elif values is None:
+            skipped["missing_variable"].append(delivery_id)
+        else:
+            sendable[delivery_id] = (addresses[cid], values)
+    return sendable, skipped, deferred
+
+
+def _running(campaign_id: int) -> Campaign | None:
+    return (
+        Campaign.objects.select_related("merchant", "channel", "template")
+        .filter(pk=campaign_id, status=CampaignStatus.RUNNING)
+        .first()
+    )
+
+
+def batch_claim(*, campaign_id: int, limit: int, now: datetime | None = None) -> Claim:
+    """Claim up to `limit` due deliveries; gate them; skip or hold the rest with their reason."""
+    now = now or timezone.now()
+    token = secrets.token_hex(8)
+    with transaction.atomic():
+        campaign = _running(campaign_id)
+        if campaign is None:
+            return Claim(None, token)
+        picked = _pick(campaign, limit, now)
+        contacts = _lock_contacts([cid for _, cid in picked])
+        sendable, skipped, deferred = _classify(campaign, picked, contacts, now)
+        lease = now + timedelta(seconds=conf.lease_seconds())
+        Delivery.objects.filter(ids_in(Delivery, sendable)).update(
+            state=DeliveryState.CLAIMED,
+            claim_token=token,
+            lease_expires_at=lease,
+            attempted_at=now,
+            attempts=F("attempts") + 1,
+        )
+        for reason, ids in skipped.items():
+            Delivery.objects.filter(ids_in(Delivery, ids)).update(
+                state=DeliveryState.SKIPPED, reason=reason, attempted_at=now
+            )
+        for release, ids in deferred.items():
+            Delivery.objects.filter(ids_in(Delivery, ids)).update(not_before=release)
+    items = [
+        (did, whatsapp_campaign_payload(template=campaign.template, to=to, values=values, opaque=opaque_for(did)))
+        for did, (to, values) in sendable.items()
+    ]
+    return Claim(
+        campaign,
+        token,
+        items,
+        {r: len(i) for r, i in skipped.items()},
+        sum(len(i) for i in deferred.values()),
+        len(picked),
+    )
+
+
+def _mark_dispatched(ids: list[int], token: str) -> list[int]:
+    """Stamp the chunk just before sending; only rows still claimed by us come back."""
+    if not ids:
+        return []
+    table = Delivery._meta.db_table
+    if connection.vendor == "postgresql":
+        where, params = "id = ANY(%s::bigint[])", [list(ids)]
+    else:
+        where, params = f"id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+    sql = (
+        f"UPDATE {table} SET dispatched_at = %s WHERE {where} "  # noqa: S608
+        "AND state = 'claimed' AND claim_token = %s RETURNING id"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), *params, token])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _release(ids: list[int], *, token: str, not_before: datetime, cancelled: bool = False) -> None:
+    """Hand claimed-but-unsent deliveries back (or skip them when the campaign was cancelled)."""
+    if not ids:
+        return
+    qs = Delivery.objects.filter(ids_in(Delivery, ids), state=DeliveryState.CLAIMED, claim_token=token)
+    if cancelled:
+        qs.update(state=DeliveryState.SKIPPED, reason="cancelled", claim_token="", lease_expires_at=None)
+    else:
+        qs.update(
+            state=DeliveryState.PENDING,
+            claim_token="",
+            lease_expires_at=None,
+            attempted_at=None,
+            dispatched_at=None,
+            not_before=not_before,
+        )
+
+
+def _record(campaign: Campaign, outcomes: list[Outcome], token: str) -> dict[str, int]:
+    """Write one chunk's outcomes; a row a status webhook already moved on is left alone."""
+    now = timezone.now()
+    by_kind: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_kind[outcome.kind].append(outcome)
+    open_rows = Delivery.objects.filter(state__in=[DeliveryState.CLAIMED, DeliveryState.UNKNOWN])
+    with transaction.atomic():
+        if by_kind["sent"]:
+            _record_sent(open_rows, by_kind["sent"], now)
+        if by_kind["unknown"]:
+            open_rows.filter(pk__in=[o.delivery_id for o in by_kind["unknown"]]).update(
+                state=DeliveryState.UNKNOWN, error_code="transport", lease_expires_at=None
+            )
+        _record_errors(campaign, by_kind, token, now)
+    return {kind: len(items) for kind, items in by_kind.items()}
+
+
+def _record_sent(open_rows, sent: list[Outcome], now: datetime) -> None:
+    """One statement per chunk; a row a status webhook already moved past `claimed` is not touched."""
+    if connection.vendor == "postgresql":
+        table = Delivery._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS d SET state = 'sent', sent_at = %s, provider_message_id = v.pid "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::text[]) AS v(id, pid) "
+                "WHERE d.id = v.id AND d.state IN ('claimed', 'unknown')",
+                [now, [o.delivery_id for o in sent], [o.provider_message_id for o in sent]],
+            )
+        return
+    rows = [
+        Delivery(pk=o.delivery_id, provider_message_id=o.provider_message_id, state=DeliveryState.SENT, sent_at=now)
+        for o in sent
+    ]
+    open_rows.bulk_update(rows, ["provider_message_id", "state", "sent_at"], batch_size=500)
+
+
+def _record_errors(campaign: Campaign, by_kind: dict, token: str, now: datetime) -> None:
+    retry_at = now + timedelta(seconds=2)
+    throttled = [o.delivery_id for o in by_kind["throttled"]]
+    _release(throttled, token=token, not_before=retry_at)
+    retry = [o.delivery_id for o in by_kind["retry"]]
+    exhausted = set(
+        Delivery.objects.filter(pk__in=retry, attempts__gte=conf.max_attempts()).values_list("pk", flat=True)
+    )
+    _release([i for i in retry if i not in exhausted], token=token, not_before=now + timedelta(seconds=5))
+    failed = by_kind["failed"] + [o for o in by_kind["retry"] if o.delivery_id in exhausted]
+    for outcome in failed:
+        Delivery.objects.filter(pk=outcome.delivery_id, state=DeliveryState.CLAIMED).update(
+            state=DeliveryState.FAILED, error_code=outcome.code, error_message=outcome.message, failed_at=now
+        )
+    limited = [o.delivery_id for o in by_kind["marketing_limit"]]
+    Delivery.objects.filter(pk__in=limited, state=DeliveryState.CLAIMED).update(
+        state=DeliveryState.SKIPPED, reason="marketing_limit", error_code="131049"
+    )
+    if by_kind["opted_out"]:
+        from apps.campaigns.services.statuses import consent_revoke_from_provider
+
+        for outcome in by_kind["opted_out"]:
+            consent_revoke_from_provider(delivery_id=outcome.delivery_id, code=outcome.code)
+
+
+def _bucket(campaign: Campaign) -> tuple[str, float]:
+    rate = campaign.throttle_per_second  # 0: no local limit (the provider's 429s still slow us down)
+    if rate is None:
+        rate = conf.DEFAULT_THROTTLE.get(campaign.channel.kind, 80)
+    return f"channel:{campaign.channel_id}", float(rate)
+
+
+def _status_now(campaign_id: int) -> str:
+    return Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first() or ""
+
+
+def batch_send(*, claim: Claim) -> dict[str, int]:
+    """Send a claimed batch in throttled, concurrent chunks; stop within a chunk when paused/cancelled."""
+    campaign = claim.campaign
+    totals: dict[str, int] = defaultdict(int)
+    if campaign is None or not claim.items:
+        return totals
+    key, rate = _bucket(campaign)
+    # A chunk is what goes out between two ledger writes: a second of sending at the campaign's pace
+    # (so a pause bites within about a second), or a few round trips of the HTTP pool when unthrottled.
+    # Never more than the HTTP pool: a stamped request must be on the wire at once, not queued behind
+    # others, or a crash would leave it `unknown` although it never left.
+    chunk_size = max(1, min(MAX_CHUNK, conf.concurrency(), int(rate) if rate else MAX_CHUNK))
+    url = f"{settings.META_GRAPH_API_URL.rstrip('/')}/{campaign.channel.phone_number_id}/messages"
+    headers = {"Authorization": f"Bearer {campaign.channel.access_token}"}
+    recorder = _Recorder(campaign, claim.token)
+    beat = time.monotonic()
+    with BatchSender(url=url, headers=headers, concurrency=conf.concurrency()) as sender:
+        try:
+            for start in range(0, len(claim.items), chunk_size):
+                chunk = claim.items[start : start + chunk_size]
+                if time.monotonic() - beat > HEARTBEAT_EVERY:  # a slow-paced batch must not look dead
+                    campaign_heartbeat(campaign_id=campaign.pk)
+                    beat = time.monotonic()
+                wait = throttle.reserve(key, len(chunk), rate) if rate else 0
+                if wait:
+                    time.sleep(wait)
+                status = _status_now(campaign.pk)
+                if status != CampaignStatus.RUNNING:  # only never-dispatched rows are handed back
+                    rest = [did for did, _ in claim.items[start:]]
+                    _release(rest, token=claim.token, not_before=timezone.now(), cancelled=status == "cancelled")
+                    totals["released"] += len(rest)
+                    break
+                allowed = set(_mark_dispatched([did for did, _ in chunk], claim.token))
+                outcomes = sender.send([(did, payload) for did, payload in chunk if did in allowed])
+                recorder.submit(outcomes)
+                if any(o.kind == "throttled" for o in outcomes):
+                    throttle.slow_down(key, rate, 1.0) if rate else time.sleep(1.0)
+        finally:
+            for kind, count in recorder.finish().items():
+                totals[kind] += count
+    return totals
+
+
+def _close_thread_connection() -> None:
+    connection.close()  # resolved inside the helper thread: its own connection, not the caller's
+
+
+class _Recorder:
+    """Writes a chunk's outcomes while the next chunk is on the wire (PostgreSQL: its own connection)."""
+
+    def __init__(self, campaign: Campaign, token: str):
+        self.campaign, self.token = campaign, token
+        self.pool = ThreadPoolExecutor(max_workers=1) if connection.vendor == "postgresql" else None
+        self.futures: list = []
+        self.totals: dict[str, int] = defaultdict(int)
+
+    def submit(self, outcomes: list[Outcome]) -> None:
+        if self.pool is None:
+            self._add(_record(self.campaign, outcomes, self.token))
+        else:
+            self.futures.append(self.pool.submit(_record, self.campaign, outcomes, self.token))
+
+    def _add(self, counts: dict[str, int]) -> None:
+        for kind, count in counts.items():
+            self.totals[kind] += count
+
+    def finish(self) -> dict[str, int]:
+        if self.pool is not None:
+            try:
+                for future in self.futures:
+                    self._add(future.result())
+            finally:
+                self.pool.submit(_close_thread_connection).result()
+                self.pool.shutdown()
+        return self.totals
+
+
+def campaign_heartbeat(*, campaign_id: int) -> None:
+    Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
+
+
+def batch_run(*, campaign_id: int, limit: int | None = None) -> Claim:
+    """One batch end to end: claim, send, record. Returns the claim (picked == 0: nothing was due)."""
+    claim = batch_claim(campaign_id=campaign_id, limit=limit or _batch_limit(campaign_id))
+    if claim.campaign is not None:
+        campaign_heartbeat(campaign_id=campaign_id)
+        batch_send(claim=claim)
+        from apps.campaigns import events
+
+        events.progress_broadcast(campaign_id=campaign_id)
+    return claim
+
+
+def _claim_in_thread(campaign_id: int, limit: int) -> Claim:
+    try:
+        return batch_claim(campaign_id=campaign_id, limit=limit)
+    finally:
+        connection.close()  # the helper thread's own connection
+
+
+class _Inline:
+    """SQLite (the embedded default) serialises writers anyway: claim in the caller's thread there."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def submit(self, fn, *args):
+        future: Future = Future()
+        future.set_result(batch_claim(campaign_id=args[0], limit=args[1]))
+        return future
+
+
+def _claimer():
+    if connection.vendor == "postgresql":
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="campaign-claim")
+    return _Inline()
+
+
+def batch_loop(*, campaign_id: int, budget_seconds: float = 20.0) -> int:
+    """Batches back to back for up to `budget_seconds`, claiming the next batch while this one sends.
+
+    The claim is database work and the send waits on the provider, so overlapping them keeps both
+    busy. Returns how many deliveries were picked (0: nothing was due).
+    """
+    from apps.campaigns import events
+
+    limit = _batch_limit(campaign_id)
+    deadline = time.monotonic() + budget_seconds
+    picked = 0
+    with _claimer() as pool:
+        upcoming = pool.submit(_claim_in_thread, campaign_id, limit)
+        while True:
+            claim = upcoming.result()
+            picked += claim.picked
+            if claim.campaign is None or not claim.picked:
+                return picked
+            more = time.monotonic() < deadline
+            upcoming = pool.submit(_claim_in_thread, campaign_id, limit) if more else None
+            campaign_heartbeat(campaign_id=campaign_id)
+            batch_send(claim=claim)
+            events.progress_broadcast(campaign_id=campaign_id)
+            if upcoming is None:
+                return picked
+
+
+def _batch_limit(campaign_id: int) -> int:
+    """About two seconds of sending at the campaign's pace, so a pause bites within seconds."""
+    throttle_rate = Campaign.objects.filter(pk=campaign_id).values_list("throttle_per_second", flat=True).first()
+    if not throttle_rate:
+        return conf.batch_size()
+    return max(10, min(conf.batch_size(), throttle_rate * 2))
+
+
+def deliveries_reap(*, now: datetime | None = None) -> dict[str, int]:
+    """Expired claims: never dispatched -> pending again; dispatched -> unknown (never resent blindly)."""
+    now = now or timezone.now()
+    expired = Delivery.objects.filter(state=DeliveryState.CLAIMED, lease_expires_at__lt=now)
+    back = expired.filter(dispatched_at__isnull=True).update(
+        state=DeliveryState.PENDING, claim_token="", lease_expires_at=None, attempted_at=None, not_before=timezone.now()
+    )
+    unknown = expired.filter(dispatched_at__isnull=False).update(
+        state=DeliveryState.UNKNOWN, lease_expires_at=None, error_code="lease_expired"
+    )
+    if back or unknown:
+        logger.warning("campaigns.reaped", extra={"pending_again": back, "unknown": unknown})
+    return {"pending": back, "unknown": unknown}
+
+
+def campaign_test_send(*, campaign: Campaign, contact: Contact) -> str:
+    """Send the campaign's message to one contact the marketer picked (usually themselves) right now.
+
+    The same gate applies: a test send never reaches someone without marketing consent.
+    """
+    from apps.campaigns.services.campaigns import LaunchRefused
+    from apps.conversations.providers import ProviderError, get_client
+
+    if contact.merchant_id != campaign.merchant_id:
+        raise LaunchRefused("contact_not_found", "No contact with this id.")
+    if not campaign.template.is_sendable:
+        raise LaunchRefused("template_not_approved", f"The template is {campaign.template.status}, not approved.")
+    reason = consent_gate(merchant=campaign.merchant, channel=campaign.channel.kind, contact_ids=[contact.pk])[
+        contact.pk
+    ]
+    if reason:
+        raise LaunchRefused(f"consent_{reason}", f"This contact cannot receive marketing: {reason.replace('_', ' ')}.")
+    row = Contact.objects.filter(pk=contact.pk).values(*CONTACT_FIELDS).get()
+    values = template_values(
+        template=campaign.template, contact=row, params=campaign.params, fallbacks=campaign.fallbacks
+    )
+    if values is None:
+        raise LaunchRefused("missing_variable", "A template variable has no value or fallback for this contact.")
+    to = _addresses(campaign.merchant_id, [contact.pk], {contact.pk: row})[contact.pk]
+    payload = whatsapp_campaign_payload(
+        template=campaign.template, to=to, values=values, opaque=f"charla-test:{campaign.pk}"
+    )
+    try:
+        return get_client(campaign.channel).send(payload).provider_message_id
+    except ProviderError as exc:
+        raise LaunchRefused("provider_error", f"The provider refused the message: {exc.message}") from None

@@ -1,0 +1,61 @@
+"""Celery tasks: ids in, one service call each. Batches, never one task per recipient."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from apps.campaigns import conf
+from apps.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def campaign_start(campaign_id: int) -> None:
+    from apps.campaigns.services import campaign_start as start
+
+    start(campaign_id=campaign_id)
+
+
+@shared_task(ignore_result=True)
+def campaign_dispatch(campaign_id: int) -> None:
+    """Start the batch chains of a running campaign (each chain re-enqueues itself while work is due)."""
+    Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
+    for _ in range(conf.senders()):
+        campaign_send_batch.delay(campaign_id)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def campaign_send_batch(campaign_id: int) -> None:
+    """Up to ~20 s of batches (the next claimed while the current one sends), then hands over."""
+    from apps.campaigns.services import campaign_complete_if_done
+    from apps.campaigns.services.sending import batch_loop
+
+    if batch_loop(campaign_id=campaign_id):
+        campaign_send_batch.delay(campaign_id)
+    else:
+        campaign_complete_if_done(campaign_id=campaign_id)
+
+
+@shared_task(ignore_result=True)
+def campaigns_tick() -> None:
+    """Every few seconds: start due campaigns, reap expired claims, revive stalled senders, complete."""
+    from apps.campaigns.services import campaign_complete_if_done, deliveries_reap
+
+    now = timezone.now()
+    due = Campaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now).values_list("pk", flat=True)
+    unscheduled = Campaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__isnull=True)
+    for campaign_id in [*due, *unscheduled.values_list("pk", flat=True)]:
+        campaign_start.delay(campaign_id)
+    deliveries_reap(now=now)
+    stale = now - timezone.timedelta(seconds=conf.heartbeat_stale_seconds())
+    for campaign in Campaign.objects.filter(status=CampaignStatus.RUNNING).only("pk", "heartbeat_at"):
+        if campaign_complete_if_done(campaign_id=campaign.pk):
+            continue
+        work_due = Delivery.objects.filter(campaign=campaign, state=DeliveryState.PENDING, not_before__lte=now)
+        if (campaign.heartbeat_at is None or campaign.heartbeat_at < stale) and work_due.exists():
+            logger.info("campaigns.revive", extra={"campaign_id": campaign.pk})
+            campaign_dispatch.delay(campaign.pk)
