@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 _status_handlers: list[Callable[..., bool]] = []
 _template_status_handlers: list[Callable[..., Any]] = []
 _template_resolvers: list[Callable[..., Any]] = []
+_template_listers: list[Callable[..., Any]] = []
 
 
 def _add(registry: list, fn: Callable) -> Callable:
@@ -36,6 +37,21 @@ def register_template_status_handler(fn: Callable[..., Any]) -> Callable[..., An
 def register_template_resolver(fn: Callable[..., Any]) -> Callable[..., Any]:
     """fn(*, merchant, template_id) -> template | None (an object with name, language, status, body, variables)."""
     return _add(_template_resolvers, fn)
+
+
+def register_template_lister(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """fn(*, merchant, channel) -> list of approved templates usable on that channel's kind, each with
+    id, name, language, body, variables (the blocked composer offers them)."""
+    return _add(_template_listers, fn)
+
+
+def unregister_template_lister(fn: Callable[..., Any]) -> None:
+    if fn in _template_listers:
+        _template_listers.remove(fn)
+
+
+def template_listers() -> list[Callable[..., Any]]:
+    return list(_template_listers)
 
 
 def dispatch_status(**kwargs: Any) -> bool:

@@ -202,6 +202,14 @@ def template_variables(template) -> list[str]:
     return [str(v) for v in variables]
 
 
+def template_render(template, params: dict | None) -> str:
+    """The text the customer will read: the template body with {{name}} replaced by its value."""
+    body = str(getattr(template, "body", "") or "")
+    for name, value in (params or {}).items():
+        body = body.replace("{{" + str(name) + "}}", str(value))
+    return body
+
+
 def template_check(*, template, channel, params: dict | None) -> None:
     """Raise PolicyRefused unless the template may be sent with these params on this channel."""
     if str(getattr(template, "status", "")) != "approved":
@@ -209,6 +217,6 @@ def template_check(*, template, channel, params: dict | None) -> None:
     kind = getattr(template, "channel_kind", None)
     if kind and str(kind) != channel.kind:
         raise PolicyRefused("template_wrong_channel")
-    missing = [v for v in template_variables(template) if v not in (params or {})]
+    missing = [v for v in template_variables(template) if not str((params or {}).get(v) or "").strip()]
     if missing:
         raise PolicyRefused("template_params_invalid", f"Missing template parameters: {', '.join(missing)}.")

@@ -7,6 +7,7 @@ few times with exponential backoff; whatever is still failing comes out as a `Pr
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -112,12 +113,19 @@ class GraphClient:
         self._http = http
 
     def send(self, payload: dict) -> SendResult:
+        return self._retrying(lambda: self._parse(self._post(payload)))
+
+    def upload(self, *, content: bytes, filename: str, mime_type: str, media_type: str) -> str:
+        """Hand a file to Meta once; the id it answers is what a media message refers to."""
+        return self._retrying(lambda: self._parse_upload(self._post_upload(content, filename, mime_type, media_type)))
+
+    def _retrying(self, call):
         last: ProviderError | None = None
         for attempt in range(self.attempts):
             if attempt:
                 time.sleep(self.backoff * (2 ** (attempt - 1)))
             try:
-                return self._parse(self._post(payload))
+                return call()
             except ProviderError as exc:
                 last = exc
                 logger.info(
@@ -135,9 +143,18 @@ class GraphClient:
         raise last
 
     def _post(self, payload: dict) -> httpx.Response:
+        return self._request(self.url(), json=payload)
+
+    def _post_upload(self, content: bytes, filename: str, mime_type: str, media_type: str) -> httpx.Response:
+        raise NotImplementedError
+
+    def _parse_upload(self, response: httpx.Response) -> str:
+        raise NotImplementedError
+
+    def _request(self, url: str, **kwargs: Any) -> httpx.Response:
         try:
             with self._client() as client:
-                response = client.post(self.url(), json=payload, **self.request_kwargs())
+                response = client.post(url, **kwargs, **self.request_kwargs())
         except httpx.TimeoutException as exc:
             raise ProviderError(None, 0, f"timeout: {exc.__class__.__name__}", True) from None
         except httpx.HTTPError as exc:
@@ -173,6 +190,20 @@ class WhatsAppClient(GraphClient):
         except (KeyError, IndexError, TypeError):
             raise ProviderError(None, response.status_code, "answer without a message id", False) from None
 
+    def _post_upload(self, content: bytes, filename: str, mime_type: str, media_type: str) -> httpx.Response:
+        # POST /{phone_number_id}/media, multipart: the file, its MIME type and the product.
+        return self._request(
+            graph_url(self.channel.phone_number_id, "media"),
+            data={"messaging_product": "whatsapp", "type": mime_type},
+            files={"file": (filename or "file", content, mime_type)},
+        )
+
+    def _parse_upload(self, response: httpx.Response) -> str:
+        media_id = _json(response).get("id")
+        if not media_id:
+            raise ProviderError(None, response.status_code, "upload answer without a media id", False)
+        return str(media_id)
+
     def media_url(self, media_id: str) -> dict:
         """GET {graph}/{media_id} -> {"url", "mime_type", "sha256", "file_size"}."""
         return _json(self._get(graph_url(media_id)))
@@ -197,6 +228,38 @@ class MessengerClient(GraphClient):
 
     def request_kwargs(self) -> dict:
         return {"params": {"access_token": self.channel.access_token}}
+
+    def profile_name(self, psid: str, *, timeout: float = 3.0) -> str:
+        """The person's "first last" from the User Profile API; one short attempt (it runs while an inbound
+        message is being stored, and a missing name is not worth holding that up)."""
+        try:
+            with self._client() as client:
+                response = client.get(
+                    graph_url(psid),
+                    params={"fields": "first_name,last_name", "access_token": self.channel.access_token},
+                    timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+                )
+        except httpx.HTTPError as exc:
+            raise ProviderError(None, 0, f"connection error: {exc.__class__.__name__}", True) from None
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        data = _json(response)
+        return " ".join(str(data.get(k) or "").strip() for k in ("first_name", "last_name")).strip()[:200]
+
+    def _post_upload(self, content: bytes, filename: str, mime_type: str, media_type: str) -> httpx.Response:
+        # POST /{page_id}/message_attachments: the attachment description as a JSON form field + `filedata`.
+        message = {"attachment": {"type": media_type, "payload": {"is_reusable": True}}}
+        return self._request(
+            graph_url(self.channel.page_id, "message_attachments"),
+            data={"message": json.dumps(message)},
+            files={"filedata": (filename or "file", content, mime_type)},
+        )
+
+    def _parse_upload(self, response: httpx.Response) -> str:
+        attachment_id = _json(response).get("attachment_id")
+        if not attachment_id:
+            raise ProviderError(None, response.status_code, "upload answer without an attachment id", False)
+        return str(attachment_id)
 
     def _parse(self, response: httpx.Response) -> SendResult:
         data = _json(response)
@@ -262,6 +325,50 @@ def whatsapp_template_payload(
 
 def messenger_text_payload(psid: str, text: str, messaging_type: str = "RESPONSE", tag: str | None = None) -> dict:
     payload: dict[str, Any] = {"recipient": {"id": psid}, "messaging_type": messaging_type, "message": {"text": text}}
+    if tag:
+        payload["tag"] = tag
+    return payload
+
+
+# WhatsApp sends images as JPEG/PNG only; other image types still reach the customer as a document.
+WHATSAPP_IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
+CAPTION_TYPES = frozenset({"image", "video", "document"})  # WhatsApp refuses a caption on audio
+MESSENGER_TYPES = {"image": "image", "audio": "audio", "video": "video", "document": "file"}
+
+
+def whatsapp_media_type(media_type: str, mime_type: str) -> str:
+    if media_type == "image" and mime_type not in WHATSAPP_IMAGE_TYPES:
+        return "document"
+    return media_type if media_type in ("image", "audio", "video", "document") else "document"
+
+
+def messenger_media_type(media_type: str) -> str:
+    return MESSENGER_TYPES.get(media_type, "file")
+
+
+def whatsapp_media_payload(to: str, media_type: str, media_id: str, caption: str = "", filename: str = "") -> dict:
+    media: dict[str, Any] = {"id": media_id}
+    if caption and media_type in CAPTION_TYPES:
+        media["caption"] = caption
+    if filename and media_type == "document":
+        media["filename"] = filename
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": media_type,
+        media_type: media,
+    }
+
+
+def messenger_attachment_payload(
+    psid: str, media_type: str, attachment_id: str, messaging_type: str = "RESPONSE", tag: str | None = None
+) -> dict:
+    payload: dict[str, Any] = {
+        "recipient": {"id": psid},
+        "messaging_type": messaging_type,
+        "message": {"attachment": {"type": media_type, "payload": {"attachment_id": attachment_id}}},
+    }
     if tag:
         payload["tag"] = tag
     return payload

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +12,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
+from apps.conversations import hooks, policy
 from apps.conversations.models import (
     CannedResponse,
     Channel,
@@ -21,6 +23,8 @@ from apps.conversations.models import (
 )
 from apps.core.roles import Capability
 from apps.core.selectors import DashboardCard
+
+logger = logging.getLogger(__name__)
 
 VIEWS = ("mine", "unassigned", "all")
 MAX_LIMIT = 200
@@ -193,3 +197,61 @@ def dashboard_cards(*, merchant) -> list[DashboardCard]:
             "Unassigned conversations", str(counts["unassigned"] or 0), "/inbox/?view=unassigned", Capability.INBOX
         ),
     ]
+
+
+def templates_for(*, merchant, channel) -> list:
+    """Approved templates that may be sent on this channel, from every registered lister.
+
+    Listers belong to higher apps (campaigns); one that raises is logged and skipped so a broken
+    provider never takes the inbox down. Templates of another channel kind or not approved are
+    dropped here too: the composer must never offer what the policy would refuse.
+    """
+    found, seen = [], set()
+    for lister in hooks.template_listers():
+        try:
+            items = list(lister(merchant=merchant, channel=channel) or [])
+        except Exception:
+            logger.exception("conversations.template_lister_failed", extra={"lister": getattr(lister, "__name__", "")})
+            continue
+        for template in items:
+            key = str(getattr(template, "id", ""))
+            if key in seen or not _template_usable(template, channel):
+                continue
+            seen.add(key)
+            found.append(template)
+    return found
+
+
+def _template_usable(template, channel) -> bool:
+    status = getattr(template, "status", "approved")  # a lister may return approved ones without the field
+    kind = getattr(template, "channel_kind", None)
+    return str(status) == "approved" and (not kind or str(kind) == channel.kind) and bool(getattr(template, "name", ""))
+
+
+def template_for(*, merchant, channel, template_id) -> object | None:
+    """One of `templates_for` by id (ids compared as text: forms post strings)."""
+    wanted = str(template_id or "")
+    return next((t for t in templates_for(merchant=merchant, channel=channel) if str(t.id) == wanted), None)
+
+
+CONTACT_FIELDS = ("name", "email", "phone")
+
+
+def template_prefill(*, template, contact) -> dict[str, str]:
+    """Variable values taken from the contact where a variable's name matches one of its fields
+    (name, first_name, last_name, email, phone, or a custom attribute)."""
+    name = (contact.name or "").strip()
+    values = {
+        "name": name,
+        "full_name": name,
+        "first_name": name.split(" ")[0] if name else "",
+        "last_name": name.split(" ", 1)[1] if " " in name else "",
+        "email": contact.email or "",
+        "phone": contact.phone or "",
+    }
+    attributes = contact.attributes if isinstance(contact.attributes, dict) else {}
+    out = {}
+    for variable in policy.template_variables(template):
+        value = values.get(variable) or attributes.get(variable)
+        out[variable] = "" if value in (None, "") else str(value)
+    return out

@@ -66,26 +66,40 @@ def _consents(conversation: Conversation):
     return list(consent_state_list(contact=conversation.contact))
 
 
-def _send_block(conversation: Conversation) -> dict | None:
+def _send_block(conversation: Conversation, picked: dict | None = None) -> dict | None:
     """Why a free-text reply would be refused right now, with the templates that could be sent instead."""
     decision = policy.send_policy_check(
         conversation=conversation, now=timezone.now(), is_template=False, automated=False, human_agent=True
     )
     if decision.allowed:
         return None
-    return {"code": decision.code, "message": decision.message, "templates": _templates(conversation)}
+    return _block(conversation, decision.code, decision.message, picked)
+
+
+def _block(conversation: Conversation, code: str, message: str, picked: dict | None = None) -> dict:
+    templates = _templates(conversation)
+    return {"code": code, "message": message, "templates": templates, "picked": picked}
 
 
 def _templates(conversation: Conversation) -> list:
-    from apps.conversations import hooks
+    if conversation.channel.kind != ChannelKind.WHATSAPP:
+        return []  # only WhatsApp sends templates: offering one elsewhere would only be refused
+    return selectors.templates_for(merchant=conversation.merchant, channel=conversation.channel)
 
-    lister = getattr(hooks, "list_templates", None)
-    if lister is None:
-        return []
-    try:
-        return list(lister(merchant=conversation.merchant, channel=conversation.channel) or [])
-    except Exception:  # a broken template provider must not take the inbox down
-        return []
+
+def _picked(conversation: Conversation, template, data=None, error: str = "") -> dict:
+    """The template form's state: each variable with its value (posted, else from the contact) and the preview."""
+    prefill = selectors.template_prefill(template=template, contact=conversation.contact)
+    values = {
+        name: (str(data.get(f"param_{name}", ""))[:1024] if data is not None else prefill[name]) for name in prefill
+    }
+    return {
+        "template": template,
+        "fields": [{"name": name, "value": value, "input": f"param_{name}"} for name, value in values.items()],
+        "params": values,
+        "preview": policy.template_render(template, {k: v or "{{" + k + "}}" for k, v in values.items()}),
+        "error": error,
+    }
 
 
 # --------------------------------------------------------------------------- pages
@@ -133,6 +147,12 @@ def inbox(request, conversation_id: int | None = None):
 
 def _conversation_context(request, conversation: Conversation, members) -> dict:
     history, has_older = _history(conversation)
+    picked = None
+    if request.GET.get("template_id"):  # the picker without JavaScript: a plain GET of this page
+        template = selectors.template_for(
+            merchant=request.merchant, channel=conversation.channel, template_id=request.GET["template_id"]
+        )
+        picked = _picked(conversation, template) if template is not None else None
     return {
         "conversation": conversation,
         "history": history,
@@ -142,7 +162,7 @@ def _conversation_context(request, conversation: Conversation, members) -> dict:
         "status_form": forms.StatusForm(initial={"status": conversation.status}),
         "snooze_form": forms.SnoozeForm(),
         "labels_form": forms.LabelsForm(initial={"labels": ", ".join(conversation.labels or [])}),
-        "send_block": _send_block(conversation),
+        "send_block": _send_block(conversation, picked),
         "consents": _consents(conversation),
         "panels": panels.sidebar_panels(request=request, conversation=conversation),
         "canned": _canned(request.merchant),
@@ -248,7 +268,7 @@ def message_send(request, conversation_id: int):
                 if upload:
                     uploads.attachment_store(message=message, upload=upload, media_type=form.media_type)
         except policy.PolicyRefused as exc:
-            block = {"code": exc.code, "message": exc.message, "templates": _templates(conversation)}
+            block = _block(conversation, exc.code, exc.message)
         except ValidationError as exc:
             form.add_error(None, _error_text(exc))
         else:
@@ -259,6 +279,60 @@ def message_send(request, conversation_id: int):
         flash.error(request, block["message"] if block else _error_text(form.errors))
         return _back(conversation)
     context = {"conversation": conversation, "composer": form, "send_block": block or _send_block(conversation)}
+    return render(request, "conversations/_composer.html", context, status=200 if sent else 422)
+
+
+@member_required(Capability.INBOX)
+@require_GET
+def template_form(request, conversation_id: int):
+    """The chosen template's variables (prefilled from the contact) and its preview; `?preview=1` answers
+    only the preview as the agent types."""
+    conversation = _conversation(request, conversation_id)
+    template = selectors.template_for(
+        merchant=request.merchant, channel=conversation.channel, template_id=request.GET.get("template_id")
+    )
+    if template is None:
+        return HttpResponse("")  # "choose a template" again, or a template that is no longer approved
+    typed = request.GET if any(k.startswith("param_") for k in request.GET) else None
+    context = {"conversation": conversation, "picked": _picked(conversation, template, typed)}
+    name = "_template_preview.html" if request.GET.get("preview") else "_template_form.html"
+    return render(request, f"conversations/{name}", context)
+
+
+@member_required(Capability.INBOX)
+@require_POST
+def template_send(request, conversation_id: int):
+    from apps.conversations import services
+
+    conversation = _conversation(request, conversation_id)
+    template = selectors.template_for(
+        merchant=request.merchant, channel=conversation.channel, template_id=request.POST.get("template_id")
+    )
+    picked, sent = None, False
+    if template is None:
+        error = "Choose one of the approved templates."
+    else:
+        picked = _picked(conversation, template, request.POST)
+        error = ""
+        try:
+            services.message_send(
+                conversation=conversation, author=request.user, template=template, template_params=picked["params"]
+            )
+        except (policy.PolicyRefused, ValidationError) as exc:
+            error = exc.message if isinstance(exc, policy.PolicyRefused) else _error_text(exc)
+            picked["error"] = error
+        else:
+            sent = True
+    if not request.htmx:
+        if not sent:
+            flash.error(request, error)
+        return _back(conversation)
+    block = _send_block(conversation, None if sent else picked)
+    if not sent and block is None:  # the reply window reopened meanwhile; still say why the template failed
+        block = _block(conversation, "template_refused", "" if picked else error, picked)
+    elif not sent and picked is None:
+        block["error"] = error
+    context = {"conversation": conversation, "composer": forms.ComposerForm(), "send_block": block}
     return render(request, "conversations/_composer.html", context, status=200 if sent else 422)
 
 

@@ -209,7 +209,7 @@ def _prechat_save(request, *, channel, visitor: widget.Visitor, cleaned: dict):
     if updates:
         contact = contact_update(contact=contact, **updates)
     if cleaned["consent"]:
-        consent_record(
+        event = consent_record(
             merchant=channel.merchant,
             contact=contact,
             channel=cleaned["consent_channel"],
@@ -222,7 +222,17 @@ def _prechat_save(request, *, channel, visitor: widget.Visitor, cleaned: dict):
             user_agent=request.headers.get("User-Agent", "")[:500],
             actor_label=f"Web-chat widget {channel.name}"[:200],
         )
+        if event.resulting_status == "pending":  # the merchant has double opt-in on: ask where they chat
+            _confirmation_request(request, channel=channel, contact=contact, event=event)
     return contact
+
+
+def _confirmation_request(request, *, channel, contact, event) -> None:
+    from apps.conversations.services import conversation_start
+    from apps.conversations.services.consent import consent_confirmation_request
+
+    conversation, _ = conversation_start(channel=channel, contact=contact)
+    consent_confirmation_request(conversation=conversation, event=event, base_url=request.build_absolute_uri("/"))
 
 
 # --------------------------------------------------------------------------- files

@@ -21,6 +21,12 @@ def sign(raw: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
 
 
+@pytest.fixture(autouse=True)
+def no_real_graph(settings):
+    """No test talks to the real Graph API: without the fake_graph fixture every call is refused locally."""
+    settings.META_GRAPH_API_URL = "http://127.0.0.1:9/v21.0"
+
+
 @pytest.fixture
 def wa_channel(merchant):
     return ChannelFactory(merchant=merchant, kind="whatsapp", phone_number_id=SAMPLE_PHONE_NUMBER_ID)

@@ -7,7 +7,10 @@ settings.META_GRAPH_API_URL at the server and removes the client's backoff sleep
     fake_graph.queue(500, {...})          # next POST answers this (FIFO), then back to success
     fake_graph.fail_for["34600111222"] = 131047   # every send to this recipient fails with this code
     fake_graph.media["123"] = (b"...", "image/jpeg")
+    fake_graph.profiles["<psid>"] = {"first_name": "Ana", "last_name": "López"}   # Messenger User Profile API
     fake_graph.sent -> [{"path", "query", "auth", "body"}]
+    fake_graph.uploads -> [{"path", "query", "auth", "fields": {name: text}, "files": {name: (filename, mime, bytes)}}]
+        (POST {phone_number_id}/media answers {"id"}; POST {page_id}/message_attachments {"attachment_id"})
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+from email import policy as email_policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,11 +37,13 @@ def graph_error(code: int, message: str = "fake failure") -> dict:
 class FakeGraph:
     def __init__(self) -> None:
         self.sent: list[dict] = []
+        self.uploads: list[dict] = []
         self.gets: list[dict] = []
         self.lock = threading.Lock()
         self.responses: list[tuple[int, dict | bytes]] = []
         self.fail_for: dict[str, int] = {}
         self.media: dict[str, tuple[bytes, str]] = {}
+        self.profiles: dict[str, dict] = {}  # Messenger PSID -> {"first_name", "last_name"}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.url = f"{self.base}/{VERSION}"
@@ -75,6 +82,8 @@ class FakeGraph:
 
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.headers.get("Content-Type", "").startswith("multipart/form-data"):
+                    return self._upload(raw)
                 try:
                     body = json.loads(raw or b"{}")
                 except ValueError:
@@ -90,10 +99,38 @@ class FakeGraph:
                     outer.sent.append(record)
                 self._answer(*outer._next(body))
 
+            def _upload(self, raw: bytes):
+                parts = urlsplit(self.path)
+                fields, files = _multipart(self.headers["Content-Type"], raw)
+                with outer.lock:
+                    outer.uploads.append(
+                        {
+                            "path": parts.path,
+                            "query": parse_qs(parts.query),
+                            "auth": self.headers.get("Authorization", ""),
+                            "fields": fields,
+                            "files": files,
+                        }
+                    )
+                    queued = outer.responses.pop(0) if outer.responses else None
+                if queued:
+                    return self._answer(*queued)
+                if parts.path.endswith("/media") and files.get("file") and fields.get("messaging_product"):
+                    return self._answer(200, {"id": "FAKEMEDIA" + secrets.token_hex(6)})
+                if parts.path.endswith("/message_attachments") and files.get("filedata") and fields.get("message"):
+                    return self._answer(200, {"attachment_id": "FAKEATT" + secrets.token_hex(6)})
+                return self._answer(400, graph_error(100, "Invalid upload"))
+
             def do_GET(self):
                 parts = urlsplit(self.path)
                 with outer.lock:
-                    outer.gets.append({"path": parts.path, "auth": self.headers.get("Authorization", "")})
+                    outer.gets.append(
+                        {
+                            "path": parts.path,
+                            "query": parse_qs(parts.query),
+                            "auth": self.headers.get("Authorization", ""),
+                        }
+                    )
                     queued = outer.responses.pop(0) if outer.responses else None
                 if queued:
                     return self._answer(*queued)
@@ -102,6 +139,8 @@ class FakeGraph:
                     content, mime = outer.media[segments[-1]]
                     return self._raw(200, content, mime)
                 media_id = segments[-1]
+                if media_id in outer.profiles:
+                    return self._answer(200, {**outer.profiles[media_id], "id": media_id})
                 if media_id in outer.media:
                     content, mime = outer.media[media_id]
                     return self._answer(
@@ -129,6 +168,23 @@ class FakeGraph:
                 self.wfile.write(data)
 
         return Handler
+
+
+def _multipart(content_type: str, raw: bytes) -> tuple[dict, dict]:
+    """(fields, files) of a multipart/form-data body, parsed the way a real server would."""
+    message = BytesParser(policy=email_policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw
+    )
+    fields, files = {}, {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[name] = (filename, part.get_content_type(), data)
+        else:
+            fields[name] = data.decode()
+    return fields, files
 
 
 @pytest.fixture

@@ -58,6 +58,8 @@ ROUTES = {
     "conversations:conversation_row": lambda owner: {"conversation_id": _conversation(owner).pk},
     "conversations:message_send": lambda owner: {"conversation_id": _conversation(owner).pk},
     "conversations:composer": lambda owner: {"conversation_id": _conversation(owner).pk},
+    "conversations:template_form": lambda owner: {"conversation_id": _conversation(owner).pk},
+    "conversations:template_send": lambda owner: {"conversation_id": _conversation(owner).pk},
     "conversations:message_item": _message_item,
     "conversations:assign": lambda owner: {"conversation_id": _conversation(owner).pk},
     "conversations:status": lambda owner: {"conversation_id": _conversation(owner).pk},

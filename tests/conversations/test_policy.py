@@ -107,6 +107,7 @@ class Template:
         (Template(status="rejected"), {"first_name": "Ana"}, "template_not_approved"),
         (Template(status="paused"), {"first_name": "Ana"}, "template_not_approved"),
         (Template(), {}, "template_params_invalid"),
+        (Template(), {"first_name": "  "}, "template_params_invalid"),  # Meta refuses empty parameters (132000)
         (Template(channel_kind="messenger"), {"first_name": "Ana"}, "template_wrong_channel"),
     ],
 )

@@ -92,12 +92,6 @@ def test_bad_text_is_a_validation_error(wa_conversation, text):
     assert "text" in excinfo.value.message_dict
 
 
-def test_outbound_attachments_only_on_webchat(wa_conversation):
-    with pytest.raises(ValidationError) as excinfo:
-        message_send(conversation=wa_conversation, author=UserFactory(), text="mira", attachments=[{"url": "/x"}])
-    assert "attachments" in excinfo.value.message_dict
-
-
 def test_delivery_runs_once(fake_graph, wa_conversation):
     message = message_send(conversation=wa_conversation, author=UserFactory(), text="once")
     assert message_deliver(message_id=message.pk) == "sent"

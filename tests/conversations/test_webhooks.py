@@ -16,6 +16,7 @@ from apps.conversations.models import (
 )
 from apps.conversations.services.inbound import webhook_event_process
 from tests.conversations.conftest import sample_bytes, sign
+from tests.conversations.fake_graph import graph_error
 from tests.factories.conversations import ChannelFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
@@ -599,3 +600,43 @@ def test_every_sample_is_processed_without_errors(post_webhook, wa_channel, fb_c
     process_all()
     assert not WebhookEvent.objects.exclude(status=WebhookEventStatus.PROCESSED).exists()
     assert Message.objects.filter(direction="inbound").count() == 3
+
+
+# --------------------------------------------------------------------------- messenger profile names
+def test_messenger_sender_gets_the_profile_name_once(post_webhook, fb_channel, fake_graph):
+    from django.core.cache import cache
+
+    fake_graph.profiles["6120394857361029"] = {"first_name": "Lucía", "last_name": "Gómez"}
+    post_webhook(fb_channel, sample_bytes("messenger/inbound_text.json"))
+    process_all()
+    identity = ContactIdentity.objects.select_related("contact").get(kind="messenger")
+    assert identity.contact.name == "Lucía Gómez"
+    (get,) = fake_graph.gets
+    assert get["path"] == "/v21.0/6120394857361029"
+    assert get["query"] == {"fields": ["first_name,last_name"], "access_token": [fb_channel.access_token]}
+    cache.delete(f"conversations:fb-profile:{fb_channel.public_key}:6120394857361029")
+    again = json.loads(sample_bytes("messenger/inbound_text.json"))
+    again["entry"][0]["messaging"][0]["message"]["mid"] = "m_second"
+    post_webhook(fb_channel, again)
+    process_all()
+    assert len(fake_graph.gets) == 1  # a named contact is not asked about again
+
+
+def test_messenger_profile_failure_keeps_the_message(post_webhook, fb_channel, fake_graph):
+    fake_graph.queue(400, graph_error(100, "Unsupported get request"))
+    post_webhook(fb_channel, sample_bytes("messenger/inbound_text.json"))
+    process_all()
+    assert Message.objects.get().body == "¿Tenéis horario de cine para hoy?"
+    assert ContactIdentity.objects.select_related("contact").get(kind="messenger").contact.name == ""
+    # The next message does not ask again within the hour (a missing permission must not cost a call each time).
+    again = json.loads(sample_bytes("messenger/inbound_text.json"))
+    again["entry"][0]["messaging"][0]["message"]["mid"] = "m_second"
+    post_webhook(fb_channel, again)
+    process_all()
+    assert len(fake_graph.gets) == 1 and Message.objects.count() == 2
+
+
+def test_messenger_profile_unreachable_keeps_the_message(post_webhook, fb_channel):
+    post_webhook(fb_channel, sample_bytes("messenger/inbound_text.json"))
+    process_all()
+    assert Message.objects.get().status == "received"

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from apps.conversations import events
@@ -40,23 +40,27 @@ def conversation_publish(conversation: Conversation, kind: str = "conversation.u
     )
 
 
-def conversation_for_inbound(*, channel: Channel, contact, at: datetime) -> tuple[Conversation, bool]:
+def conversation_for_inbound(
+    *, channel: Channel, contact, at: datetime, publish: bool = True
+) -> tuple[Conversation, bool]:
     """The (locked) conversation an inbound message belongs to; reopens it when needed.
 
     Rule: the unresolved conversation of (channel, contact) if any; else the latest resolved one when it
     was resolved within `conversation_reopen_days` (merchant setting, default 7); else a new one.
-    Returns (conversation, changed_status).
+    Returns (conversation, changed_status). `publish=False` leaves announcing a new conversation to the
+    caller (message_receive folds it into its `message.created` event).
     """
     if contact.merchant_id != channel.merchant_id:
         raise ValidationError({"contact": "belongs to another merchant"})
     base = Conversation.objects.select_for_update().filter(channel=channel, contact=contact)
-    current = base.filter(status__in=UNRESOLVED).order_by("-id").first()
-    if current is not None:
-        changed = current.status == ConversationStatus.SNOOZED
+    # One query for both candidates: the unresolved one if any (there is at most one), else the newest.
+    unresolved_first = Case(When(status__in=UNRESOLVED, then=Value(0)), default=Value(1), output_field=IntegerField())
+    latest = base.order_by(unresolved_first, "-id").first()
+    if latest is not None and latest.status in UNRESOLVED:
+        changed = latest.status == ConversationStatus.SNOOZED
         if changed:
-            _reopen(current)
-        return current, changed
-    latest = base.order_by("-id").first()
+            _reopen(latest)
+        return latest, changed
     days = channel.merchant.setting("conversation_reopen_days", DEFAULT_REOPEN_DAYS)
     if latest is not None and latest.resolved_at and latest.resolved_at >= timezone.now() - timedelta(days=days):
         try:
@@ -65,7 +69,7 @@ def conversation_for_inbound(*, channel: Channel, contact, at: datetime) -> tupl
             return latest, True
         except IntegrityError:  # a concurrent inbound created an unresolved one meanwhile
             return base.filter(status__in=UNRESOLVED).get(), False
-    return _create(channel=channel, contact=contact, at=at), True
+    return _create(channel=channel, contact=contact, at=at, publish=publish), True
 
 
 @transaction.atomic
@@ -96,7 +100,7 @@ def _reopen(conversation: Conversation) -> None:
     conversation.save(update_fields=["status", "snoozed_until", "resolved_at", "updated_at"])
 
 
-def _create(*, channel: Channel, contact, at: datetime) -> Conversation:
+def _create(*, channel: Channel, contact, at: datetime, publish: bool = True) -> Conversation:
     try:
         with transaction.atomic():
             conversation = Conversation.objects.create(
@@ -108,7 +112,8 @@ def _create(*, channel: Channel, contact, at: datetime) -> Conversation:
     if assignee is not None:
         conversation.assignee = assignee
         conversation.save(update_fields=["assignee", "updated_at"])
-    conversation_publish(conversation, "conversation.created")
+    if publish:
+        conversation_publish(conversation, "conversation.created")
     return conversation
 
 

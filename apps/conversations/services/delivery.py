@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.conversations import policy, providers
-from apps.conversations.models import ChannelKind, Message, MessageKind, MessageStatus
+from apps.conversations.models import Attachment, AttachmentStatus, ChannelKind, Message, MessageKind, MessageStatus
 from apps.conversations.services.messages import status_apply
 
 logger = logging.getLogger(__name__)
@@ -22,8 +22,16 @@ class DeliveryRetry(Exception):
         super().__init__(str(error))
 
 
-def message_payload_for_provider(message: Message, recipient: str) -> dict:
+class MediaMissing(Exception):
+    """A media message whose file is not stored with us: nothing to upload, so nothing to send."""
+
+
+def message_payload_for_provider(message: Message, recipient: str, client=None) -> dict:
+    """Meta's send body for this message. A media message uploads its file first (once: the id Meta
+    answers is kept on the Attachment, so a retried send reuses it)."""
     channel = message.channel
+    if message.kind == MessageKind.MEDIA:
+        return _media_payload(message, recipient, client or providers.get_client(channel))
     if channel.kind == ChannelKind.WHATSAPP:
         if message.kind == MessageKind.TEMPLATE:
             return providers.whatsapp_template_payload(
@@ -36,6 +44,42 @@ def message_payload_for_provider(message: Message, recipient: str) -> dict:
         return providers.whatsapp_text_payload(recipient, message.body)
     return providers.messenger_text_payload(
         recipient, message.body, message.messaging_type or "RESPONSE", message.tag or None
+    )
+
+
+def _media_payload(message: Message, recipient: str, client) -> dict:
+    attachment = (
+        Attachment.objects.filter(message=message, status=AttachmentStatus.STORED)
+        .exclude(file="")
+        .order_by("id")
+        .first()
+    )
+    if attachment is None:
+        raise MediaMissing("the file of this message is not stored")
+    whatsapp = message.channel.kind == ChannelKind.WHATSAPP
+    kind = (
+        providers.whatsapp_media_type(attachment.media_type, attachment.mime_type)
+        if whatsapp
+        else providers.messenger_media_type(attachment.media_type)
+    )
+    if not attachment.provider_media_id:
+        with attachment.file.open("rb") as fh:
+            content = fh.read()
+        try:
+            attachment.provider_media_id = client.upload(
+                content=content, filename=attachment.filename, mime_type=attachment.mime_type, media_type=kind
+            )
+        except providers.ProviderError as exc:  # same classification; the reason says which step failed
+            raise providers.ProviderError(
+                exc.code, exc.http_status, f"file upload failed: {exc.message}", exc.retryable
+            ) from None
+        attachment.save(update_fields=["provider_media_id"])
+    if whatsapp:
+        return providers.whatsapp_media_payload(
+            recipient, kind, attachment.provider_media_id, caption=message.body, filename=attachment.filename
+        )
+    return providers.messenger_attachment_payload(
+        recipient, kind, attachment.provider_media_id, message.messaging_type or "RESPONSE", message.tag or None
     )
 
 
@@ -60,8 +104,11 @@ def message_deliver(*, message_id: int, final_attempt: bool = True) -> str:
         recipient = policy.recipient_for(message.conversation)
         if not message.channel.is_active or not recipient:
             return _fail(message, "channel_inactive" if not message.channel.is_active else "no_identity", "")
+        client = providers.get_client(message.channel)
         try:
-            result = providers.get_client(message.channel).send(message_payload_for_provider(message, recipient))
+            result = client.send(message_payload_for_provider(message, recipient, client))
+        except MediaMissing as exc:
+            return _fail(message, "attachment_missing", str(exc))
         except providers.ProviderError as exc:
             if not exc.retryable or final_attempt:
                 return _fail(message, str(exc.code or exc.http_status or "provider_error"), exc.message, exc=exc)

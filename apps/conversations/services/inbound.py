@@ -12,6 +12,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,7 +28,7 @@ from apps.conversations.models import (
     WebhookEvent,
     WebhookEventStatus,
 )
-from apps.conversations.providers import MARKETING_OPT_OUT_CODES
+from apps.conversations.providers import MARKETING_OPT_OUT_CODES, ProviderError, get_client
 from apps.conversations.services.delivery import consent_revoke_for_error
 from apps.conversations.services.messages import message_receive, messages_mark_read_until, status_apply
 
@@ -369,6 +371,31 @@ def _messenger_item(channel: Channel, item: dict, result: ProcessResult) -> None
         result.ignored += 1
 
 
+PROFILE_RETRY_SECONDS = 3600
+
+
+def _messenger_contact(channel: Channel, psid: str):
+    """The sender's contact; a nameless one gets the name Messenger's User Profile API gives (best effort:
+    at most one attempt per person and hour, and any failure leaves the contact as it is)."""
+    contact = _contact(channel, psid)
+    if contact.name or not cache.add(f"conversations:fb-profile:{channel.public_key}:{psid}", 1, PROFILE_RETRY_SECONDS):
+        return contact
+    try:
+        name = get_client(channel).profile_name(psid)
+    except ProviderError as exc:
+        logger.info("conversations.messenger_profile_failed", extra={"channel_id": channel.pk, "code": exc.code})
+        return contact
+    if not name:
+        return contact
+    from apps.contacts.services import contact_update
+
+    try:
+        with transaction.atomic():
+            return contact_update(contact=contact, name=name)
+    except ValidationError:
+        return contact
+
+
 def _messenger_message(channel: Channel, psid: str, item: dict, message: dict, result: ProcessResult) -> None:
     mid = str(message.get("mid") or "")
     if not psid or not mid:
@@ -388,7 +415,7 @@ def _messenger_message(channel: Channel, psid: str, item: dict, message: dict, r
         metadata["payload"] = str(quick_reply.get("payload") or "")
     received = message_receive(
         channel=channel,
-        contact=_contact(channel, psid),
+        contact=_messenger_contact(channel, psid),
         provider_message_id=mid,
         kind=MessageKind.MEDIA if attachments else MessageKind.TEXT,
         body=str(message.get("text") or ""),
@@ -406,7 +433,7 @@ def _messenger_postback(channel: Channel, psid: str, item: dict, result: Process
     mid = str(postback.get("mid") or f"postback:{psid}:{item.get('timestamp')}")
     received = message_receive(
         channel=channel,
-        contact=_contact(channel, psid),
+        contact=_messenger_contact(channel, psid),
         provider_message_id=mid,
         kind=MessageKind.TEXT,
         body=str(postback.get("title") or ""),

@@ -21,12 +21,14 @@ from apps.conversations.models import (
     MessageKind,
     MessageStatus,
 )
-from apps.conversations.services.conversations import conversation_for_inbound, conversation_publish
+from apps.conversations.services.conversations import conversation_for_inbound
 from apps.conversations.services.media import attachments_create_pending, enqueue_fetches
-from apps.conversations.services.payloads import message_payload
+from apps.conversations.services.payloads import conversation_payload, message_payload
 
 logger = logging.getLogger(__name__)
 
+KEYWORD_MAX_LENGTH = 40  # apps.contacts.keywords.keyword_match's own limit on a normalised keyword
+CONFIRM_WORDS = frozenset({"yes", "si"})  # normalised: "Yes!", "SÍ" (answers to a double opt-in request)
 MAX_TEXT = 4096  # WhatsApp's limit for a text body; Messenger allows 2000 (checked at send)
 MESSENGER_MAX_TEXT = 2000
 PREVIEW_LENGTH = 200
@@ -43,11 +45,17 @@ class _Duplicate(Exception):
     pass
 
 
-def message_publish(message: Message, kind: str = "message.updated") -> None:
+def message_publish(message: Message, kind: str = "message.updated", conversation: Conversation | None = None) -> None:
+    """`conversation` (when the message changed it) rides along as `payload["conversation"]`: one event and
+    one seq bump instead of a separate `conversation.updated` for every message. Customers never see it: the
+    widget projects message events to a few message fields."""
+    payload = message_payload(message)
+    if conversation is not None:
+        payload["conversation"] = conversation_payload(conversation)
     events.publish(
         merchant_id=message.merchant_id,
         kind=kind,
-        payload=message_payload(message),
+        payload=payload,
         conversation_id=message.conversation_id,
     )
 
@@ -97,12 +105,9 @@ def message_receive(
 
 
 def _receive(channel, contact, provider_message_id, kind, body, attachments, received_at, raw, metadata) -> Message:
-    if (
-        provider_message_id
-        and Message.objects.filter(channel=channel, provider_message_id=provider_message_id).exists()
-    ):
-        raise _Duplicate
-    conversation, _ = conversation_for_inbound(channel=channel, contact=contact, at=received_at)
+    # No "already stored?" SELECT first: the unique constraint answers that at the INSERT below, and a
+    # duplicate (rare: Meta redelivering) rolls back everything this block did.
+    conversation, _ = conversation_for_inbound(channel=channel, contact=contact, at=received_at, publish=False)
     meta = dict(metadata or {})
     if raw is not None:
         meta["raw"] = raw
@@ -124,10 +129,9 @@ def _receive(channel, contact, provider_message_id, kind, body, attachments, rec
         )
     except IntegrityError:  # the same provider id committed by a concurrent delivery of the webhook
         raise _Duplicate from None
-    enqueue_fetches(attachments_create_pending(message=message))
     _touch_inbound(conversation, message)
-    message_publish(message, "message.created")
-    conversation_publish(conversation)
+    message_publish(message, "message.created", conversation)
+    enqueue_fetches(attachments_create_pending(message=message))
     return message
 
 
@@ -148,9 +152,12 @@ def _keywords(message: Message, contact, text: str) -> None:
     if not text or (message.kind != MessageKind.TEXT and not message.metadata.get("payload")):
         return
     try:
-        from apps.contacts.keywords import keyword_handle_inbound
+        from apps.contacts.keywords import keyword_handle_inbound, keyword_normalize
     except ImportError:  # contacts' keyword engine not installed: nothing to do
         return
+    word = keyword_normalize(text)
+    if len(word) > KEYWORD_MAX_LENGTH:
+        return  # the engine ignores anything longer than a keyword: spare its table lookup
     result = keyword_handle_inbound(
         merchant=message.channel.merchant,
         contact=contact,
@@ -158,12 +165,17 @@ def _keywords(message: Message, contact, text: str) -> None:
         text=text,
         message_id=message.provider_message_id or str(message.pk),
     )
-    if result is None or not getattr(result, "reply_text", ""):
+    reply, kind = (getattr(result, "reply_text", ""), getattr(result, "kind", "")) if result else ("", "")
+    if result is None and word in CONFIRM_WORDS:
+        from apps.conversations.services.consent import consent_confirm_by_reply
+
+        reply, kind = consent_confirm_by_reply(message=message, contact=contact) or "", "confirm"
+    if not reply:
         return
-    message.metadata["keyword"] = result.kind
+    message.metadata["keyword"] = kind
     message.save(update_fields=["metadata"])
     try:
-        message_send(conversation=message.conversation, text=result.reply_text, automated=True)
+        message_send(conversation=message.conversation, text=reply, automated=True)
     except (policy.PolicyRefused, ValidationError) as exc:
         logger.warning("conversations.keyword_reply_refused", extra={"message_id": message.pk, "reason": str(exc)})
 
@@ -177,6 +189,14 @@ def _text_check(channel: Channel, text: str, has_attachments: bool, is_template:
     if len(text) > limit:
         raise ValidationError({"text": f"at most {limit} characters on {channel.kind}"})
     return text
+
+
+def _provider_attachments_check(channel: Channel, text: str, attachments) -> None:
+    # One Meta message carries one file; Messenger's attachment messages cannot carry text at all.
+    if len(attachments) > 1:
+        raise ValidationError({"attachments": f"send one file per message on {channel.kind}"})
+    if channel.kind == ChannelKind.MESSENGER and text:
+        raise ValidationError({"attachments": "Messenger sends a file without text: send the text as its own message"})
 
 
 def message_send(
@@ -201,8 +221,7 @@ def message_send(
     channel = conversation.channel
     text = _text_check(channel, text, bool(attachments), template is not None)
     if attachments and channel.kind != ChannelKind.WEBCHAT and not is_note:
-        # Outbound media to Meta needs an uploaded media id or public link; not offered yet.
-        raise ValidationError({"attachments": "attachments can only be sent on web chat"})
+        _provider_attachments_check(channel, text, attachments)
     if is_note:
         return _store_outbound(
             conversation, author, text, MessageKind.NOTE, MessageStatus.SENT, automated, human=author is not None
@@ -225,7 +244,7 @@ def message_send(
     message = _store_outbound(
         conversation,
         author,
-        text if template is None else _render(template, template_params),
+        text if template is None else policy.template_render(template, template_params),
         MessageKind.TEMPLATE if template is not None else (MessageKind.MEDIA if attachments else MessageKind.TEXT),
         MessageStatus.SENT if webchat else MessageStatus.QUEUED,
         automated,
@@ -239,13 +258,6 @@ def message_send(
     if not webchat:
         transaction.on_commit(lambda: _enqueue_delivery(message.pk))
     return message
-
-
-def _render(template, params: dict | None) -> str:
-    body = str(getattr(template, "body", "") or "")
-    for name, value in (params or {}).items():
-        body = body.replace("{{" + str(name) + "}}", str(value))
-    return body
 
 
 def _enqueue_delivery(message_id: int) -> None:
@@ -296,13 +308,14 @@ def _store_outbound(
         created_at=now,
         sent_at=now if status == MessageStatus.SENT else None,
     )
-    if kind != MessageKind.NOTE:
-        conversation.last_outbound_at = now
-        conversation.last_message_at = max(now, conversation.last_message_at)
-        conversation.last_message_preview = _preview(message)
-        conversation.save(update_fields=["last_outbound_at", "last_message_at", "last_message_preview", "updated_at"])
-        conversation_publish(conversation)
-    message_publish(message, "message.created")
+    if kind == MessageKind.NOTE:
+        message_publish(message, "message.created")
+        return message
+    conversation.last_outbound_at = now
+    conversation.last_message_at = max(now, conversation.last_message_at)
+    conversation.last_message_preview = _preview(message)
+    conversation.save(update_fields=["last_outbound_at", "last_message_at", "last_message_preview", "updated_at"])
+    message_publish(message, "message.created", conversation)
     return message
 
 

@@ -77,6 +77,11 @@
   function applyEvent(ev) {
     var p = ev.payload || {};
     if (ev.kind === "message.created") {
+      // The conversation's new summary (preview, unread count, status) rides along with its message.
+      if (p.conversation) {
+        updateRow(p.conversation);
+        if (p.conversation.id === openId) updateHeader(p.conversation);
+      }
       if (p.conversation_id === openId) {
         appendMessage(p);
         if (p.direction === "inbound") { markRead(); clearTyping(); refreshBlockedComposer(); }
@@ -214,7 +219,8 @@
     // A customer's message may reopen the reply window: ask the server again, unless the agent is typing.
     var form = document.getElementById("composer");
     var text = document.getElementById("id_text");
-    if (!form || !form.querySelector(".send-block") || (text && text.value) || !window.htmx) return;
+    // A half-filled template form is work in progress too.
+    if (!form || !form.querySelector(".send-block") || (text && text.value) || document.getElementById("template-send") || !window.htmx) return;
     window.htmx.ajax("GET", "/inbox/c/" + openId + "/composer/", { target: form, swap: "outerHTML" });
   }
 
@@ -305,7 +311,7 @@
     }
   });
   document.addEventListener("htmx:afterRequest", function (e) {
-    if (e.detail.elt && e.detail.elt.id === "composer") lastTypingSent = 0;
+    if (e.detail.elt && e.detail.elt.closest && e.detail.elt.closest("#composer")) lastTypingSent = 0;
     if (e.detail.successful && e.detail.elt && e.detail.elt.closest && e.detail.elt.closest(".conversation-actions")) showError("");
   });
 

@@ -36,6 +36,18 @@ function el(tag, attrs, text) {
   return node;
 }
 
+function appendText(node, text, links) {
+  // http(s) links in the business's messages (e.g. a consent confirmation link) become clickable;
+  // everything else stays a text node, so no message can inject markup.
+  var re = /https?:\/\/[^\s<>"']+/g, last = 0, match;
+  while (links && (match = re.exec(text))) {
+    node.appendChild(document.createTextNode(text.slice(last, match.index)));
+    node.appendChild(el("a", { href: match[0], target: "_blank", rel: "noopener noreferrer" }, match[0]));
+    last = match.index + match[0].length;
+  }
+  node.appendChild(document.createTextNode(text.slice(last)));
+}
+
 // ------------------------------------------------------------------ HTTP
 function post(url, body) {
   var init = { method: "POST", mode: "cors", credentials: "omit" };
@@ -165,7 +177,7 @@ function render(m, clientId) {
   var li = el("li", { class: "msg " + (m.direction || "inbound") });
   if (m.id) li.setAttribute("data-message-id", String(Number(m.id)));
   if (clientId) li.setAttribute("data-client-id", clientId);
-  li.appendChild(document.createTextNode(m.body || ""));
+  appendText(li, m.body || "", m.direction === "outbound");
   (m.attachments || []).forEach(function (a) {
     var label = "File: " + ((a && (a.filename || a.type)) || "attachment");
     var node = el("span", { class: "meta" });
