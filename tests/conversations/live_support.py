@@ -24,7 +24,7 @@ def redis_layer(settings):
     """The production channel layer (Redis pub/sub) on this helper's Redis db, under a test prefix."""
     url = os.environ.get("REDIS_URL")
     if not url:
-        pytest.skip("REDIS_URL is not set")
+        pytest.fail("REDIS_URL is not set: tests using redis_layer need Redis")
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",

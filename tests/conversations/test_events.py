@@ -100,10 +100,9 @@ def test_payload_dates_are_stored_as_json(merchant):
     assert isinstance(LiveEvent.objects.get().payload["at"], str)
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_publishers_never_share_a_seq():
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite serialises writers anyway")
     merchant = MerchantFactory()
     errors = []
 

@@ -210,11 +210,6 @@ def worker(tmp_path, fake_graph):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_real_worker_processes_webhooks_and_delivers_replies(worker, fake_graph, post_webhook, api_client):
-    from django.conf import settings
-    from django.db import connection
-
-    if connection.vendor != "postgresql" or not settings.REDIS_URL:
-        pytest.skip("needs PostgreSQL + Redis")
     from tests.factories.merchants import MerchantFactory
 
     merchant = MerchantFactory()
