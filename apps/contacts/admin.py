@@ -12,19 +12,7 @@ from apps.contacts.models import (
     ContactImport,
     Suppression,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewable, never added, changed or deleted from the admin (the ledger is append-only)."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+from apps.core.admin import ReadOnlyAdmin
 
 
 class IdentityInline(admin.TabularInline):

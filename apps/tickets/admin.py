@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.tickets.models import (
     BusinessHours,
     Macro,
@@ -14,19 +15,6 @@ from apps.tickets.models import (
     TicketCounter,
     TicketEvent,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Append-only records: visible, never edited or deleted from the admin."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class TicketEventInline(admin.TabularInline):

@@ -18,6 +18,7 @@ from apps.tickets.models import (
     TicketStatus,
 )
 from apps.tickets.selectors import agents
+from apps.tickets.services.config import POLICY_FIELDS
 
 
 def _tags(value: str) -> list[str]:
@@ -167,21 +168,7 @@ class BusinessHoursForm(forms.Form):
 class SlaPolicyForm(forms.ModelForm):
     class Meta:
         model = SlaPolicy
-        fields = [
-            "name",
-            "priority",
-            "tag",
-            "channel_kind",
-            "business_hours",
-            "first_response_minutes",
-            "next_response_minutes",
-            "resolution_minutes",
-            "warn_before_minutes",
-            "escalate_raise_priority",
-            "escalate_team",
-            "is_active",
-            "position",
-        ]
+        fields = list(POLICY_FIELDS)
         help_texts = {
             "channel_kind": "webchat, whatsapp, messenger, or empty for any.",
             "tag": "Only tickets with this tag (empty: any).",

@@ -15,6 +15,7 @@ from apps.tickets.models import (
     TicketPriority,
     TicketStatus,
 )
+from apps.tickets.services.config import POLICY_FIELDS
 
 User = get_user_model()
 
@@ -251,23 +252,7 @@ class SlaPolicySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SlaPolicy
-        fields = [
-            "id",
-            "name",
-            "priority",
-            "tag",
-            "channel_kind",
-            "business_hours",
-            "first_response_minutes",
-            "next_response_minutes",
-            "resolution_minutes",
-            "warn_before_minutes",
-            "escalate_raise_priority",
-            "escalate_team",
-            "is_active",
-            "position",
-            "created_at",
-        ]
+        fields = ["id", *POLICY_FIELDS, "created_at"]
         read_only_fields = ["id", "created_at"]
 
     def get_validators(self):
