@@ -364,56 +364,61 @@ def conversation_assign(request, conversation_id: int):
     return _done(request, conversation, f"Assigned to {user.display_name}." if user else "Unassigned.")
 
 
-@member_required(Capability.INBOX)
-@require_POST
-def conversation_status(request, conversation_id: int):
+def _form_action(request, conversation_id: int, form_class, apply, done_message):
+    """Validate `form_class`, run `apply(services, conversation, cleaned_data)`, answer like every inbox action."""
     from apps.conversations import services
 
     conversation = _conversation(request, conversation_id)
-    form = forms.StatusForm(request.POST)
+    form = form_class(request.POST)
     if not form.is_valid():
         return _failed(request, conversation, form.errors)
     try:
-        services.conversation_set_status(
-            conversation=conversation, status=form.cleaned_data["status"], actor=request.user
-        )
+        apply(services, conversation, form.cleaned_data)
     except ValidationError as exc:
         return _failed(request, conversation, exc)
-    return _done(request, conversation, f"Status: {form.cleaned_data['status']}.")
+    return _done(request, conversation, done_message(form.cleaned_data))
+
+
+@member_required(Capability.INBOX)
+@require_POST
+def conversation_status(request, conversation_id: int):
+    return _form_action(
+        request,
+        conversation_id,
+        forms.StatusForm,
+        lambda services, conversation, data: services.conversation_set_status(
+            conversation=conversation, status=data["status"], actor=request.user
+        ),
+        lambda data: f"Status: {data['status']}.",
+    )
 
 
 @member_required(Capability.INBOX)
 @require_POST
 def conversation_snooze(request, conversation_id: int):
-    from apps.conversations import services
-
-    conversation = _conversation(request, conversation_id)
-    form = forms.SnoozeForm(request.POST)
-    if not form.is_valid():
-        return _failed(request, conversation, form.errors)
-    try:
-        services.conversation_snooze(conversation=conversation, until=form.cleaned_data["until"], actor=request.user)
-    except ValidationError as exc:
-        return _failed(request, conversation, exc)
-    return _done(request, conversation, "Snoozed.")
+    return _form_action(
+        request,
+        conversation_id,
+        forms.SnoozeForm,
+        lambda services, conversation, data: services.conversation_snooze(
+            conversation=conversation, until=data["until"], actor=request.user
+        ),
+        lambda data: "Snoozed.",
+    )
 
 
 @member_required(Capability.INBOX)
 @require_POST
 def conversation_labels(request, conversation_id: int):
-    from apps.conversations import services
-
-    conversation = _conversation(request, conversation_id)
-    form = forms.LabelsForm(request.POST)
-    if not form.is_valid():
-        return _failed(request, conversation, form.errors)
-    try:
-        services.conversation_set_labels(
-            conversation=conversation, labels=form.cleaned_data["labels"], actor=request.user
-        )
-    except ValidationError as exc:
-        return _failed(request, conversation, exc)
-    return _done(request, conversation, "Labels saved.")
+    return _form_action(
+        request,
+        conversation_id,
+        forms.LabelsForm,
+        lambda services, conversation, data: services.conversation_set_labels(
+            conversation=conversation, labels=data["labels"], actor=request.user
+        ),
+        lambda data: "Labels saved.",
+    )
 
 
 @member_required(Capability.INBOX)
