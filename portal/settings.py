@@ -255,6 +255,27 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Several models share field names (status, kind, priority) with different choice sets.
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "apps.core.roles.Role",
+        "ConsentChannelEnum": "apps.contacts.models.Channel",
+        "PurposeEnum": "apps.contacts.models.Purpose",  # also a template's category
+        "ConsentActionEnum": "apps.contacts.models.ConsentAction",
+        "ConsentSourceEnum": "apps.contacts.models.ConsentSource",
+        "ConsentStatusEnum": "apps.contacts.models.ConsentStatus",
+        "ChannelKindEnum": "apps.conversations.models.ChannelKind",
+        "ConversationStatusEnum": "apps.conversations.models.ConversationStatus",
+        "ConversationPriorityEnum": "apps.conversations.models.ConversationPriority",
+        "MessageKindEnum": "apps.conversations.models.MessageKind",
+        "MessageStatusEnum": "apps.conversations.models.MessageStatus",
+        "MessageDirectionEnum": "apps.conversations.models.MessageDirection",
+        "TicketStatusEnum": "apps.tickets.models.TicketStatus",
+        "TicketPriorityEnum": "apps.tickets.models.TicketPriority",
+        "TicketEventKindEnum": "apps.tickets.models.TicketEventKind",
+        "TemplateStatusEnum": "apps.campaigns.models.TemplateStatus",
+        "CampaignStatusEnum": "apps.campaigns.models.CampaignStatus",
+        "DeliveryStateEnum": "apps.campaigns.models.DeliveryState",
+    },
     "SERVE_AUTHENTICATION": [],
 }
 
