@@ -228,7 +228,7 @@ async def redis_round_trip(count: int) -> list[float]:
 
 # --------------------------------------------------------------------------- (b) webhook ingest
 def whatsapp_body(n: int) -> bytes:
-    sample = json.loads((Path("/work/shared/samples/whatsapp/inbound_text.json")).read_text())
+    sample = json.loads((ROOT.parent / "shared" / "samples" / "whatsapp" / "inbound_text.json").read_text())
     message = sample["entry"][0]["changes"][0]["value"]["messages"][0]
     message["id"] = f"wamid.bench{n:08d}"
     message["from"] = f"3460{n % 500:07d}"

@@ -1,14 +1,13 @@
 import hashlib
 import hmac
 import json
-from pathlib import Path
 
 import pytest
 
 from tests.conversations.fake_graph import fake_graph  # noqa: F401 - fixture re-export
 from tests.factories.conversations import ChannelFactory
+from tests.samples import SAMPLES
 
-SAMPLES = Path("/work/shared/samples")
 SAMPLE_PHONE_NUMBER_ID = "209384756102938"
 SAMPLE_PAGE_ID = "118273645501928"
 

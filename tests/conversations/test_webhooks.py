@@ -18,6 +18,7 @@ from apps.conversations.services.inbound import webhook_event_process
 from tests.conversations.conftest import sample_bytes, sign
 from tests.conversations.fake_graph import graph_error
 from tests.factories.conversations import ChannelFactory, MessageFactory
+from tests.samples import SAMPLES
 
 pytestmark = pytest.mark.django_db
 
@@ -589,12 +590,10 @@ def test_messenger_postback_and_attachment(post_webhook, fb_channel):
 
 
 def test_every_sample_is_processed_without_errors(post_webhook, wa_channel, fb_channel, monkeypatch):
-    import pathlib
-
     # Only this app's processing is under test here; other apps' handlers have their own tests.
     monkeypatch.setattr(hooks, "_template_status_handlers", [])
     monkeypatch.setattr(hooks, "_status_handlers", [])
-    for path in sorted(pathlib.Path("/work/shared/samples").rglob("*.json")):
+    for path in sorted(SAMPLES.rglob("*.json")):
         channel = fb_channel if path.parent.name == "messenger" else wa_channel
         assert post_webhook(channel, path.read_bytes()).status_code == 200, path
     process_all()
