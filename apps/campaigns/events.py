@@ -24,7 +24,12 @@ def progress_payload(*, campaign_id: int) -> dict | None:
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
         return None
-    return {"campaign_id": campaign_id, "status": campaign.status, **campaign_stats(campaign=campaign)}
+    return {
+        "campaign_id": campaign_id,
+        "status": campaign.status,
+        "status_label": campaign.get_status_display(),  # the page shows the label, as the server renders it
+        **campaign_stats(campaign=campaign),
+    }
 
 
 def progress_broadcast(*, campaign_id: int, force: bool = False) -> None:

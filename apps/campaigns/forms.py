@@ -116,7 +116,13 @@ class CampaignForm(forms.Form):
         self.fields["template"].queryset = MessageTemplate.objects.for_merchant(merchant)
         self.fields["segment"].queryset = Segment.objects.for_merchant(merchant)
         self.fields["segment"].widget.attrs.update(
-            {"hx-get": "audience/", "hx-target": "#audience", "hx-trigger": "change", "hx-include": "[name=channel]"}
+            {
+                "hx-get": "audience/",
+                "hx-target": "#audience",
+                "hx-swap": "outerHTML",  # the partial is the whole #audience box: never nest it
+                "hx-trigger": "change",
+                "hx-include": "[name=channel]",
+            }
         )
 
     def _json(self, name: str) -> dict:

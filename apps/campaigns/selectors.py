@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
-from apps.campaigns.models import Campaign, Delivery, DeliveryState, MessageTemplate, Segment
+from apps.campaigns.models import Campaign, Delivery, DeliveryState, MessageTemplate, Segment, TemplateStatus
 from apps.campaigns.segments import consent_status_expression, rules_queryset
 from apps.contacts.models import ConsentEvent, ContactIdentity
 
@@ -16,6 +16,19 @@ STATES = [s.value for s in DeliveryState]
 def template_list(*, merchant, status: str | None = None) -> QuerySet[MessageTemplate]:
     qs = MessageTemplate.objects.for_merchant(merchant).order_by("-id")
     return qs.filter(status=status) if status else qs
+
+
+def template_list_usable(*, merchant, channel) -> list[MessageTemplate]:
+    """For the inbox's blocked composer: the merchant's approved templates for this channel's kind.
+
+    Registered with conversations' hooks; `merchant` may be a Merchant or its id.
+    """
+    kind = getattr(channel, "kind", channel)
+    return list(
+        MessageTemplate.objects.for_merchant(merchant)
+        .filter(channel_kind=kind, status=TemplateStatus.APPROVED)
+        .order_by("name", "language")
+    )
 
 
 def segment_list(*, merchant) -> QuerySet[Segment]:

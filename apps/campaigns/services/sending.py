@@ -249,22 +249,29 @@ def batch_claim(*, campaign_id: int, limit: int, now: datetime | None = None) ->
     )
 
 
-def _mark_dispatched(ids: list[int], token: str) -> list[int]:
-    """Stamp the chunk just before sending; only rows still claimed by us come back."""
+def _mark_dispatched(ids: list[int], token: str, campaign_id: int) -> list[int] | None:
+    """Stamp the chunk just before sending, in one autocommitted statement; only rows still claimed by
+    us come back. The campaign's status is read in the same statement: None = it is no longer running
+    (paused or cancelled), and nothing was stamped.
+    """
     if not ids:
         return []
-    table = Delivery._meta.db_table
+    table, campaigns = Delivery._meta.db_table, Campaign._meta.db_table
     if connection.vendor == "postgresql":
-        where, params = "id = ANY(%s::bigint[])", [list(ids)]
+        where, params = f"{table}.id = ANY(%s::bigint[])", [list(ids)]
     else:
-        where, params = f"id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+        where, params = f"{table}.id IN ({', '.join(['%s'] * len(ids))})", list(ids)
     sql = (
         f"UPDATE {table} SET dispatched_at = %s WHERE {where} "  # noqa: S608
-        "AND state = 'claimed' AND claim_token = %s RETURNING id"
+        f"AND {table}.state = 'claimed' AND {table}.claim_token = %s "
+        f"AND EXISTS (SELECT 1 FROM {campaigns} c WHERE c.id = %s AND c.status = 'running') RETURNING {table}.id"
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [timezone.now(), *params, token])
-        return [row[0] for row in cursor.fetchall()]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), *params, token, campaign_id])
+        stamped = [row[0] for row in cursor.fetchall()]
+    if not stamped and _status_now(campaign_id) != CampaignStatus.RUNNING:
+        return None
+    return stamped
 
 
 def _release(ids: list[int], *, token: str, not_before: datetime, cancelled: bool = False) -> None:
@@ -292,6 +299,10 @@ def _record(campaign: Campaign, outcomes: list[Outcome], token: str) -> dict[str
     for outcome in outcomes:
         by_kind[outcome.kind].append(outcome)
     open_rows = Delivery.objects.filter(state__in=[DeliveryState.CLAIMED, DeliveryState.UNKNOWN])
+    if set(by_kind) <= {"sent"}:  # the usual chunk: one autocommitted statement, no BEGIN/COMMIT round trips
+        if by_kind["sent"]:
+            _record_sent(open_rows, by_kind["sent"], now)
+        return {kind: len(items) for kind, items in by_kind.items()}
     with transaction.atomic():
         if by_kind["sent"]:
             _record_sent(open_rows, by_kind["sent"], now)
@@ -358,46 +369,61 @@ def _status_now(campaign_id: int) -> str:
     return Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first() or ""
 
 
-def batch_send(*, claim: Claim) -> dict[str, int]:
-    """Send a claimed batch in throttled, concurrent chunks; stop within a chunk when paused/cancelled."""
+def _sender_for(campaign: Campaign) -> BatchSender:
+    url = f"{settings.META_GRAPH_API_URL.rstrip('/')}/{campaign.channel.phone_number_id}/messages"
+    headers = {"Authorization": f"Bearer {campaign.channel.access_token}"}
+    return BatchSender(url=url, headers=headers, concurrency=conf.concurrency())
+
+
+def batch_send(*, claim: Claim, sender: BatchSender | None = None) -> dict[str, int]:
+    """Send a claimed batch in throttled, concurrent chunks; stop within a chunk when paused/cancelled.
+
+    `sender`: an open BatchSender to reuse (its keep-alive connections) across the batches of a loop.
+    """
+    campaign = claim.campaign
+    if campaign is None or not claim.items:
+        return defaultdict(int)
+    if sender is None:
+        with _sender_for(campaign) as own:
+            return _send_chunks(claim, own)
+    return _send_chunks(claim, sender)
+
+
+def _send_chunks(claim: Claim, sender: BatchSender) -> dict[str, int]:
     campaign = claim.campaign
     totals: dict[str, int] = defaultdict(int)
-    if campaign is None or not claim.items:
-        return totals
     key, rate = _bucket(campaign)
     # A chunk is what goes out between two ledger writes: a second of sending at the campaign's pace
     # (so a pause bites within about a second), or a few round trips of the HTTP pool when unthrottled.
     # Never more than the HTTP pool: a stamped request must be on the wire at once, not queued behind
     # others, or a crash would leave it `unknown` although it never left.
     chunk_size = max(1, min(MAX_CHUNK, conf.concurrency(), int(rate) if rate else MAX_CHUNK))
-    url = f"{settings.META_GRAPH_API_URL.rstrip('/')}/{campaign.channel.phone_number_id}/messages"
-    headers = {"Authorization": f"Bearer {campaign.channel.access_token}"}
     recorder = _Recorder(campaign, claim.token)
     beat = time.monotonic()
-    with BatchSender(url=url, headers=headers, concurrency=conf.concurrency()) as sender:
-        try:
-            for start in range(0, len(claim.items), chunk_size):
-                chunk = claim.items[start : start + chunk_size]
-                if time.monotonic() - beat > HEARTBEAT_EVERY:  # a slow-paced batch must not look dead
-                    campaign_heartbeat(campaign_id=campaign.pk)
-                    beat = time.monotonic()
-                wait = throttle.reserve(key, len(chunk), rate) if rate else 0
-                if wait:
-                    time.sleep(wait)
-                status = _status_now(campaign.pk)
-                if status != CampaignStatus.RUNNING:  # only never-dispatched rows are handed back
-                    rest = [did for did, _ in claim.items[start:]]
-                    _release(rest, token=claim.token, not_before=timezone.now(), cancelled=status == "cancelled")
-                    totals["released"] += len(rest)
-                    break
-                allowed = set(_mark_dispatched([did for did, _ in chunk], claim.token))
-                outcomes = sender.send([(did, payload) for did, payload in chunk if did in allowed])
-                recorder.submit(outcomes)
-                if any(o.kind == "throttled" for o in outcomes):
-                    throttle.slow_down(key, rate, 1.0) if rate else time.sleep(1.0)
-        finally:
-            for kind, count in recorder.finish().items():
-                totals[kind] += count
+    try:
+        for start in range(0, len(claim.items), chunk_size):
+            chunk = claim.items[start : start + chunk_size]
+            if time.monotonic() - beat > HEARTBEAT_EVERY:  # a slow-paced batch must not look dead
+                campaign_heartbeat(campaign_id=campaign.pk)
+                beat = time.monotonic()
+            wait = throttle.reserve(key, len(chunk), rate) if rate else 0
+            if wait:
+                time.sleep(wait)
+            stamped = _mark_dispatched([did for did, _ in chunk], claim.token, campaign.pk)
+            if stamped is None:  # paused or cancelled: only never-dispatched rows are handed back
+                rest = [did for did, _ in claim.items[start:]]
+                cancelled = _status_now(campaign.pk) == CampaignStatus.CANCELLED
+                _release(rest, token=claim.token, not_before=timezone.now(), cancelled=cancelled)
+                totals["released"] += len(rest)
+                break
+            allowed = set(stamped)
+            outcomes = sender.send([(did, payload) for did, payload in chunk if did in allowed])
+            recorder.submit(outcomes)
+            if any(o.kind == "throttled" for o in outcomes):
+                throttle.slow_down(key, rate, 1.0) if rate else time.sleep(1.0)
+    finally:
+        for kind, count in recorder.finish().items():
+            totals[kind] += count
     return totals
 
 
@@ -490,20 +516,27 @@ def batch_loop(*, campaign_id: int, budget_seconds: float = 20.0) -> int:
     limit = _batch_limit(campaign_id)
     deadline = time.monotonic() + budget_seconds
     picked = 0
-    with _claimer() as pool:
-        upcoming = pool.submit(_claim_in_thread, campaign_id, limit)
-        while True:
-            claim = upcoming.result()
-            picked += claim.picked
-            if claim.campaign is None or not claim.picked:
-                return picked
-            more = time.monotonic() < deadline
-            upcoming = pool.submit(_claim_in_thread, campaign_id, limit) if more else None
-            campaign_heartbeat(campaign_id=campaign_id)
-            batch_send(claim=claim)
-            events.progress_broadcast(campaign_id=campaign_id)
-            if upcoming is None:
-                return picked
+    sender: BatchSender | None = None  # one HTTP session (kept-alive connections) for every batch here
+    try:
+        with _claimer() as pool:
+            upcoming = pool.submit(_claim_in_thread, campaign_id, limit)
+            while True:
+                claim = upcoming.result()
+                picked += claim.picked
+                if claim.campaign is None or not claim.picked:
+                    return picked
+                more = time.monotonic() < deadline
+                upcoming = pool.submit(_claim_in_thread, campaign_id, limit) if more else None
+                campaign_heartbeat(campaign_id=campaign_id)
+                if sender is None and claim.items:
+                    sender = _sender_for(claim.campaign)
+                batch_send(claim=claim, sender=sender)
+                events.progress_broadcast(campaign_id=campaign_id)
+                if upcoming is None:
+                    return picked
+    finally:
+        if sender is not None:
+            sender.close()
 
 
 def _batch_limit(campaign_id: int) -> int:

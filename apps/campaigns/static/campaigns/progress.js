@@ -11,8 +11,8 @@
     }
     const s = payload.states || {};
     const set = (field, value) => { const el = root.querySelector(`[data-field="${field}"]`); if (el) el.textContent = value; };
-    set("audience", payload.audience);
-    set("status", payload.status);
+    if (payload.audience !== undefined) set("audience", payload.audience);
+    if (payload.status !== undefined) set("status", payload.status_label || payload.status);
     set("sent_total", (s.sent || 0) + (s.delivered || 0) + (s.read || 0));
     set("delivered_total", (s.delivered || 0) + (s.read || 0));
     set("read", s.read || 0);
@@ -20,8 +20,17 @@
   function connect() {
     const socket = new WebSocket(scheme + location.host + root.dataset.socket);
     socket.onopen = () => { delay = 1000; };
-    socket.onmessage = (event) => { const data = JSON.parse(event.data); if (data.type === "progress") apply(data.payload); };
-    socket.onclose = () => { setTimeout(connect, delay); delay = Math.min(delay * 2, 30000); };
+    socket.onmessage = (event) => {
+      const data = JSON.parse(event.data);
+      if (data.type !== "progress") return;
+      apply(data.payload);
+      root.dataset.connected = "true";  // counts are live from here on
+    };
+    socket.onclose = () => {
+      delete root.dataset.connected;
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
+    };
   }
   connect();
 })();

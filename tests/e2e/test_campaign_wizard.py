@@ -1,0 +1,229 @@
+"""A marketer's key screen in a real browser: segment, wizard, launch, live progress, results.
+
+The portal runs under uvicorn (portal.asgi, WebSockets through the Redis channel layer) in a thread of
+this process against the test database; Meta's send API is the local fake in
+tests/campaigns/fake_provider.py. The Celery tasks (start, dispatch, batch chains) run eagerly inside
+the launch request's thread: the browser watches the progress page in a second tab while that request
+sends. The real worker path (a separate `celery worker`, SIGKILLed mid-send) is covered by
+tests/campaigns/test_worker_crash.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from apps.campaigns.models import Campaign, Delivery, DeliveryState
+from apps.core.roles import Role
+from tests.asgi_server import portal_server
+from tests.campaigns.fake_provider import FakeProvider
+from tests.conversations.live_support import redis_layer  # noqa: F401
+from tests.factories.campaigns import TemplateFactory
+from tests.factories.contacts import ContactFactory, IdentityFactory, grant
+from tests.factories.conversations import ChannelFactory
+from tests.factories.merchants import PASSWORD, MembershipFactory, MerchantFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("redis_layer")]
+
+# Records every value the live cells take, so the test can tell a socket update from a reload.
+WATCH = """() => {
+  window.__sameDocument = true;
+  window.__seen = {status: [], sent_total: []};
+  for (const field of ["status", "sent_total"]) {
+    const cell = document.querySelector(`#live [data-field="${field}"]`);
+    window.__seen[field].push(cell.textContent.trim());
+    new MutationObserver(() => window.__seen[field].push(cell.textContent.trim()))
+      .observe(cell, {childList: true, characterData: true, subtree: true});
+  }
+}"""
+
+
+@pytest.fixture
+def provider(settings):
+    fake = FakeProvider()
+    settings.META_GRAPH_API_URL = fake.url
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def eager():
+    from portal.celery import app
+
+    old = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = old
+
+
+def _contact(merchant, consent: str | None, tags=("vip",)):
+    contact = ContactFactory(merchant=merchant, tags=list(tags))
+    IdentityFactory(merchant=merchant, contact=contact, external_id=contact.phone.lstrip("+"))
+    if consent in ("granted", "pending"):
+        grant(contact, double_opt_in=consent == "pending")
+    elif consent == "revoked":
+        grant(contact)
+        _revoke(contact)
+    return contact
+
+
+def _revoke(contact) -> None:
+    from apps.contacts.services import consent_record
+
+    consent_record(
+        merchant=contact.merchant,
+        contact=contact,
+        channel="whatsapp",
+        purpose="marketing",
+        action="revoke",
+        source="keyword",
+    )
+
+
+@pytest.fixture
+def shop():
+    merchant = MerchantFactory(name="Wizard Shop")
+    marketer = MembershipFactory(merchant=merchant, role=Role.MARKETER, user__email="marketer@wizard.test")
+    channel = ChannelFactory(merchant=merchant, name="Shop WhatsApp")
+    template = TemplateFactory(merchant=merchant, name="spring_sale", body="Hola {{first_name}}, 20% off this week.")
+    consented = [_contact(merchant, "granted") for _ in range(5)]
+    excluded = {"revoked": _contact(merchant, "revoked"), "pending": _contact(merchant, "pending")}
+    excluded["none"] = _contact(merchant, None)
+    outsider = _contact(merchant, "granted", tags=("newsletter",))  # consented but not in the segment
+    stranger = _contact(MerchantFactory(), "granted")  # another merchant's VIP
+    return {
+        "merchant": merchant,
+        "marketer": marketer,
+        "channel": channel,
+        "template": template,
+        "consented": consented,
+        "excluded": excluded,
+        "outsider": outsider,
+        "stranger": stranger,
+    }
+
+
+def test_marketer_builds_launches_and_watches_a_campaign_live(browser, shop, provider, eager):
+    with portal_server() as server:
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.set_default_timeout(20_000)
+            _sign_in(page, server.url, shop["marketer"])
+            _create_segment(page, server.url)
+            campaign = _wizard(page, server.url, shop)
+            watcher = context.new_page()
+            watcher.set_default_timeout(30_000)
+            _launch_and_watch(page, watcher, server.url, campaign)
+            _results(page)
+        finally:
+            context.close()
+
+    # Exactly one request per consented member of the segment, nobody else, with the template filled.
+    phones = sorted(c.phone.lstrip("+") for c in shop["consented"])
+    assert sorted(provider.per_recipient().elements()) == phones
+    body = provider.accepted[0]["body"]
+    assert body["template"]["name"] == "spring_sale"
+    assert body["biz_opaque_callback_data"].startswith("charla-delivery:")
+    states = Delivery.objects.filter(campaign=campaign).values_list("state", "reason")
+    assert sorted(states) == sorted(
+        [(DeliveryState.SENT, "")] * 5
+        + [
+            (DeliveryState.SKIPPED, "no_consent"),
+            (DeliveryState.SKIPPED, "revoked"),
+            (DeliveryState.SKIPPED, "pending_confirmation"),
+        ]
+    )
+
+
+def _sign_in(page, portal: str, marketer) -> None:
+    page.goto(f"{portal}/accounts/login/")
+    page.get_by_label("E-mail").fill(marketer.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{portal}/")
+
+
+def _create_segment(page, portal: str) -> None:
+    page.goto(f"{portal}/campaigns/segments/new/")
+    page.get_by_label("Name").fill("VIP customers")
+    page.get_by_label("Has any of these tags").fill("vip")
+    # The live count answers while the marketer types (htmx), before anything is saved.
+    assert "5 can receive marketing" in _audience(page, "8 contacts in this audience")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"{portal}/campaigns/segments/")
+    assert page.get_by_role("cell", name="VIP customers").is_visible()
+
+
+def _audience(page, expected: str) -> str:
+    """The audience box once htmx has swapped in an answer containing `expected` (one box, settled)."""
+    page.wait_for_function(
+        """(expected) => {
+          const boxes = document.querySelectorAll("#audience");
+          return boxes.length === 1 && boxes[0].textContent.includes(expected);
+        }""",
+        arg=expected,
+    )
+    return page.locator("#audience").inner_text()
+
+
+def _wizard(page, portal: str, shop) -> Campaign:
+    page.goto(f"{portal}/campaigns/new/")
+    page.get_by_label("Name").fill("Spring sale to VIPs")
+    page.get_by_label("Channel").select_option(str(shop["channel"].pk))
+    page.get_by_label("Template").select_option(str(shop["template"].pk))
+    assert "Choose an audience" in _audience(page, "Choose an audience")
+    page.get_by_label("Audience").select_option(label="VIP customers")
+    # The wizard shows the audience and every exclusion the gate will make, before launch.
+    text = _audience(page, "8 contacts in this audience")
+    assert "5 can receive marketing on WhatsApp now" in text
+    for reason in ("no_consent", "revoked", "pending_confirmation"):
+        assert f"1 left out: {reason}" in text
+    # Slow enough that the run spans several progress pushes; no quiet hours so the test does not depend
+    # on the hour it runs at.
+    page.locator("#id_throttle_per_second").fill("2")
+    page.locator("#id_quiet_start").fill("")
+    page.locator("#id_quiet_end").fill("")
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_url(re.compile(r"/campaigns/\d+/$"))
+    campaign = Campaign.objects.get(merchant=shop["merchant"], name="Spring sale to VIPs")
+    assert page.url.endswith(f"/campaigns/{campaign.pk}/")
+    assert campaign.status == "draft" and campaign.throttle_per_second == 2 and campaign.quiet_hours is None
+    return campaign
+
+
+def _launch_and_watch(page, watcher, portal: str, campaign: Campaign) -> None:
+    detail = f"{portal}/campaigns/{campaign.pk}/"
+    watcher.goto(detail)
+    status = watcher.locator('#live [data-field="status"]')
+    watcher.locator('#live[data-connected="true"]').wait_for(state="attached")  # the socket's first payload
+    assert status.inner_text().strip() == "Draft"
+    watcher.evaluate(WATCH)
+
+    # The launch request sends (eager tasks) while the other tab watches the socket.
+    with page.expect_navigation(url=detail, timeout=60_000):
+        page.get_by_role("button", name="Launch").click()
+
+    status.filter(has_text=re.compile("^Completed$")).wait_for()
+    seen = watcher.evaluate("window.__seen")
+    assert watcher.evaluate("window.__sameDocument") is True  # no reload: the socket changed the cells
+    assert "Running" in seen["status"] and seen["status"].index("Running") < seen["status"].index("Completed")
+    assert seen["sent_total"][0] == "0" and seen["sent_total"][-1] == "5"
+    assert watcher.locator('#live [data-state="sent"]').inner_text() == "5"
+    assert watcher.locator('#live [data-state="skipped"]').inner_text() == "3"
+    assert watcher.locator('#live [data-state="pending"]').inner_text() == "0"
+
+
+def _results(page) -> None:
+    results = page.locator("#results")
+    assert results.locator('[data-field="status"]').inner_text() == "Completed"
+    assert results.locator('[data-field="audience"]').inner_text() == "8"
+    assert results.locator('[data-field="sent_total"]').inner_text() == "5"
+    left_out = results.locator("h3", has_text="Left out, by reason").locator("xpath=following-sibling::ul[1]")
+    assert sorted(left_out.locator("li").all_inner_texts()) == [
+        "no_consent: 1",
+        "pending_confirmation: 1",
+        "revoked: 1",
+    ]
+    assert "No failures." in results.inner_text()
