@@ -7,61 +7,19 @@ against the test database; the shop page is served from another origin by a tiny
 from __future__ import annotations
 
 import http.server
-import socket
 import threading
-import time
 import uuid
 from contextlib import contextmanager
 
 import pytest
-import uvicorn
 
 from apps.conversations.models import Message
 from apps.core.roles import Role
+from tests.asgi_server import portal_server
 from tests.conversations.live_support import redis_layer, session_cookie, webchat_channel  # noqa: F401
 from tests.factories.merchants import MembershipFactory, MerchantFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("redis_layer")]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PortalServer:
-    """uvicorn serving portal.asgi in a thread; stop() and start() again on the same port to cut every socket."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        config = uvicorn.Config(
-            "portal.asgi:application", host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert self.server.started, "uvicorn did not start"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-@contextmanager
-def portal_server():
-    server = PortalServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @contextmanager
