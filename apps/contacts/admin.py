@@ -88,3 +88,12 @@ class AttributeDefinitionAdmin(admin.ModelAdmin):
     list_display = ["key", "label", "type", "merchant"]
     list_filter = ["type", "merchant"]
     list_select_related = ["merchant"]
+
+
+@admin.register(ContactIdentity)
+class ContactIdentityAdmin(admin.ModelAdmin):
+    list_display = ["kind", "external_id", "contact", "merchant", "created_at"]
+    list_filter = ["kind", "merchant"]
+    search_fields = ["external_id", "contact__name", "contact__phone"]
+    list_select_related = ["contact", "merchant"]
+    raw_id_fields = ["contact"]

@@ -9,9 +9,12 @@ from apps.conversations.models import (
     CannedResponse,
     Channel,
     Conversation,
+    LiveEvent,
+    LiveEventSeq,
     Message,
     WebhookEvent,
 )
+from apps.core.admin import ReadOnlyAdmin
 
 
 class ChannelAdminForm(forms.ModelForm):
@@ -126,3 +129,17 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "processed_at",
     ]
     actions = [replay]
+
+
+@admin.register(LiveEvent)
+class LiveEventAdmin(ReadOnlyAdmin):
+    list_display = ["seq", "merchant", "kind", "conversation", "created_at"]
+    list_filter = ["kind", "merchant"]
+    search_fields = ["kind"]
+    list_select_related = ["merchant", "conversation"]
+
+
+@admin.register(LiveEventSeq)
+class LiveEventSeqAdmin(ReadOnlyAdmin):
+    list_display = ["merchant", "value"]
+    list_select_related = ["merchant"]

@@ -107,6 +107,7 @@ class TeamMemberAdmin(admin.ModelAdmin):
 @admin.register(TicketCounter)
 class TicketCounterAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "value"]
+    list_select_related = ["merchant"]
 
 
 class TeamMemberInline(admin.TabularInline):
