@@ -55,7 +55,12 @@ def campaigns_tick() -> None:
     for campaign in Campaign.objects.filter(status=CampaignStatus.RUNNING).only("pk", "heartbeat_at"):
         if campaign_complete_if_done(campaign_id=campaign.pk):
             continue
-        work_due = Delivery.objects.filter(campaign=campaign, state=DeliveryState.PENDING, not_before__lte=now)
-        if (campaign.heartbeat_at is None or campaign.heartbeat_at < stale) and work_due.exists():
+        # Ordered like the claimable index, so the planner walks it rather than scanning for other campaigns' rows.
+        work_due = (
+            Delivery.objects.filter(campaign=campaign, state=DeliveryState.PENDING, not_before__lte=now)
+            .order_by("not_before", "id")
+            .values_list("pk", flat=True)
+        )
+        if (campaign.heartbeat_at is None or campaign.heartbeat_at < stale) and work_due.first() is not None:
             logger.info("campaigns.revive", extra={"campaign_id": campaign.pk})
             campaign_dispatch.delay(campaign.pk)

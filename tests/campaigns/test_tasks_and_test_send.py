@@ -53,3 +53,29 @@ def test_test_send_goes_through_the_gate(api, provider, make_contact, make_campa
     refused = api.post(f"/api/v1/campaigns/{campaign.pk}/test-send/", {"contact": stranger.pk}, format="json")
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "consent_no_consent"
     assert not Delivery.objects.exists()  # a test send is not part of the campaign's ledger
+
+
+@pytest.mark.parametrize("state", ["pending", "claimed"])
+def test_a_campaign_with_an_open_delivery_is_not_completed(state, make_contact, make_campaign):
+    from apps.campaigns.services import campaign_complete_if_done
+
+    campaign = make_campaign(status="running")
+    other = make_campaign(status="running")
+    for c in (campaign, other):
+        Delivery.objects.create(merchant=c.merchant, campaign=c, contact=make_contact(), state="sent")
+    # Open rows of another campaign must not keep this one running.
+    Delivery.objects.create(merchant=other.merchant, campaign=other, contact=make_contact(), state="pending")
+    open_row = Delivery.objects.create(
+        merchant=campaign.merchant,
+        campaign=campaign,
+        contact=make_contact(),
+        state=state,
+        not_before=timezone.now() + timedelta(hours=1),  # not due yet: still open
+        lease_expires_at=timezone.now() - timedelta(minutes=1) if state == "claimed" else None,
+    )
+    assert campaign_complete_if_done(campaign_id=campaign.pk) is False
+    assert Campaign.objects.get(pk=campaign.pk).status == "running"
+    Delivery.objects.filter(pk=open_row.pk).update(state="sent")
+    assert campaign_complete_if_done(campaign_id=campaign.pk) is True
+    assert Campaign.objects.get(pk=campaign.pk).status == "completed"
+    assert Campaign.objects.get(pk=other.pk).status == "running"

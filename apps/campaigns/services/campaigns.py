@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from apps.campaigns import schedule
@@ -247,10 +248,21 @@ def campaign_start(*, campaign_id: int, now: datetime | None = None) -> bool:
     return True
 
 
+def _has_open_deliveries(campaign_id: int) -> bool:
+    """Any pending or claimed row, read in one statement (one snapshot: a row moving between the two states
+    is seen). Each probe is ordered like its partial index so the planner walks that index: it has no
+    per-campaign state statistics and would otherwise expect other campaigns' pending rows and scan the ledger.
+    """
+    rows = Delivery.objects.filter(campaign_id=campaign_id)
+    pending = rows.filter(state=DeliveryState.PENDING).order_by("not_before", "id").values("pk")[:1]
+    claimed = rows.filter(state=DeliveryState.CLAIMED).order_by("lease_expires_at").values("pk")[:1]
+    found = Campaign.objects.filter(pk=campaign_id).values_list(Subquery(pending), Subquery(claimed)).first()
+    return found is not None and any(pk is not None for pk in found)
+
+
 def campaign_complete_if_done(*, campaign_id: int) -> bool:
     """running -> completed once nothing is pending or claimed (unknowns are reconciled later)."""
-    busy = Delivery.objects.filter(campaign_id=campaign_id, state__in=[DeliveryState.PENDING, DeliveryState.CLAIMED])
-    if busy.exists():
+    if _has_open_deliveries(campaign_id):
         return False
     with transaction.atomic():
         changed = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING).update(
