@@ -1,4 +1,4 @@
-"""HTTP API for contacts, consent, import and privacy exports (see docs/contacts.md)."""
+"""HTTP API for contacts, consent, import and privacy exports (see README, Contacts)."""
 
 from __future__ import annotations
 

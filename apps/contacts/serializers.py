@@ -111,7 +111,7 @@ class MergeInputSerializer(serializers.Serializer):
 class ImportInputSerializer(serializers.Serializer):
     file = serializers.FileField(required=False, help_text="CSV file (multipart)")
     csv = serializers.CharField(required=False, trim_whitespace=False, help_text="CSV text (JSON body)")
-    mapping = serializers.JSONField(help_text='{"<csv column>": "<field>"}; fields: see docs/contacts.md')
+    mapping = serializers.JSONField(help_text='{"<csv column>": "<field>"}; fields: see README, CSV import')
     defaults = serializers.JSONField(required=False, help_text='e.g. {"consent_channel": "whatsapp"}')
 
 

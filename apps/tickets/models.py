@@ -255,7 +255,7 @@ class Ticket(MerchantOwned):
     next_response_breached = models.BooleanField(default=False)
     resolution_breached = models.BooleanField(default=False)
 
-    # CSAT: first answer is stored, changes allowed for 7 days after it (see docs/tickets.md).
+    # CSAT: first answer is stored, changes allowed for 7 days after it (see README, CSAT).
     csat_sent_at = models.DateTimeField(null=True, blank=True)
     csat_sent_via = models.CharField(max_length=20, blank=True)  # conversation | email | link
     csat_note = models.CharField(max_length=200, blank=True)  # why a fallback was used

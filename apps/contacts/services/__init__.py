@@ -1,4 +1,4 @@
-"""Writes for apps.contacts. Other apps import from here (the names in docs/INTERFACES.md)."""
+"""Writes for apps.contacts. Other apps import from here (the names in docs/interfaces.md)."""
 
 from apps.contacts.services.consent import (
     ConfirmationInvalid,
