@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
+from apps.conversations.models import ChannelKind
 from apps.core.tenancy import MerchantOwned
 
 STOP_PROMOTIONS = "STOP_PROMOTIONS"
@@ -23,12 +24,6 @@ class TemplateStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     PAUSED = "paused", "Paused"
     DISABLED = "disabled", "Disabled"
-
-
-class ChannelKind(models.TextChoices):
-    WHATSAPP = "whatsapp", "WhatsApp"
-    MESSENGER = "messenger", "Messenger"
-    WEBCHAT = "webchat", "Web chat"
 
 
 class MessageTemplate(MerchantOwned):
