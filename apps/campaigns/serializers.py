@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from apps.campaigns.models import Campaign, Delivery, DeliveryState, MessageTemplate, Segment, TemplateStatus
+from apps.campaigns.services import campaigns as campaign_fields
 from apps.conversations.models import Channel
 
 
@@ -83,26 +84,6 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Campaign
-        fields = [
-            "id",
-            "name",
-            "channel",
-            "template",
-            "segment",
-            "params",
-            "fallbacks",
-            "scheduled_at",
-            "throttle_per_second",
-            "quiet_hours",
-            "frequency_cap",
-            "status",
-            "audience_size",
-            "launched_at",
-            "started_at",
-            "completed_at",
-            "created_at",
-            "updated_at",
-        ]
         read_only_fields = [
             "id",
             "status",
@@ -113,6 +94,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+        fields = ["id", *campaign_fields.FIELDS, *read_only_fields[1:]]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

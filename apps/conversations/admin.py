@@ -14,6 +14,7 @@ from apps.conversations.models import (
     Message,
     WebhookEvent,
 )
+from apps.conversations.services import channels as channel_services
 from apps.core.admin import ReadOnlyAdmin
 
 
@@ -26,19 +27,7 @@ class ChannelAdminForm(forms.ModelForm):
 
     class Meta:
         model = Channel
-        fields = [
-            "merchant",
-            "kind",
-            "name",
-            "is_active",
-            "phone_number_id",
-            "page_id",
-            "access_token",
-            "app_secret",
-            "verify_token",
-            "allowed_origins",
-            "settings",
-        ]
+        fields = ["merchant", "kind", *channel_services.EDITABLE]
 
     def clean(self):
         data = super().clean()
