@@ -1,13 +1,20 @@
-"""Concurrent provider calls for one batch (aiohttp: measured ~20x faster than httpx async here).
+"""Concurrent provider calls for a campaign's batches (aiohttp: measured ~20x faster than httpx async here).
 
-Runs inside a sync Celery task on a private event loop; database work happens between chunks,
-outside the loop. Every answer is classified so the ledger never guesses:
-sent · throttled · retry (Meta surely did not accept it) · unknown (it may have) · failed (permanent).
+Runs inside a sync Celery task on a private event loop (uvloop where installed: about a quarter less
+CPU per request here). The ledger work a send needs (stamping each block just before it goes out,
+recording outcomes) is plain Django code: `stream` runs it on the threads it is given, so the
+database round trips overlap the requests on the wire. Every answer is classified so the ledger
+never guesses: sent · throttled · retry (Meta surely did not accept it) · unknown (it may have) ·
+failed (permanent).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import aiohttp
@@ -16,6 +23,8 @@ THROUGHPUT_CODES = frozenset({4, 17, 32, 613, 80007, 130429})
 TEMPORARY_CODES = frozenset({1, 2, 131000})
 MARKETING_LIMIT = 131049
 MARKETING_STOPPED = 131050
+THROUGHPUT_PAUSE = 1.0  # seconds without new requests after a throughput error
+RECORD_EVERY = 100  # outcomes per ledger write
 
 
 @dataclass(frozen=True)
@@ -49,26 +58,48 @@ def classify(delivery_id: int, status: int, body: dict | None) -> Outcome:
     return Outcome(delivery_id, "failed", code=label, message=message)
 
 
-async def _post(session: aiohttp.ClientSession, url: str, delivery_id: int, payload: dict) -> Outcome:
+def payload_bytes(payload: dict) -> bytes:
+    """The request body, serialised once (aiohttp would otherwise wrap and encode each dict itself)."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _json_or_none(raw: bytes):
     try:
-        async with session.post(url, json=payload) as response:
-            try:
-                body = await response.json(content_type=None)
-            except ValueError:
-                body = None
-            return classify(delivery_id, response.status, body)
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+async def _post(session: aiohttp.ClientSession, url: str, delivery_id: int, body: bytes) -> Outcome:
+    try:
+        async with session.post(url, data=body) as response:
+            return classify(delivery_id, response.status, _json_or_none(await response.read()))
     except aiohttp.ClientConnectorError as exc:  # never reached the provider: safe to send again
         return Outcome(delivery_id, "retry", code="connect", message=str(exc)[:500])
     except (TimeoutError, aiohttp.ClientError) as exc:  # the request may have been accepted
         return Outcome(delivery_id, "unknown", code="transport", message=exc.__class__.__name__)
 
 
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]; plain asyncio works too
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+# next_block(n) -> up to n (delivery id, body) pairs, stamped and to be sent at once; None or [] = stop.
+NextBlock = Callable[[int], "list[tuple[int, bytes]] | None"]
+Record = Callable[[list[Outcome]], None]
+
+
 class BatchSender:
-    """One aiohttp session for a whole batch; `send(items)` posts a chunk concurrently."""
+    """One aiohttp session (kept-alive connections) for every batch a task sends."""
 
     def __init__(self, *, url: str, headers: dict, concurrency: int = 50, timeout: float = 20.0):
-        self.url, self.headers, self.concurrency, self.timeout = url, headers, concurrency, timeout
-        self.loop = asyncio.new_event_loop()
+        self.url, self.concurrency, self.timeout = url, max(1, concurrency), timeout
+        self.headers = {**headers, "Content-Type": "application/json"}
+        self.loop = _new_loop()
         self.session: aiohttp.ClientSession | None = None
 
     async def _open(self) -> None:
@@ -76,13 +107,32 @@ class BatchSender:
         timeout = aiohttp.ClientTimeout(total=self.timeout, connect=5)
         self.session = aiohttp.ClientSession(connector=connector, timeout=timeout, headers=self.headers)
 
-    def send(self, items: list[tuple[int, dict]]) -> list[Outcome]:
+    def stream(
+        self, *, next_block: NextBlock, record: Record, feeder: Executor | None, recorder: Executor | None
+    ) -> None:
+        """Send until `next_block` runs dry, never more than `concurrency` requests at once.
+
+        A block is asked for only when that many request slots are free, so everything it stamps goes
+        on the wire at once: a crash never leaves a stamped delivery that was not even attempted.
+        `feeder` / `recorder`: the threads next_block and record run on, overlapping the requests.
+        Without them (SQLite) each block is stamped, sent and recorded in turn from this thread.
+        """
         if self.session is None:
             self.loop.run_until_complete(self._open())
-        return self.loop.run_until_complete(self._send(items))
+        if feeder is None or recorder is None:
+            self._blocks_in_turn(next_block, record)
+        else:
+            self.loop.run_until_complete(_Stream(self, next_block, record, feeder, recorder).run())
 
-    async def _send(self, items: list[tuple[int, dict]]) -> list[Outcome]:
-        return await asyncio.gather(*(_post(self.session, self.url, did, payload) for did, payload in items))
+    def _blocks_in_turn(self, next_block: NextBlock, record: Record) -> None:
+        while block := next_block(self.concurrency):
+            outcomes = self.loop.run_until_complete(self._send(block))
+            record(outcomes)
+            if any(o.kind == "throttled" for o in outcomes):
+                time.sleep(THROUGHPUT_PAUSE)
+
+    async def _send(self, block: list[tuple[int, bytes]]) -> list[Outcome]:
+        return await asyncio.gather(*(_post(self.session, self.url, did, body) for did, body in block))
 
     def close(self) -> None:
         if self.session is not None:
@@ -94,3 +144,62 @@ class BatchSender:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class _Stream:
+    def __init__(self, sender: BatchSender, next_block: NextBlock, record: Record, feeder, recorder):
+        self.sender, self.next_block, self.record = sender, next_block, record
+        self.feeder, self.recorder = feeder, recorder
+        self.loop = sender.loop
+        self.free = sender.concurrency
+        self.slot_freed = asyncio.Event()
+        self.hold_until = 0.0
+        self.finished: list[Outcome] = []
+        self.requests: set[asyncio.Task] = set()
+        self.writes: list[asyncio.Future] = []
+
+    async def _call(self, executor, fn, *args):
+        if executor is None:
+            return fn(*args)
+        return await self.loop.run_in_executor(executor, fn, *args)
+
+    async def run(self) -> None:
+        # Wait for a quarter of the slots: fewer, larger stamps; a lone request still goes at once.
+        wanted = max(1, self.sender.concurrency // 4)
+        try:
+            while True:
+                while self.free < wanted and self.requests:
+                    self.slot_freed.clear()
+                    await self.slot_freed.wait()
+                if self.hold_until > self.loop.time():
+                    await asyncio.sleep(self.hold_until - self.loop.time())
+                block = await self._call(self.feeder, self.next_block, self.free)
+                if not block:
+                    return
+                self.free -= len(block)
+                for delivery_id, body in block:
+                    task = self.loop.create_task(self._one(delivery_id, body))
+                    self.requests.add(task)
+                    task.add_done_callback(self.requests.discard)
+        finally:
+            if self.requests:  # stamped requests always complete and are recorded, even on an error
+                await asyncio.gather(*self.requests, return_exceptions=True)
+            self._flush()
+            await asyncio.gather(*self.writes)
+
+    async def _one(self, delivery_id: int, body: bytes) -> None:
+        try:
+            outcome = await _post(self.sender.session, self.sender.url, delivery_id, body)
+        finally:
+            self.free += 1
+            self.slot_freed.set()
+        if outcome.kind == "throttled":
+            self.hold_until = self.loop.time() + THROUGHPUT_PAUSE
+        self.finished.append(outcome)
+        if len(self.finished) >= RECORD_EVERY:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.finished:
+            batch, self.finished = self.finished, []
+            self.writes.append(asyncio.ensure_future(self._call(self.recorder, self.record, batch)))

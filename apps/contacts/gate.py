@@ -17,7 +17,8 @@ from apps.contacts.models import (
     IdentityKind,
     Suppression,
 )
-from apps.contacts.suppression import contact_identifiers
+from apps.contacts.suppression import hash_kind, suppression_hasher
+from apps.core.sql import column_in
 from apps.merchants.models import Merchant
 
 STATUS_REASON = {
@@ -25,6 +26,7 @@ STATUS_REASON = {
     ConsentStatus.REVOKED: "revoked",
     ConsentStatus.PENDING: "pending_confirmation",
 }
+GATE_CONTACT_FIELDS = ("id", "phone", "email", "erased_at", "merged_into_id")
 
 
 def _reachable(channel: str, contact: dict, kinds: set[str]) -> bool:
@@ -40,21 +42,43 @@ def _reachable(channel: str, contact: dict, kinds: set[str]) -> bool:
 
 def _suppressed_after(merchant: Merchant, contacts: dict, identities: dict) -> dict[int, object]:
     """contact id -> creation time of the latest suppression matching any of its identifiers."""
-    pairs_by_contact = {
-        cid: contact_identifiers(phone=c["phone"], email=c["email"], identities=identities.get(cid, []))
-        for cid, c in contacts.items()
-    }
-    wanted = {pair for pairs in pairs_by_contact.values() for pair in pairs}
+    suppressions = Suppression.objects.for_merchant(merchant)
+    if not contacts or not suppressions.exists():  # most merchants: nothing to hash against
+        return {}
+    digest = suppression_hasher()
+    pairs_by_contact = {}
+    for cid, contact in contacts.items():
+        values = [("phone", contact["phone"]), ("email", contact["email"])]
+        values += [(hash_kind(kind), external_id) for kind, external_id in identities.get(cid, ())]
+        pairs_by_contact[cid] = {(kind, digest(kind, value)) for kind, value in values if value}
+    wanted = {value_hash for pairs in pairs_by_contact.values() for _, value_hash in pairs}
     if not wanted:
         return {}
-    rows = Suppression.objects.for_merchant(merchant).filter(value_hash__in={h for _, h in wanted})
-    latest = {(row.kind, row.value_hash): row.created_at for row in rows}
+    latest = {
+        (kind, value_hash): created_at
+        for kind, value_hash, created_at in suppressions.filter(value_hash__in=wanted).values_list(
+            "kind", "value_hash", "created_at"
+        )
+    }
     found = {}
     for cid, pairs in pairs_by_contact.items():
         times = [latest[pair] for pair in pairs if pair in latest]
         if times:
             found[cid] = max(times)
     return found
+
+
+def contact_identities(*, merchant: Merchant, contact_ids) -> dict[int, list[tuple[str, str]]]:
+    """contact id -> [(kind, external id)], every channel, one query."""
+    identities: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    rows = (
+        ContactIdentity.objects.for_merchant(merchant)
+        .filter(column_in(ContactIdentity, "contact_id", contact_ids))
+        .values_list("contact_id", "kind", "external_id")
+    )
+    for cid, kind, external_id in rows:
+        identities[cid].append((kind, external_id))
+    return identities
 
 
 def consent_gate(
@@ -64,43 +88,51 @@ def consent_gate(
 
     Reasons: "erased", "no_identity" (no address on the channel, merged away, or not this
     merchant's contact), "no_consent", "revoked", "pending_confirmation", "suppressed" (the
-    person was erased before and has not granted again since). Four queries for any number of
-    ids; call it inside the claim transaction so it reads the state at that moment.
+    person was erased before and has not granted again since). At most five queries for any
+    number of ids; call it inside the claim transaction so it reads the state at that moment.
     """
     ids = list(dict.fromkeys(contact_ids))
-    contacts = {
-        c["id"]: c
-        for c in Contact.objects.for_merchant(merchant)
-        .filter(pk__in=ids)
-        .values("id", "phone", "email", "erased_at", "merged_into_id")
-    }
-    identities: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for cid, kind, external_id in (
-        ContactIdentity.objects.for_merchant(merchant)
-        .filter(contact_id__in=list(contacts))
-        .values_list("contact_id", "kind", "external_id")
-    ):
-        identities[cid].append((kind, external_id))
-    states = {
-        s.contact_id: s
-        for s in ConsentState.objects.for_merchant(merchant)
-        .filter(contact_id__in=list(contacts), channel=channel, purpose=purpose)
-        .select_related("last_event")
-        .only("contact_id", "status", "last_event__occurred_at", "since")
-    }
-    granted = {cid: c for cid, c in contacts.items() if cid in states and states[cid].status == ConsentStatus.GRANTED}
+    rows = Contact.objects.for_merchant(merchant).filter(column_in(Contact, "id", ids)).values(*GATE_CONTACT_FIELDS)
+    contacts = {row["id"]: row for row in rows}
+    identities = contact_identities(merchant=merchant, contact_ids=list(contacts))
+    return consent_gate_rows(
+        merchant=merchant, channel=channel, contact_ids=ids, contacts=contacts, identities=identities, purpose=purpose
+    )
+
+
+def consent_gate_rows(
+    *,
+    merchant: Merchant,
+    channel: str,
+    contact_ids: list[int],
+    contacts: dict[int, dict],
+    identities: dict[int, list[tuple[str, str]]],
+    purpose: str = "marketing",
+) -> dict[int, str | None]:
+    """`consent_gate` for a caller that has already read (and locked) the contacts and their identities.
+
+    `contacts` must hold only this merchant's contacts, each with GATE_CONTACT_FIELDS; an id missing
+    from it answers "no_identity".
+    """
+    states = dict(
+        ConsentState.objects.for_merchant(merchant)
+        .filter(column_in(ConsentState, "contact_id", list(contacts)), channel=channel, purpose=purpose)
+        .values_list("contact_id", "status")
+    )
+    granted = {cid: c for cid, c in contacts.items() if states.get(cid) == ConsentStatus.GRANTED}
     suppressed = _suppressed_after(merchant, granted, identities)
     answer: dict[int, str | None] = {}
-    for cid in ids:
+    for cid in contact_ids:
         contact = contacts.get(cid)
+        status = states.get(cid, ConsentStatus.NONE)
         if contact is None or contact["merged_into_id"]:
             answer[cid] = "no_identity"
         elif contact["erased_at"]:
             answer[cid] = "erased"
-        elif not _reachable(channel, contact, {kind for kind, _ in identities.get(cid, [])}):
+        elif not _reachable(channel, contact, {kind for kind, _ in identities.get(cid, ())}):
             answer[cid] = "no_identity"
-        elif cid not in states or states[cid].status != ConsentStatus.GRANTED:
-            answer[cid] = STATUS_REASON[states[cid].status if cid in states else ConsentStatus.NONE]
+        elif status != ConsentStatus.GRANTED:
+            answer[cid] = STATUS_REASON[status]
         elif cid in suppressed and not _granted_since(merchant, cid, channel, purpose, suppressed[cid]):
             answer[cid] = "suppressed"
         else:

@@ -29,6 +29,8 @@ class FakeProvider:
         self.errors_once: dict[str, int] = {}
         self.requests: list[dict] = []  # every POST body, accepted or not
         self.accepted: list[dict] = []  # {"to", "wamid", "opaque", "body"}
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests it was answering at once
         self.lock = threading.Lock()
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
@@ -55,8 +57,14 @@ class FakeProvider:
         with self.lock:
             self.requests.append(body)
             code = self.errors_once.pop(to, None) or self.errors.get(to)
-        if self.delay:
-            await asyncio.sleep(self.delay)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
         if code:
             return web.json_response(graph_error(code), status=429 if code == THROUGHPUT else 400)
         wamid = "wamid.FAKE" + secrets.token_hex(10)

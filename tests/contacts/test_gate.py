@@ -79,3 +79,27 @@ def test_another_merchants_suppression_does_not_apply(merchant, other_merchant):
     contact = ContactFactory(merchant=merchant, phone="+34600000779")
     grant(contact, source="import", occurred_at=timezone.now() - timedelta(days=1))
     assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[contact.pk]) == {contact.pk: None}
+
+
+def test_the_batch_hasher_matches_the_single_hash_for_every_spelling():
+    from apps.contacts.suppression import suppression_hasher
+
+    digest = suppression_hasher()
+    assert digest("phone", "+34 600 000 780") == suppression_hash("phone", "34600000780")
+    assert digest("phone", "34600000780") == digest("phone", "+34600000780")  # the second is served from memory
+    assert digest("email", " Ana@Example.com") == suppression_hash("email", "ana@example.com")
+    assert digest("email", "ana@example.com") != digest("phone", "ana@example.com")
+
+
+def test_a_suppressed_contact_among_many_costs_no_extra_query_per_contact(merchant, django_assert_max_num_queries):
+    Suppression.objects.create(merchant=merchant, kind="phone", value_hash=suppression_hash("phone", "+34600000781"))
+    blocked = ContactFactory(merchant=merchant, phone="+34600000781")
+    grant(blocked, source="import", occurred_at=timezone.now() - timedelta(days=1))
+    others = [ContactFactory(merchant=merchant) for _ in range(20)]
+    for contact in others:
+        grant(contact)
+    ids = [blocked.pk] + [c.pk for c in others]
+    # contacts, identities, states, any suppression?, matching suppressions, one grant-since probe
+    with django_assert_max_num_queries(6):
+        answer = consent_gate(merchant=merchant, channel="whatsapp", contact_ids=ids)
+    assert answer == {blocked.pk: "suppressed", **{c.pk: None for c in others}}

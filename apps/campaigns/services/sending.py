@@ -20,17 +20,17 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, F, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.campaigns import conf, schedule, throttle
 from apps.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState, TemplateCategory
 from apps.campaigns.payloads import whatsapp_campaign_payload
-from apps.campaigns.sender import BatchSender, Outcome
+from apps.campaigns.sender import THROUGHPUT_PAUSE, BatchSender, Outcome, payload_bytes
 from apps.campaigns.services.templates import template_values
-from apps.contacts.gate import consent_gate
-from apps.contacts.models import Contact, ContactIdentity
+from apps.contacts.gate import GATE_CONTACT_FIELDS, consent_gate, consent_gate_rows, contact_identities
+from apps.contacts.models import Contact
+from apps.core.sql import column_in
 
 logger = logging.getLogger(__name__)
 
@@ -41,23 +41,14 @@ COUNTED = (
     DeliveryState.READ,
     DeliveryState.UNKNOWN,
 )
-CONTACT_FIELDS = ("id", "name", "phone", "email", "locale", "timezone", "phone_timezone", "attributes")
+CONTACT_FIELDS = (*GATE_CONTACT_FIELDS, "name", "locale", "timezone", "phone_timezone", "attributes")
 OPAQUE_PREFIX = "charla-delivery:"
 MAX_CHUNK = 500
 HEARTBEAT_EVERY = 2.0  # seconds; well under CAMPAIGNS_HEARTBEAT_STALE_SECONDS
 
 
-def ids_in_column(model, column: str, ids) -> Q:
-    """`column = ANY(%s)`: one array parameter instead of an IN list of 1,000 (measurably cheaper)."""
-    ids = list(ids)
-    if connection.vendor != "postgresql":
-        return Q(**{f"{column}__in": ids})
-    sql = f'"{model._meta.db_table}"."{column}" = ANY(%s::bigint[])'
-    return Q(RawSQL(sql, [ids], output_field=BooleanField()))  # noqa: S611 - ids are a parameter
-
-
 def ids_in(model, ids) -> Q:
-    return ids_in_column(model, "id", ids)
+    return column_in(model, "id", ids)
 
 
 def opaque_for(delivery_id: int) -> str:
@@ -78,7 +69,7 @@ def delivery_id_from_opaque(opaque) -> int | None:
 class Claim:
     campaign: Campaign | None
     token: str
-    items: list[tuple[int, dict]] = field(default_factory=list)  # (delivery id, provider payload)
+    items: list[tuple[int, bytes]] = field(default_factory=list)  # (delivery id, provider request body)
     skipped: dict[str, int] = field(default_factory=dict)
     deferred: int = 0
     picked: int = 0
@@ -97,24 +88,34 @@ def _pick(campaign: Campaign, limit: int, now: datetime) -> list[tuple[int, int]
     )
 
 
-def _lock_contacts(ids: list[int]) -> dict[int, dict]:
+def _lock_contacts(merchant_id: int, ids: list[int]) -> dict[int, dict]:
     """Row locks in id order (no deadlocks): serialises the claim with consent writes and other claims."""
-    qs = Contact.objects.filter(ids_in(Contact, ids)).order_by("pk")
+    qs = Contact.objects.filter(column_in(Contact, "id", ids), merchant_id=merchant_id).order_by("pk")
     if connection.vendor == "postgresql":
         qs = qs.select_for_update(no_key=True)
     return {row["id"]: row for row in qs.values(*CONTACT_FIELDS)}
 
 
-def _addresses(merchant_id: int, ids: list[int], contacts: dict[int, dict]) -> dict[int, str]:
-    found = dict(
-        ContactIdentity.objects.filter(ids_in_column(ContactIdentity, "contact_id", ids))
-        .filter(merchant_id=merchant_id, kind="whatsapp")
-        .values_list("contact_id", "external_id")
-    )
+def _addresses(contacts: dict[int, dict], identities: dict[int, list[tuple[str, str]]]) -> dict[int, str]:
+    """contact id -> WhatsApp address: its WhatsApp id, else the digits of its E.164 phone."""
+    found = {}
     for cid, contact in contacts.items():
-        if cid not in found and contact["phone"]:
-            found[cid] = contact["phone"].lstrip("+")
+        wa_id = next((external_id for kind, external_id in identities.get(cid, ()) if kind == "whatsapp"), "")
+        if wa_id or contact["phone"]:
+            found[cid] = wa_id or contact["phone"].lstrip("+")
     return found
+
+
+class _PerZone:
+    """A value that depends only on the contact's timezone, computed once per zone in a batch."""
+
+    def __init__(self, compute):
+        self.compute, self.values = compute, {}
+
+    def __call__(self, tz_name: str):
+        if tz_name not in self.values:
+            self.values[tz_name] = self.compute(tz_name)
+        return self.values[tz_name]
 
 
 def _capped(campaign: Campaign, ids: list[int], contacts: dict, now: datetime) -> dict[int, str]:
@@ -124,18 +125,13 @@ def _capped(campaign: Campaign, ids: list[int], contacts: dict, now: datetime) -
     cap = campaign.frequency_cap or {}
     period = cap.get("period", "day")
     merchant_tz = campaign.merchant.timezone
-    starts = {
-        cid: schedule.cap_window_start(now=now, tz_name=contact_tz(contacts[cid], merchant_tz), period=period)
-        for cid in ids
-    }
-    day_starts = {
-        cid: schedule.cap_window_start(now=now, tz_name=contact_tz(contacts[cid], merchant_tz), period="day")
-        for cid in ids
-    }
-    earliest = min(min(starts.values()), min(day_starts.values()))
+    window_start = _PerZone(lambda tz: schedule.cap_window_start(now=now, tz_name=tz, period=period))
+    day_start = _PerZone(lambda tz: schedule.cap_window_start(now=now, tz_name=tz, period="day"))
+    zones = {cid: contact_tz(contacts[cid], merchant_tz) for cid in ids}
+    earliest = min(min(window_start(tz), day_start(tz)) for tz in set(zones.values()))
     # No join here: the planner must walk the (contact, attempted_at) index, not a campaign's rows.
     rows = list(
-        Delivery.objects.filter(ids_in_column(Delivery, "contact_id", ids), attempted_at__gte=earliest)
+        Delivery.objects.filter(column_in(Delivery, "contact_id", ids), attempted_at__gte=earliest)
         .exclude(campaign_id=campaign.pk)
         .values_list("contact_id", "attempted_at", "state", "reason", "campaign_id")
     )
@@ -153,9 +149,9 @@ def _capped(campaign: Campaign, ids: list[int], contacts: dict, now: datetime) -
     for cid, attempted_at, state, reason, campaign_id in rows:
         if campaign_id not in marketing:
             continue
-        if state == DeliveryState.SKIPPED and reason == "marketing_limit" and attempted_at >= day_starts[cid]:
+        if state == DeliveryState.SKIPPED and reason == "marketing_limit" and attempted_at >= day_start(zones[cid]):
             held[cid] = "marketing_limit"  # Meta's per-user limit (131049): not again today
-        elif state in COUNTED and attempted_at >= starts[cid]:
+        elif state in COUNTED and attempted_at >= window_start(zones[cid]):
             counts[cid] += 1
     if cap.get("max"):
         for cid, count in counts.items():
@@ -165,24 +161,31 @@ def _capped(campaign: Campaign, ids: list[int], contacts: dict, now: datetime) -
 
 
 def _classify(campaign: Campaign, picked, contacts, now) -> tuple[dict, dict, dict]:
-    """-> (sendable: id -> (contact, to, values), skipped: reason -> [ids], deferred: release -> [ids])."""
+    """-> (sendable: id -> (to, values), skipped: reason -> [ids], deferred: release -> [ids])."""
     merchant = campaign.merchant
     contact_ids = [cid for _, cid in picked]
-    gate = consent_gate(merchant=merchant, channel=campaign.channel.kind, contact_ids=contact_ids)
-    addresses = _addresses(merchant.pk, contact_ids, contacts)
+    identities = contact_identities(merchant=merchant, contact_ids=list(contacts))
+    gate = consent_gate_rows(
+        merchant=merchant,
+        channel=campaign.channel.kind,
+        contact_ids=contact_ids,
+        contacts=contacts,
+        identities=identities,
+    )
+    addresses = _addresses(contacts, identities)
     quiet = schedule.quiet_hours_parse(campaign.quiet_hours)
+    release_at = _PerZone(
+        lambda tz: schedule.quiet_hours_release(now=now, tz_name=tz, start=quiet[0], end=quiet[1]) if quiet else None
+    )
     skipped, deferred, candidates = defaultdict(list), defaultdict(list), {}
     for delivery_id, cid in picked:
-        contact = contacts.get(cid)
-        reason = gate.get(cid, "no_identity") if contact else "no_identity"
+        reason = gate.get(cid, "no_identity")
         if reason is None and cid not in addresses:
             reason = "no_identity"
         if reason:
             skipped[reason].append(delivery_id)
             continue
-        release = quiet and schedule.quiet_hours_release(
-            now=now, tz_name=contact_tz(contact, merchant.timezone), start=quiet[0], end=quiet[1]
-        )
+        release = release_at(contact_tz(contacts[cid], merchant.timezone))
         if release:
             deferred[release].append(delivery_id)
         else:
@@ -219,7 +222,7 @@ def batch_claim(*, campaign_id: int, limit: int, now: datetime | None = None) ->
         if campaign is None:
             return Claim(None, token)
         picked = _pick(campaign, limit, now)
-        contacts = _lock_contacts([cid for _, cid in picked])
+        contacts = _lock_contacts(campaign.merchant_id, [cid for _, cid in picked])
         sendable, skipped, deferred = _classify(campaign, picked, contacts, now)
         lease = now + timedelta(seconds=conf.lease_seconds())
         Delivery.objects.filter(ids_in(Delivery, sendable)).update(
@@ -235,8 +238,9 @@ def batch_claim(*, campaign_id: int, limit: int, now: datetime | None = None) ->
             )
         for release, ids in deferred.items():
             Delivery.objects.filter(ids_in(Delivery, ids)).update(not_before=release)
+    template = campaign.template
     items = [
-        (did, whatsapp_campaign_payload(template=campaign.template, to=to, values=values, opaque=opaque_for(did)))
+        (did, payload_bytes(whatsapp_campaign_payload(template=template, to=to, values=values, opaque=opaque_for(did))))
         for did, (to, values) in sendable.items()
     ]
     return Claim(
@@ -375,90 +379,111 @@ def _sender_for(campaign: Campaign) -> BatchSender:
     return BatchSender(url=url, headers=headers, concurrency=conf.concurrency())
 
 
-def batch_send(*, claim: Claim, sender: BatchSender | None = None) -> dict[str, int]:
-    """Send a claimed batch in throttled, concurrent chunks; stop within a chunk when paused/cancelled.
-
-    `sender`: an open BatchSender to reuse (its keep-alive connections) across the batches of a loop.
-    """
-    campaign = claim.campaign
-    if campaign is None or not claim.items:
-        return defaultdict(int)
-    if sender is None:
-        with _sender_for(campaign) as own:
-            return _send_chunks(claim, own)
-    return _send_chunks(claim, sender)
-
-
-def _send_chunks(claim: Claim, sender: BatchSender) -> dict[str, int]:
-    campaign = claim.campaign
-    totals: dict[str, int] = defaultdict(int)
-    key, rate = _bucket(campaign)
-    # A chunk is what goes out between two ledger writes: a second of sending at the campaign's pace
-    # (so a pause bites within about a second), or a few round trips of the HTTP pool when unthrottled.
-    # Never more than the HTTP pool: a stamped request must be on the wire at once, not queued behind
-    # others, or a crash would leave it `unknown` although it never left.
-    chunk_size = max(1, min(MAX_CHUNK, conf.concurrency(), int(rate) if rate else MAX_CHUNK))
-    recorder = _Recorder(campaign, claim.token)
-    beat = time.monotonic()
-    try:
-        for start in range(0, len(claim.items), chunk_size):
-            chunk = claim.items[start : start + chunk_size]
-            if time.monotonic() - beat > HEARTBEAT_EVERY:  # a slow-paced batch must not look dead
-                campaign_heartbeat(campaign_id=campaign.pk)
-                beat = time.monotonic()
-            wait = throttle.reserve(key, len(chunk), rate) if rate else 0
-            if wait:
-                time.sleep(wait)
-            stamped = _mark_dispatched([did for did, _ in chunk], claim.token, campaign.pk)
-            if stamped is None:  # paused or cancelled: only never-dispatched rows are handed back
-                rest = [did for did, _ in claim.items[start:]]
-                cancelled = _status_now(campaign.pk) == CampaignStatus.CANCELLED
-                _release(rest, token=claim.token, not_before=timezone.now(), cancelled=cancelled)
-                totals["released"] += len(rest)
-                break
-            allowed = set(stamped)
-            outcomes = sender.send([(did, payload) for did, payload in chunk if did in allowed])
-            recorder.submit(outcomes)
-            if any(o.kind == "throttled" for o in outcomes):
-                throttle.slow_down(key, rate, 1.0) if rate else time.sleep(1.0)
-    finally:
-        for kind, count in recorder.finish().items():
-            totals[kind] += count
-    return totals
-
-
 def _close_thread_connection() -> None:
     connection.close()  # resolved inside the helper thread: its own connection, not the caller's
 
 
-class _Recorder:
-    """Writes a chunk's outcomes while the next chunk is on the wire (PostgreSQL: its own connection)."""
+class SendSession:
+    """What a task keeps across its batches: one HTTP session (kept-alive connections) and, on
+    PostgreSQL, one thread that stamps blocks and one that records outcomes, each with its own
+    database connection, so both round trips overlap the requests on the wire. SQLite (the embedded
+    default) serialises writers anyway: there the blocks go out one after another from this thread.
+    """
 
-    def __init__(self, campaign: Campaign, token: str):
-        self.campaign, self.token = campaign, token
-        self.pool = ThreadPoolExecutor(max_workers=1) if connection.vendor == "postgresql" else None
-        self.futures: list = []
+    def __init__(self, campaign: Campaign):
+        self.sender = _sender_for(campaign)
+        threaded = connection.vendor == "postgresql"
+        self.feeder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="campaign-stamp") if threaded else None
+        self.recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="campaign-record") if threaded else None
+
+    def close(self) -> None:
+        try:
+            for pool in (self.feeder, self.recorder):
+                if pool is not None:
+                    pool.submit(_close_thread_connection).result()
+                    pool.shutdown()
+        finally:
+            self.sender.close()
+
+    def __enter__(self) -> SendSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Feed:
+    """A claim's blocks, each paced by the throttle and stamped `dispatched_at` just before it goes out.
+
+    When the campaign stops running (pause, cancel) nothing more is stamped and the rest is handed back.
+    """
+
+    def __init__(self, claim: Claim):
+        self.claim, self.campaign = claim, claim.campaign
+        self.key, self.rate = _bucket(self.campaign)
+        self.position, self.released = 0, 0
+        self.beat = time.monotonic()
+
+    def __call__(self, free: int) -> list[tuple[int, bytes]] | None:
+        items = self.claim.items
+        while self.position < len(items):
+            size = max(1, min(free, MAX_CHUNK, int(self.rate) if self.rate else MAX_CHUNK))
+            chunk = items[self.position : self.position + size]
+            if time.monotonic() - self.beat > HEARTBEAT_EVERY:  # a slow-paced batch must not look dead
+                campaign_heartbeat(campaign_id=self.campaign.pk)
+                self.beat = time.monotonic()
+            wait = throttle.reserve(self.key, len(chunk), self.rate) if self.rate else 0
+            if wait:
+                time.sleep(wait)
+            stamped = _mark_dispatched([did for did, _ in chunk], self.claim.token, self.campaign.pk)
+            if stamped is None:  # paused or cancelled: only never-dispatched rows are handed back
+                self._hand_back([did for did, _ in items[self.position :]])
+                return None
+            self.position += len(chunk)
+            allowed = set(stamped)
+            block = [(did, body) for did, body in chunk if did in allowed]
+            if block:
+                return block
+        return None
+
+    def _hand_back(self, rest: list[int]) -> None:
+        cancelled = _status_now(self.campaign.pk) == CampaignStatus.CANCELLED
+        _release(rest, token=self.claim.token, not_before=timezone.now(), cancelled=cancelled)
+        self.released += len(rest)
+        self.position = len(self.claim.items)
+
+
+class _Ledger:
+    """Records outcomes as they arrive; a throughput error also slows every sender on the channel."""
+
+    def __init__(self, claim: Claim, key: str, rate: float):
+        self.claim, self.key, self.rate = claim, key, rate
         self.totals: dict[str, int] = defaultdict(int)
 
-    def submit(self, outcomes: list[Outcome]) -> None:
-        if self.pool is None:
-            self._add(_record(self.campaign, outcomes, self.token))
-        else:
-            self.futures.append(self.pool.submit(_record, self.campaign, outcomes, self.token))
-
-    def _add(self, counts: dict[str, int]) -> None:
-        for kind, count in counts.items():
+    def __call__(self, outcomes: list[Outcome]) -> None:
+        for kind, count in _record(self.claim.campaign, outcomes, self.claim.token).items():
             self.totals[kind] += count
+        if self.rate and any(o.kind == "throttled" for o in outcomes):
+            throttle.slow_down(self.key, self.rate, THROUGHPUT_PAUSE)
 
-    def finish(self) -> dict[str, int]:
-        if self.pool is not None:
-            try:
-                for future in self.futures:
-                    self._add(future.result())
-            finally:
-                self.pool.submit(_close_thread_connection).result()
-                self.pool.shutdown()
-        return self.totals
+
+def batch_send(*, claim: Claim, session: SendSession | None = None) -> dict[str, int]:
+    """Send a claimed batch, at most the HTTP pool's worth in flight; stop within a block when paused
+    or cancelled. `session`: an open SendSession to reuse across the batches of a loop.
+    """
+    campaign = claim.campaign
+    if campaign is None or not claim.items:
+        return defaultdict(int)
+    if session is None:
+        with SendSession(campaign) as own:
+            return batch_send(claim=claim, session=own)
+    feed = _Feed(claim)
+    ledger = _Ledger(claim, feed.key, feed.rate)
+    session.sender.stream(next_block=feed, record=ledger, feeder=session.feeder, recorder=session.recorder)
+    totals = ledger.totals
+    if feed.released:
+        totals["released"] += feed.released
+    return totals
 
 
 def campaign_heartbeat(*, campaign_id: int) -> None:
@@ -516,7 +541,7 @@ def batch_loop(*, campaign_id: int, budget_seconds: float = 20.0) -> int:
     limit = _batch_limit(campaign_id)
     deadline = time.monotonic() + budget_seconds
     picked = 0
-    sender: BatchSender | None = None  # one HTTP session (kept-alive connections) for every batch here
+    session: SendSession | None = None
     try:
         with _claimer() as pool:
             upcoming = pool.submit(_claim_in_thread, campaign_id, limit)
@@ -528,15 +553,15 @@ def batch_loop(*, campaign_id: int, budget_seconds: float = 20.0) -> int:
                 more = time.monotonic() < deadline
                 upcoming = pool.submit(_claim_in_thread, campaign_id, limit) if more else None
                 campaign_heartbeat(campaign_id=campaign_id)
-                if sender is None and claim.items:
-                    sender = _sender_for(claim.campaign)
-                batch_send(claim=claim, sender=sender)
+                if session is None and claim.items:
+                    session = SendSession(claim.campaign)
+                batch_send(claim=claim, session=session)
                 events.progress_broadcast(campaign_id=campaign_id)
                 if upcoming is None:
                     return picked
     finally:
-        if sender is not None:
-            sender.close()
+        if session is not None:
+            session.close()
 
 
 def _batch_limit(campaign_id: int) -> int:
@@ -585,7 +610,8 @@ def campaign_test_send(*, campaign: Campaign, contact: Contact) -> str:
     )
     if values is None:
         raise LaunchRefused("missing_variable", "A template variable has no value or fallback for this contact.")
-    to = _addresses(campaign.merchant_id, [contact.pk], {contact.pk: row})[contact.pk]
+    identities = contact_identities(merchant=campaign.merchant, contact_ids=[contact.pk])
+    to = _addresses({contact.pk: row}, identities)[contact.pk]
     payload = whatsapp_campaign_payload(
         template=campaign.template, to=to, values=values, opaque=f"charla-test:{campaign.pk}"
     )
