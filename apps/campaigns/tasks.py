@@ -21,6 +21,14 @@ def campaign_start(campaign_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def campaign_ledger_complete(campaign_id: int) -> None:
+    """Finish a ledger build a lost worker left half done."""
+    from apps.campaigns.services import campaign_ledger_complete as complete
+
+    complete(campaign_id=campaign_id)
+
+
+@shared_task(ignore_result=True)
 def campaign_dispatch(campaign_id: int) -> None:
     """Start the batch chains of a running campaign (each chain re-enqueues itself while work is due)."""
     Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
@@ -42,7 +50,8 @@ def campaign_send_batch(campaign_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def campaigns_tick() -> None:
-    """Every few seconds: start due campaigns, reap expired claims, revive stalled senders, complete."""
+    """Every few seconds: start due campaigns, reap expired claims, revive stalled builds and senders,
+    complete."""
     from apps.campaigns.services import campaign_complete_if_done, deliveries_reap
 
     now = timezone.now()
@@ -52,7 +61,14 @@ def campaigns_tick() -> None:
         campaign_start.delay(campaign_id)
     deliveries_reap(now=now)
     stale = now - timezone.timedelta(seconds=conf.heartbeat_stale_seconds())
-    for campaign in Campaign.objects.filter(status=CampaignStatus.RUNNING).only("pk", "heartbeat_at"):
+    running = Campaign.objects.filter(status=CampaignStatus.RUNNING).only("pk", "heartbeat_at", "ledger_built_at")
+    for campaign in running:
+        stalled = campaign.heartbeat_at is None or campaign.heartbeat_at < stale
+        if campaign.ledger_built_at is None:
+            if stalled:  # the worker building it was lost; the build resumes where it stopped
+                logger.info("campaigns.resume_build", extra={"campaign_id": campaign.pk})
+                campaign_ledger_complete.delay(campaign.pk)
+            continue
         if campaign_complete_if_done(campaign_id=campaign.pk):
             continue
         # Ordered like the claimable index, so the planner walks it rather than scanning for other campaigns' rows.
@@ -61,6 +77,6 @@ def campaigns_tick() -> None:
             .order_by("not_before", "id")
             .values_list("pk", flat=True)
         )
-        if (campaign.heartbeat_at is None or campaign.heartbeat_at < stale) and work_due.first() is not None:
+        if stalled and work_due.first() is not None:
             logger.info("campaigns.revive", extra={"campaign_id": campaign.pk})
             campaign_dispatch.delay(campaign.pk)

@@ -15,6 +15,16 @@ def provider(settings):
 
 
 @pytest.fixture
+def eager():
+    """Celery tasks run in place, as soon as they are enqueued."""
+    from portal.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
 def channel(merchant):
     return ChannelFactory(merchant=merchant, name="Shop WhatsApp")
 

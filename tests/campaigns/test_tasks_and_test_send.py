@@ -9,15 +9,6 @@ from apps.campaigns.models import Campaign, Delivery
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def eager():
-    from portal.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
 def test_tick_starts_a_due_campaign_and_sends_it_to_completion(eager, provider, make_contact, make_campaign):
     make_contact()
     make_contact(consent=None)
@@ -59,8 +50,8 @@ def test_test_send_goes_through_the_gate(api, provider, make_contact, make_campa
 def test_a_campaign_with_an_open_delivery_is_not_completed(state, make_contact, make_campaign):
     from apps.campaigns.services import campaign_complete_if_done
 
-    campaign = make_campaign(status="running")
-    other = make_campaign(status="running")
+    campaign = make_campaign(status="running", ledger_built_at=timezone.now())
+    other = make_campaign(status="running", ledger_built_at=timezone.now())
     for c in (campaign, other):
         Delivery.objects.create(merchant=c.merchant, campaign=c, contact=make_contact(), state="sent")
     # Open rows of another campaign must not keep this one running.

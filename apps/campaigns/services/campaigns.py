@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
@@ -20,7 +20,7 @@ from apps.campaigns.models import (
     Segment,
     TemplateStatus,
 )
-from apps.campaigns.services.ledger import ledger_build
+from apps.campaigns.services.ledger import ledger_chunks, ledger_insert
 from apps.campaigns.services.templates import field_name_valid, template_variables
 from apps.conversations.models import Channel
 
@@ -227,25 +227,69 @@ def campaign_cancel(*, campaign: Campaign) -> Campaign:
 
 
 def campaign_start(*, campaign_id: int, now: datetime | None = None) -> bool:
-    """scheduled (and due) -> running: build the ledger, then start the senders. Idempotent."""
+    """scheduled (and due) -> running, then build the ledger; the senders start after its first chunk."""
     now = now or timezone.now()
     with transaction.atomic():
         campaign = (
             Campaign.objects.select_for_update(skip_locked=True)
-            .select_related("merchant", "segment")
             .filter(pk=campaign_id, status=CampaignStatus.SCHEDULED)
             .first()
         )
         if campaign is None or (campaign.scheduled_at and campaign.scheduled_at > now):
             return False
-        campaign.audience_size = ledger_build(campaign=campaign, now=now)
         campaign.status = CampaignStatus.RUNNING
-        campaign.ledger_built_at = campaign.started_at = campaign.heartbeat_at = now
-        campaign.save(update_fields=["audience_size", "status", "ledger_built_at", "started_at", "heartbeat_at"])
-        _enqueue_after_commit("campaign_dispatch", campaign.pk)
+        campaign.started_at = campaign.heartbeat_at = now
+        campaign.save(update_fields=["status", "started_at", "heartbeat_at"])
         _progress_after_commit(campaign)
-    logger.info("campaign.started", extra={"campaign_id": campaign_id, "audience": campaign.audience_size})
+    campaign_ledger_complete(campaign_id=campaign_id, now=now)
     return True
+
+
+def _status_held_for_build(campaign_id: int) -> str:
+    """The campaign's status, held until this chunk commits: FOR KEY SHARE waits for a cancel or pause
+    (FOR UPDATE) and makes them wait, but not the senders' heartbeats (FOR NO KEY UPDATE)."""
+    if connection.vendor != "postgresql":  # SQLite: one writer at a time anyway
+        return Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first() or ""
+    table = Campaign._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT status FROM {table} WHERE id = %s FOR KEY SHARE", [campaign_id])  # noqa: S608
+        row = cursor.fetchone()
+    return row[0] if row else ""
+
+
+def campaign_ledger_complete(*, campaign_id: int, now: datetime | None = None) -> bool:
+    """Build what is missing of a started campaign's ledger, one committed chunk at a time.
+
+    Each chunk is idempotent, so a build cut short by a crash is finished by running this again (the
+    tick does, once the build's heartbeat is stale). The campaign completes only once `ledger_built_at`
+    is set. A cancelled campaign stops the build; a paused one keeps building, and sends on resume.
+    """
+    campaign = Campaign.objects.select_related("merchant", "segment").filter(pk=campaign_id).first()
+    if campaign is None or campaign.ledger_built_at is not None:
+        return False
+    now = now or campaign.started_at or timezone.now()
+    chunks = ledger_chunks(campaign=campaign)
+    for index, contacts in enumerate(chunks):
+        with transaction.atomic():
+            if _status_held_for_build(campaign_id) not in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
+                return False
+            ledger_insert(campaign=campaign, contacts=contacts, now=now)
+            Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
+            if index == 0 and len(chunks) > 1:  # sending starts while the rest is built
+                _enqueue_after_commit("campaign_dispatch", campaign_id)
+    with transaction.atomic():
+        audience = Delivery.objects.filter(campaign_id=campaign_id).count()
+        built = Campaign.objects.filter(
+            pk=campaign_id,
+            ledger_built_at__isnull=True,
+            status__in=(CampaignStatus.RUNNING, CampaignStatus.PAUSED),
+        ).update(ledger_built_at=timezone.now(), audience_size=audience)
+        if built:
+            # Also for senders that drained the first chunks and stopped; completes an empty campaign.
+            _enqueue_after_commit("campaign_dispatch", campaign_id)
+            _progress_after_commit(campaign)
+    logger.info("campaign.ledger_built", extra={"campaign_id": campaign_id, "audience": audience})
+    return bool(built)
 
 
 def _has_open_deliveries(campaign_id: int) -> bool:
@@ -261,7 +305,12 @@ def _has_open_deliveries(campaign_id: int) -> bool:
 
 
 def campaign_complete_if_done(*, campaign_id: int) -> bool:
-    """running -> completed once nothing is pending or claimed (unknowns are reconciled later)."""
+    """running -> completed once the ledger is built and nothing is pending or claimed (unknowns are
+    reconciled later)."""
+    # Built first, open rows second: every chunk commits before `ledger_built_at`, so once this read
+    # sees it set, the next statement sees every row the build wrote.
+    if not Campaign.objects.filter(pk=campaign_id, ledger_built_at__isnull=False).exists():
+        return False
     if _has_open_deliveries(campaign_id):
         return False
     with transaction.atomic():

@@ -9,7 +9,9 @@ from django.utils import timezone
 from apps.campaigns.models import Campaign, Delivery
 from apps.campaigns.segments import rules_queryset
 
-CHUNK_IDS = 200_000  # contact-id range per statement: bounded work and lock time per INSERT
+# Contact-id range per statement: bounded work and lock time per INSERT, and the first senders start
+# after the first chunk (about 0.3 s for 20,000 contacts here) instead of after the whole audience.
+CHUNK_IDS = 20_000
 
 
 def _insert_chunk_postgres(campaign: Campaign, contacts, now) -> int:
@@ -34,17 +36,30 @@ def _insert_chunk_portable(campaign: Campaign, contacts, now) -> int:
     return len(rows)
 
 
+def ledger_chunks(*, campaign: Campaign) -> list:
+    """The segment's contacts as querysets over consecutive contact-id ranges (empty list: nobody)."""
+    contacts = rules_queryset(merchant=campaign.merchant, rules=campaign.segment.rules)
+    bounds = contacts.aggregate(low=Min("id"), high=Max("id"))
+    if bounds["low"] is None:
+        return []
+    return [
+        contacts.filter(id__gte=low, id__lt=low + CHUNK_IDS)
+        for low in range(bounds["low"], bounds["high"] + 1, CHUNK_IDS)
+    ]
+
+
+def ledger_insert(*, campaign: Campaign, contacts, now) -> int:
+    """One chunk as pending deliveries; rows already there are left alone (ON CONFLICT DO NOTHING)."""
+    insert = _insert_chunk_postgres if connection.vendor == "postgresql" else _insert_chunk_portable
+    return insert(campaign, contacts, now)
+
+
 def ledger_build(*, campaign: Campaign, now=None) -> int:
-    """Insert the segment's contacts as pending deliveries; safe to run again (ON CONFLICT DO NOTHING).
+    """The whole ledger in the caller's transaction; safe to run again. Returns the ledger's size.
 
     The audience is frozen here: contacts joining the segment later are not added.
     """
     now = now or timezone.now()
-    contacts = rules_queryset(merchant=campaign.merchant, rules=campaign.segment.rules)
-    bounds = contacts.aggregate(low=Min("id"), high=Max("id"))
-    if bounds["low"] is None:
-        return 0
-    insert = _insert_chunk_postgres if connection.vendor == "postgresql" else _insert_chunk_portable
-    for low in range(bounds["low"], bounds["high"] + 1, CHUNK_IDS):
-        insert(campaign, contacts.filter(id__gte=low, id__lt=low + CHUNK_IDS), now)
+    for contacts in ledger_chunks(campaign=campaign):
+        ledger_insert(campaign=campaign, contacts=contacts, now=now)
     return Delivery.objects.filter(campaign=campaign).count()
