@@ -90,3 +90,24 @@ def test_a_cancel_stops_the_build(tiny_chunks, monkeypatch, make_contact, make_c
         ("skipped", "cancelled"),
         ("skipped", "cancelled"),
     ]
+
+
+def test_a_pause_mid_build_keeps_building_and_a_resume_sends_from_the_first_start(
+    tiny_chunks, monkeypatch, make_contact, make_campaign
+):
+    from apps.campaigns.services import campaign_pause, campaign_resume
+
+    for _ in range(4):
+        make_contact(tags=["vip"])
+    campaign = make_campaign(rules={"tags_any": ["vip"]})
+    campaign_launch(campaign=campaign)
+    monkeypatch.setattr(tasks.campaign_dispatch, "delay", lambda pk: campaign_pause(campaign=Campaign(pk=pk)))
+    campaign_start(campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+    first_start = campaign.started_at
+    assert campaign.status == "paused" and campaign.ledger_built_at is not None
+    assert Delivery.objects.filter(campaign=campaign, state="pending").count() == 4
+    monkeypatch.setattr(tasks.campaign_dispatch, "delay", lambda pk: None)
+    campaign_resume(campaign=campaign)
+    campaign.refresh_from_db()
+    assert campaign.status == "running" and campaign.started_at == first_start

@@ -238,7 +238,8 @@ def campaign_start(*, campaign_id: int, now: datetime | None = None) -> bool:
         if campaign is None or (campaign.scheduled_at and campaign.scheduled_at > now):
             return False
         campaign.status = CampaignStatus.RUNNING
-        campaign.started_at = campaign.heartbeat_at = now
+        campaign.started_at = campaign.started_at or now  # a resume after a pause mid-build keeps the first
+        campaign.heartbeat_at = now
         campaign.save(update_fields=["status", "started_at", "heartbeat_at"])
         _progress_after_commit(campaign)
     campaign_ledger_complete(campaign_id=campaign_id, now=now)
@@ -285,9 +286,11 @@ def campaign_ledger_complete(*, campaign_id: int, now: datetime | None = None) -
             status__in=(CampaignStatus.RUNNING, CampaignStatus.PAUSED),
         ).update(ledger_built_at=timezone.now(), audience_size=audience)
         if built:
-            # Also for senders that drained the first chunks and stopped; completes an empty campaign.
-            _enqueue_after_commit("campaign_dispatch", campaign_id)
             _progress_after_commit(campaign)
+        if built and Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING).exists():
+            # Also for senders that drained the first chunks and stopped; completes an empty campaign.
+            # A paused campaign is dispatched by its resume.
+            _enqueue_after_commit("campaign_dispatch", campaign_id)
     logger.info("campaign.ledger_built", extra={"campaign_id": campaign_id, "audience": audience})
     return bool(built)
 
