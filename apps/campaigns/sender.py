@@ -147,7 +147,11 @@ class BatchSender:
 
 
 class _Stream:
-    def __init__(self, sender: BatchSender, next_block: NextBlock, record: Record, feeder, recorder):
+    """One `stream` call: request slots, the throughput hold, and the outcomes waiting to be recorded."""
+
+    def __init__(
+        self, sender: BatchSender, next_block: NextBlock, record: Record, feeder: Executor, recorder: Executor
+    ):
         self.sender, self.next_block, self.record = sender, next_block, record
         self.feeder, self.recorder = feeder, recorder
         self.loop = sender.loop
@@ -158,9 +162,7 @@ class _Stream:
         self.requests: set[asyncio.Task] = set()
         self.writes: list[asyncio.Future] = []
 
-    async def _call(self, executor, fn, *args):
-        if executor is None:
-            return fn(*args)
+    async def _call(self, executor: Executor, fn, *args):
         return await self.loop.run_in_executor(executor, fn, *args)
 
     async def run(self) -> None:

@@ -17,7 +17,7 @@ from apps.contacts.models import (
     IdentityKind,
     Suppression,
 )
-from apps.contacts.suppression import hash_kind, suppression_hasher
+from apps.contacts.suppression import contact_identifiers, suppression_hasher
 from apps.core.sql import column_in
 from apps.merchants.models import Merchant
 
@@ -46,11 +46,10 @@ def _suppressed_after(merchant: Merchant, contacts: dict, identities: dict) -> d
     if not contacts or not suppressions.exists():  # most merchants: nothing to hash against
         return {}
     digest = suppression_hasher()
-    pairs_by_contact = {}
-    for cid, contact in contacts.items():
-        values = [("phone", contact["phone"]), ("email", contact["email"])]
-        values += [(hash_kind(kind), external_id) for kind, external_id in identities.get(cid, ())]
-        pairs_by_contact[cid] = {(kind, digest(kind, value)) for kind, value in values if value}
+    pairs_by_contact = {
+        cid: contact_identifiers(phone=c["phone"], email=c["email"], identities=identities.get(cid, ()), digest=digest)
+        for cid, c in contacts.items()
+    }
     wanted = {value_hash for pairs in pairs_by_contact.values() for _, value_hash in pairs}
     if not wanted:
         return {}

@@ -58,13 +58,13 @@ def hash_kind(kind: str) -> str:
     return "phone" if kind == "whatsapp" else kind
 
 
-def contact_identifiers(*, phone: str, email: str, identities: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-    """(kind, hash) pairs for a contact's phone, e-mail and channel identities."""
-    pairs = set()
-    if phone:
-        pairs.add(("phone", suppression_hash("phone", phone)))
-    if email:
-        pairs.add(("email", suppression_hash("email", email)))
-    for kind, external_id in identities:
-        pairs.add((hash_kind(kind), suppression_hash(hash_kind(kind), external_id)))
-    return pairs
+def contact_identifiers(
+    *, phone: str, email: str, identities: Iterable[tuple[str, str]], digest=suppression_hash
+) -> set[tuple[str, str]]:
+    """(kind, hash) pairs for a contact's phone, e-mail and channel identities.
+
+    `digest`: a `suppression_hasher()` when hashing many contacts at once.
+    """
+    values = [("phone", phone), ("email", email)]
+    values += [(hash_kind(kind), external_id) for kind, external_id in identities]
+    return {(kind, digest(kind, value)) for kind, value in values if value}

@@ -291,7 +291,8 @@ def campaign_ledger_complete(*, campaign_id: int, now: datetime | None = None) -
             # Also for senders that drained the first chunks and stopped; completes an empty campaign.
             # A paused campaign is dispatched by its resume.
             _enqueue_after_commit("campaign_dispatch", campaign_id)
-    logger.info("campaign.ledger_built", extra={"campaign_id": campaign_id, "audience": audience})
+    if built:
+        logger.info("campaign.ledger_built", extra={"campaign_id": campaign_id, "audience": audience})
     return bool(built)
 
 
