@@ -334,6 +334,20 @@ def test_marketing_stop_by_user_id_alone_reaches_the_same_contact(post_webhook, 
     )
 
 
+def test_stop_texted_by_a_sender_known_only_by_user_id_revokes_their_consent(post_webhook, wa_channel):
+    deliver(post_webhook, wa_channel, "whatsapp/inbound_text_bsuid_only.json")
+    contact = Contact.objects.get()
+    grant(contact, occurred_at=datetime(2025, 11, 1, tzinfo=UTC))
+    stop = sample("whatsapp/inbound_text_bsuid_only.json")
+    item = stop["entry"][0]["changes"][0]["value"]["messages"][0]
+    item.update({"id": "wamid.bsuid-stop", "text": {"body": "STOP"}})
+    post_webhook(wa_channel, stop)
+    webhook_event_process(event_id=WebhookEvent.objects.latest("id").pk)
+    assert Contact.objects.count() == 1
+    assert ConsentState.objects.get(contact=contact, channel="whatsapp", purpose="marketing").status == "revoked"
+    assert contact.consent_events.get(action="revoke").source == "keyword"
+
+
 # --------------------------------------------------------------------------- failures
 def _with_sender(wa_id: str) -> dict:
     data = sample("whatsapp/inbound_text.json")

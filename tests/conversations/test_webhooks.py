@@ -408,7 +408,8 @@ def test_status_for_unknown_id_goes_to_handlers(post_webhook, wa_channel, monkey
     assert len(calls) == 1
     assert calls[0]["status"] == "failed" and calls[0]["error_code"] == "131047"
     assert calls[0]["channel"] == wa_channel
-    assert calls[0]["provider_message_id"].startswith("wamid.")
+    assert calls[0]["provider_message_id"] == WA_OUTBOUND_ID
+    assert calls[0]["opaque"] == "reply:conv-4471"  # biz_opaque_callback_data, as we sent it
 
 
 def test_unmatched_status_is_reported_for_retry(post_webhook, wa_channel, monkeypatch):
