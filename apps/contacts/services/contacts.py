@@ -25,8 +25,9 @@ from apps.contacts.models import (
 )
 from apps.merchants.models import Merchant, validate_locale
 
-# Meta's format: ISO country, an optional ENT (a parent id shared by managed businesses), up to 128 alphanumerics.
-BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,120}")
+# Meta's format: ISO country, ENT. for a parent id shared by managed businesses, alphanumerics (the general
+# 128-character limit below still applies).
+BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
 logger = logging.getLogger(__name__)
 PROFILE_FIELDS = ("name", "phone", "email", "timezone", "locale", "tags", "attributes")
 MAX_TAGS = 50
@@ -420,19 +421,6 @@ def _resolve_known(
             if (kind, value) not in taken:
                 ContactIdentity.objects.create(merchant=merchant, contact=contact, kind=kind, external_id=value)
     return contact
-    with transaction.atomic():
-        if known:
-            contact = known[0].contact
-            _phone_fill(contact, phone)
-        else:
-            contact = _create_with_identity(
-                merchant=merchant, kind=pairs[0][0], external_id=pairs[0][1], name=name, phone=phone
-            )
-        taken = {(i.kind, i.external_id) for i in known}
-        for kind, value in pairs:
-            if (kind, value) not in taken:
-                ContactIdentity.objects.create(merchant=merchant, contact=contact, kind=kind, external_id=value)
-    return contact
 
 
 def _phone_fill(contact: Contact, phone: str) -> None:
@@ -467,6 +455,6 @@ def contact_identity_move(*, merchant: Merchant, kind: str, old: str, new: str) 
         phone = _safe_phone(f"+{new}", merchant)
         if Contact.objects.for_merchant(merchant).filter(phone=phone).exists():
             phone = ""  # the new number is another contact's: this one keeps no stale number
-        contact.phone, contact.phone_timezone = phone, phone_single_timezone(phone) if phone else ""
+        contact.phone, contact.phone_timezone = phone, phone_single_timezone(phone)
         contact.save(update_fields=["phone", "phone_timezone", "updated_at"])
     return contact
