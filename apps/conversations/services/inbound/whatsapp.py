@@ -153,20 +153,12 @@ def _count_update(result: ProcessResult, message, kind: str, item: dict) -> None
 
 
 def _system(channel: Channel, item: dict, identities, result: ProcessResult) -> None:
-    """A number or security-code change: noted in the conversation; a new number moves the identity."""
-    from apps.contacts.services import contact_identity_move
-
+    """A number or security-code change, noted in the conversation (internal)."""
     system = as_dict(item.get("system"))
     notice = str(system.get("type") or "")
-    contact = sender_contact(channel, identities)
-    new_wa_id = str(system.get("new_wa_id") or system.get("wa_id") or "")
-    if notice in NUMBER_CHANGES and new_wa_id and identities[0][0] == IdentityKind.WHATSAPP:
-        contact = contact_identity_move(
-            merchant=channel.merchant, kind=IdentityKind.WHATSAPP, old=identities[0][1], new=new_wa_id
-        )
     note = conversation_system_note(
         channel=channel,
-        contact=contact,
+        contact=_notice_contact(channel, system, identities),
         provider_message_id=str(item.get("id")),
         body=str(system.get("body") or f"WhatsApp notice: {notice or 'system'}"),
         at=seconds(item.get("timestamp")),
@@ -174,6 +166,19 @@ def _system(channel: Channel, item: dict, identities, result: ProcessResult) -> 
     )
     result.updates += note is not None
     result.duplicates += note is None
+
+
+def _notice_contact(channel: Channel, system: dict, identities: list[tuple[str, str]]):
+    """The notice's contact; a new number moves its identity first. Redelivered, the old number is no longer
+    anyone's: the contact is found by the new one (resolving the old would create a stale duplicate)."""
+    from apps.contacts.services import contact_identity_move
+
+    new_wa_id = str(system.get("new_wa_id") or system.get("wa_id") or "")
+    old_kind, old_wa_id = identities[0]
+    if system.get("type") not in NUMBER_CHANGES or not new_wa_id or old_kind != IdentityKind.WHATSAPP:
+        return sender_contact(channel, identities)
+    moved = contact_identity_move(merchant=channel.merchant, kind=IdentityKind.WHATSAPP, old=old_wa_id, new=new_wa_id)
+    return moved or sender_contact(channel, [(IdentityKind.WHATSAPP, new_wa_id), *identities[1:]])
 
 
 _CHANGES = {"reaction": _reaction, "edit": _edit, "system": _system}
