@@ -103,6 +103,7 @@ def fixtures(sockets: int) -> dict:
     from apps.conversations.models import Channel
     from apps.core.roles import Role
     from apps.merchants.models import Membership, Merchant
+    from tests.samples import WA_PHONE_NUMBER_ID
 
     merchant = Merchant.objects.create(name="Bench shop", slug="bench-shop")
     user = User.objects.create_user("agent@bench.test", "bench-password-123")
@@ -114,7 +115,7 @@ def fixtures(sockets: int) -> dict:
     session.create()
     webchat = Channel.objects.create(merchant=merchant, kind="webchat", name="Web", allowed_origins=[ORIGIN])
     whatsapp = Channel.objects.create(
-        merchant=merchant, kind="whatsapp", name="WA", phone_number_id="209384756102938",
+        merchant=merchant, kind="whatsapp", name="WA", phone_number_id=WA_PHONE_NUMBER_ID,
         access_token="x", app_secret=APP_SECRET, verify_token="v",
     )  # fmt: skip
     tokens = [
@@ -228,7 +229,9 @@ async def redis_round_trip(count: int) -> list[float]:
 
 # --------------------------------------------------------------------------- (b) webhook ingest
 def whatsapp_body(n: int) -> bytes:
-    sample = json.loads((ROOT.parent / "shared" / "samples" / "whatsapp" / "inbound_text.json").read_text())
+    from tests.samples import sample as fixture
+
+    sample = fixture("whatsapp/inbound_text.json")
     message = sample["entry"][0]["changes"][0]["value"]["messages"][0]
     message["id"] = f"wamid.bench{n:08d}"
     message["from"] = f"3460{n % 500:07d}"

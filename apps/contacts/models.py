@@ -49,6 +49,8 @@ class ConsentStatus(models.TextChoices):
 
 class IdentityKind(models.TextChoices):
     WHATSAPP = "whatsapp", "WhatsApp id"
+    # Meta's business-scoped user id (2026): the only id of a WhatsApp user who hides their number.
+    WHATSAPP_USER = "whatsapp_user", "WhatsApp business-scoped user id"
     MESSENGER = "messenger", "Messenger PSID"
     WEBCHAT = "webchat", "Web-chat visitor"
 

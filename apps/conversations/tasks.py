@@ -24,6 +24,8 @@ def webhook_event_process_task(self, event_id: int) -> None:
     result = webhook_event_process(event_id=event_id)
     for item in result.unmatched_statuses:
         status_retry_task.apply_async(args=[_channel_of(event_id), item], countdown=5)
+    # Only transient failures are retried; a deterministic one (result.rejected) is already recorded on the
+    # event as failed, and running it again would fail the same way five more times.
     if result.errors:
         raise self.retry(countdown=_countdown(self.request.retries))
 

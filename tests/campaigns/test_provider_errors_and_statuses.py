@@ -1,6 +1,3 @@
-import json
-from pathlib import Path
-
 import pytest
 
 from apps.campaigns.models import Delivery, DeliveryState
@@ -14,9 +11,9 @@ from apps.campaigns.services import (
 )
 from apps.contacts.models import ConsentEvent, ConsentState
 from apps.conversations import hooks
+from tests.samples import sample
 
 pytestmark = pytest.mark.django_db(transaction=True)
-SAMPLES = Path("/work/shared/samples/whatsapp")
 
 
 def started(campaign):
@@ -152,8 +149,7 @@ def test_failed_status_with_131050_revokes(provider, make_contact, make_campaign
 
 
 def test_template_status_webhook_sample_updates_the_template(merchant, template):
-    sample = json.loads((SAMPLES / "template_status_approved.json").read_text())
-    value = sample["entry"][0]["changes"][0]["value"]
+    value = sample("whatsapp/template_status_approved.json")["entry"][0]["changes"][0]["value"]
     template.name, template.status = value["message_template_name"], "pending"
     template.save()
     hooks.dispatch_template_status(

@@ -6,14 +6,11 @@ import pytest
 
 from tests.conversations.fake_graph import fake_graph  # noqa: F401 - fixture re-export
 from tests.factories.conversations import ChannelFactory
-from tests.samples import SAMPLES
+from tests.samples import FB_PAGE_ID, WA_PHONE_NUMBER_ID
+from tests.samples import sample_bytes as sample_bytes  # re-export for the tests that import it from here
 
-SAMPLE_PHONE_NUMBER_ID = "209384756102938"
-SAMPLE_PAGE_ID = "118273645501928"
-
-
-def sample_bytes(name: str) -> bytes:
-    return (SAMPLES / name).read_bytes()
+SAMPLE_PHONE_NUMBER_ID = WA_PHONE_NUMBER_ID
+SAMPLE_PAGE_ID = FB_PAGE_ID
 
 
 def sign(raw: bytes, secret: str) -> str:

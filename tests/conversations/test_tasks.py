@@ -9,8 +9,8 @@ from django.utils import timezone
 from apps.conversations import hooks, tasks
 from apps.conversations.models import LiveEvent, Message, WebhookEvent
 from apps.conversations.services.maintenance import live_events_prune, webhook_events_stale
-from tests.conversations.conftest import sample_bytes
 from tests.factories.conversations import ChannelFactory, MessageFactory
+from tests.samples import WA_CUSTOMER, WA_PHONE_NUMBER_ID, WA_TEXT_TIMESTAMP, sample_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -213,9 +213,9 @@ def test_real_worker_processes_webhooks_and_delivers_replies(worker, fake_graph,
     from tests.factories.merchants import MerchantFactory
 
     merchant = MerchantFactory()
-    channel = ChannelFactory(merchant=merchant, kind="whatsapp", phone_number_id="209384756102938")
+    channel = ChannelFactory(merchant=merchant, kind="whatsapp", phone_number_id=WA_PHONE_NUMBER_ID)
     raw = sample_bytes("whatsapp/inbound_text.json").replace(
-        b'"1764057600"', f'"{int(timezone.now().timestamp())}"'.encode()
+        f'"{WA_TEXT_TIMESTAMP}"'.encode(), f'"{int(timezone.now().timestamp())}"'.encode()
     )
     assert post_webhook(channel, raw).status_code == 200
     assert post_webhook(channel, raw).status_code == 200  # Meta redelivers: still one message
@@ -230,4 +230,4 @@ def test_real_worker_processes_webhooks_and_delivers_replies(worker, fake_graph,
     reply = _wait_for(lambda: Message.objects.filter(pk=response.json()["id"], status="sent").first(), 60, "the send")
     assert reply.provider_message_id.startswith("wamid.FAKE")
     assert [s["body"]["text"]["body"] for s in fake_graph.sent] == ["¡Hola! Ya salió."] * 2  # 500, then 200
-    assert fake_graph.sent[-1]["body"]["to"] == "34600111222"
+    assert fake_graph.sent[-1]["body"]["to"] == WA_CUSTOMER

@@ -15,10 +15,23 @@ from apps.conversations.models import (
     WebhookEventStatus,
 )
 from apps.conversations.services.inbound import webhook_event_process
-from tests.conversations.conftest import sample_bytes, sign
+from tests.conversations.conftest import sign
 from tests.conversations.fake_graph import graph_error
 from tests.factories.conversations import ChannelFactory, MessageFactory
-from tests.samples import SAMPLES
+from tests.samples import (
+    FB_PAGE_ID,
+    FB_PSID,
+    FB_TEXT_MID,
+    SAMPLES,
+    WA_CUSTOMER,
+    WA_CUSTOMER_NAME,
+    WA_OUTBOUND_ID,
+    WA_PHONE_NUMBER_ID,
+    WA_TEMPLATE,
+    WA_TEXT_ID,
+    WA_TEXT_TIMESTAMP,
+    sample_bytes,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -148,14 +161,14 @@ def test_inbound_text_creates_contact_conversation_and_message(post_webhook, wa_
     post_webhook(wa_channel, sample_bytes("whatsapp/inbound_text.json"))
     process_all()
     message = Message.objects.get()
-    assert message.body == "Hola, ¿mi pedido 1234 ya salió?"
+    assert message.body == "Buenas, ¿cuándo llega el pedido 5521?"
     assert message.direction == "inbound" and message.status == MessageStatus.RECEIVED
-    assert message.provider_message_id.startswith("wamid.HBgLMzQ2MDAxMTEyMjIVAgASGBRBMUIy")
-    assert message.created_at.timestamp() == 1764057600
+    assert message.provider_message_id == WA_TEXT_ID
+    assert message.created_at.timestamp() == WA_TEXT_TIMESTAMP
     contact = message.conversation.contact
-    assert contact.name == "Lucía Fernández"
-    assert contact.phone == "+34600111222"
-    assert ContactIdentity.objects.filter(contact=contact, kind="whatsapp", external_id="34600111222").exists()
+    assert contact.name == WA_CUSTOMER_NAME
+    assert contact.phone == f"+{WA_CUSTOMER}"
+    assert ContactIdentity.objects.filter(contact=contact, kind="whatsapp", external_id=WA_CUSTOMER).exists()
     conversation = message.conversation
     assert conversation.status == "open" and conversation.unread_count == 1
     assert conversation.last_inbound_at == message.created_at
@@ -220,17 +233,17 @@ def test_inbound_image_records_pending_media(post_webhook, wa_channel):
     post_webhook(wa_channel, sample_bytes("whatsapp/inbound_image.json"))
     process_all()
     message = Message.objects.get()
-    assert message.kind == "media" and message.body == "La caja llegó así"
-    assert message.attachments[0]["media_id"] == "1200384756473829"
+    assert message.kind == "media" and message.body == "El paquete vino abierto"
+    assert message.attachments[0]["media_id"] == "1300498765432101"
     attachment = Attachment.objects.get()
-    assert attachment.status == "pending" and attachment.provider_media_id == "1200384756473829"
+    assert attachment.status == "pending" and attachment.provider_media_id == "1300498765432101"
     assert attachment.mime_type == "image/jpeg"
 
 
-def _wa_item(item: dict, wa_id="34600111222") -> dict:
+def _wa_item(item: dict, wa_id=WA_CUSTOMER) -> dict:
     value = {
         "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "34910000001", "phone_number_id": "209384756102938"},
+        "metadata": {"display_phone_number": "34910000001", "phone_number_id": WA_PHONE_NUMBER_ID},
         "contacts": [{"profile": {"name": "Ana"}, "wa_id": wa_id}],
         "messages": [{"from": wa_id, "id": "wamid." + item["type"], "timestamp": "1764057600", **item}],
     }
@@ -282,7 +295,6 @@ def _wa_item(item: dict, wa_id="34600111222") -> dict:
             "interactive",
         ),
         ({"type": "button", "button": {"payload": "MORE_INFO", "text": "Más info"}}, "text", "Más info", "payload"),
-        ({"type": "reaction", "reaction": {"message_id": "wamid.X", "emoji": "👍"}}, "text", "👍", "reaction"),
         ({"type": "unsupported", "errors": [{"code": 131051}]}, "text", "", "unsupported"),
         ({"type": "brand_new_kind", "brand_new_kind": {"x": 1}}, "text", "", "unsupported"),
     ],
@@ -328,7 +340,7 @@ def test_odd_shapes_never_crash(post_webhook, wa_channel, payload):
 
 
 # --------------------------------------------------------------------------- statuses
-def _outbound(channel, provider_id="wamid.HBgLMzQ2MDAxMTEyMjIVAgARGBJPVVRCT1VORDAwMDAwMDAwMQA=", status="sent"):
+def _outbound(channel, provider_id=WA_OUTBOUND_ID, status="sent"):
     return MessageFactory(
         conversation__merchant=channel.merchant,
         conversation__channel=channel,
@@ -396,7 +408,8 @@ def test_status_for_unknown_id_goes_to_handlers(post_webhook, wa_channel, monkey
     assert len(calls) == 1
     assert calls[0]["status"] == "failed" and calls[0]["error_code"] == "131047"
     assert calls[0]["channel"] == wa_channel
-    assert calls[0]["provider_message_id"].startswith("wamid.")
+    assert calls[0]["provider_message_id"] == WA_OUTBOUND_ID
+    assert calls[0]["opaque"] == "reply:conv-4471"  # biz_opaque_callback_data, as we sent it
 
 
 def test_unmatched_status_is_reported_for_retry(post_webhook, wa_channel, monkeypatch):
@@ -431,13 +444,13 @@ def test_status_of_another_channels_message_is_not_applied(post_webhook, wa_chan
 def test_user_preferences_stop_revokes_marketing_consent(post_webhook, wa_channel):
     from tests.factories.contacts import ContactFactory, grant
 
-    contact = ContactFactory(merchant=wa_channel.merchant, phone="+34600111222")
+    contact = ContactFactory(merchant=wa_channel.merchant, phone=f"+{WA_CUSTOMER}")
     ContactIdentity.objects.create(
-        merchant=wa_channel.merchant, contact=contact, kind="whatsapp", external_id="34600111222"
+        merchant=wa_channel.merchant, contact=contact, kind="whatsapp", external_id=WA_CUSTOMER
     )
     from datetime import UTC, datetime
 
-    grant(contact, occurred_at=datetime(2025, 11, 1, tzinfo=UTC))  # before the sample's stop (1764058000)
+    grant(contact, occurred_at=datetime(2025, 11, 1, tzinfo=UTC))  # before the sample's stop (1764145000)
     raw = sample_bytes("whatsapp/user_preferences_stop.json")
     post_webhook(wa_channel, raw)
     post_webhook(wa_channel, raw)  # Meta redelivers: one ledger event only
@@ -453,10 +466,10 @@ def test_user_preferences_resume_grants(post_webhook, wa_channel):
     data = json.loads(sample_bytes("whatsapp/user_preferences_stop.json"))
     pref = data["entry"][0]["changes"][0]["value"]["user_preferences"][0]
     post_webhook(wa_channel, data)
-    pref.update(value="resume", timestamp=1764059000)
+    pref.update(value="resume", timestamp=1764146000)
     post_webhook(wa_channel, data)
     process_all()
-    contact = Contact.objects.get(phone="+34600111222")
+    contact = Contact.objects.get(phone=f"+{WA_CUSTOMER}")
     assert ConsentState.objects.get(contact=contact, channel="whatsapp", purpose="marketing").status == "granted"
 
 
@@ -468,13 +481,13 @@ def test_template_status_is_handed_to_registered_handlers(post_webhook, wa_chann
     assert len(calls) == 1
     call = calls[0]
     assert (call["name"], call["language"], call["event"], call["reason"]) == (
-        "spring_sale",
+        WA_TEMPLATE[0],
         "es_ES",
         "APPROVED",
         "NONE",
     )
     assert call["merchant"] == wa_channel.merchant
-    assert call["raw"]["message_template_id"] == 1689556908129832
+    assert call["raw"]["message_template_id"] == 1790665019230941
 
 
 def test_failing_handler_marks_event_failed_but_other_items_go_on(post_webhook, wa_channel, monkeypatch):
@@ -497,10 +510,10 @@ def test_messenger_inbound_text(post_webhook, fb_channel):
     post_webhook(fb_channel, sample_bytes("messenger/inbound_text.json"))
     process_all()
     message = Message.objects.get()
-    assert message.body == "¿Tenéis horario de cine para hoy?"
-    assert message.provider_message_id == "m_AbC1dEf2GhI3jKl4MnO5pQr6StU7vWx8"
-    assert message.created_at.timestamp() == pytest.approx(1764057600.123)
-    assert ContactIdentity.objects.filter(kind="messenger", external_id="6120394857361029").exists()
+    assert message.body == "¿A qué hora abrís el sábado?"
+    assert message.provider_message_id == FB_TEXT_MID
+    assert message.created_at.timestamp() == pytest.approx(1764144000.456)
+    assert ContactIdentity.objects.filter(kind="messenger", external_id=FB_PSID).exists()
 
 
 def test_messenger_echo_delivery_and_read(post_webhook, fb_channel):
@@ -514,7 +527,7 @@ def test_messenger_echo_delivery_and_read(post_webhook, fb_channel):
         status="sent",
         provider_message_id="m_OUT1",
     )
-    psid, page = "6120394857361029", "118273645501928"
+    psid, page = FB_PSID, FB_PAGE_ID
     events = {
         "object": "page",
         "entry": [
@@ -553,7 +566,7 @@ def test_messenger_echo_delivery_and_read(post_webhook, fb_channel):
 
 
 def test_messenger_postback_and_attachment(post_webhook, fb_channel):
-    psid, page = "6120394857361029", "118273645501928"
+    psid, page = FB_PSID, FB_PAGE_ID
     events = {
         "object": "page",
         "entry": [
@@ -598,22 +611,27 @@ def test_every_sample_is_processed_without_errors(post_webhook, wa_channel, fb_c
         assert post_webhook(channel, path.read_bytes()).status_code == 200, path
     process_all()
     assert not WebhookEvent.objects.exclude(status=WebhookEventStatus.PROCESSED).exists()
-    assert Message.objects.filter(direction="inbound").count() == 3
+    # 9 WhatsApp messages and 2 Messenger ones; the edit and the reactions point at messages these files
+    # never store, so they add nothing; the 3 system notices are internal notes.
+    inbound = Message.objects.filter(direction="inbound")
+    assert inbound.exclude(kind="note").count() == 11
+    assert inbound.filter(kind="note", author_kind="system").count() == 3
+    assert not inbound.filter(body="").exists()
 
 
 # --------------------------------------------------------------------------- messenger profile names
 def test_messenger_sender_gets_the_profile_name_once(post_webhook, fb_channel, fake_graph):
     from django.core.cache import cache
 
-    fake_graph.profiles["6120394857361029"] = {"first_name": "Lucía", "last_name": "Gómez"}
+    fake_graph.profiles[FB_PSID] = {"first_name": "Lucía", "last_name": "Gómez"}
     post_webhook(fb_channel, sample_bytes("messenger/inbound_text.json"))
     process_all()
     identity = ContactIdentity.objects.select_related("contact").get(kind="messenger")
     assert identity.contact.name == "Lucía Gómez"
     (get,) = fake_graph.gets
-    assert get["path"] == "/v21.0/6120394857361029"
+    assert get["path"] == f"/v21.0/{FB_PSID}"
     assert get["query"] == {"fields": ["first_name,last_name"], "access_token": [fb_channel.access_token]}
-    cache.delete(f"conversations:fb-profile:{fb_channel.public_key}:6120394857361029")
+    cache.delete(f"conversations:fb-profile:{fb_channel.public_key}:{FB_PSID}")
     again = json.loads(sample_bytes("messenger/inbound_text.json"))
     again["entry"][0]["messaging"][0]["message"]["mid"] = "m_second"
     post_webhook(fb_channel, again)
@@ -625,7 +643,7 @@ def test_messenger_profile_failure_keeps_the_message(post_webhook, fb_channel, f
     fake_graph.queue(400, graph_error(100, "Unsupported get request"))
     post_webhook(fb_channel, sample_bytes("messenger/inbound_text.json"))
     process_all()
-    assert Message.objects.get().body == "¿Tenéis horario de cine para hoy?"
+    assert Message.objects.get().body == "¿A qué hora abrís el sábado?"
     assert ContactIdentity.objects.select_related("contact").get(kind="messenger").contact.name == ""
     # The next message does not ask again within the hour (a missing permission must not cost a call each time).
     again = json.loads(sample_bytes("messenger/inbound_text.json"))

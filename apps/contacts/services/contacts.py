@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import zoneinfo
+from collections.abc import Sequence
 from datetime import date, datetime
 
 import phonenumbers
@@ -22,6 +25,10 @@ from apps.contacts.models import (
 )
 from apps.merchants.models import Merchant, validate_locale
 
+# Meta's format: ISO country, ENT. for a parent id shared by managed businesses, alphanumerics (the general
+# 128-character limit below still applies).
+BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
+logger = logging.getLogger(__name__)
 PROFILE_FIELDS = ("name", "phone", "email", "timezone", "locale", "tags", "attributes")
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 50
@@ -280,6 +287,8 @@ def identity_normalize(kind: str, external_id: str) -> str:
         value = value.lstrip("+")
         if not value.isdigit() or not 6 <= len(value) <= 20:
             raise ValidationError({"whatsapp_id": ["A WhatsApp id is the number's digits, e.g. 34600111222."]})
+    if kind == IdentityKind.WHATSAPP_USER and not BSUID.fullmatch(value):
+        raise ValidationError({"whatsapp_user_id": ["A business-scoped user id looks like US.13491208655302741918."]})
     if not value or len(value) > 128:
         raise ValidationError({"external_id": ["Give an id of 1 to 128 characters."]})
     return value
@@ -347,30 +356,105 @@ def contact_resolve_identity(
     A WhatsApp identity's contact gets phone "+<wa_id>"; when a contact with that phone already
     exists (e.g. imported), the identity is attached to it instead of creating a duplicate.
     """
-    external_id = identity_normalize(kind, external_id)
+    return contact_resolve_identities(
+        merchant=merchant, identities=[(kind, external_id)], name=name, phone=phone, seen_at=seen_at
+    )
+
+
+def contact_resolve_identities(
+    *, merchant: Merchant, identities: Sequence[tuple[str, str]], name: str = "", phone: str = "", seen_at=None
+) -> Contact:
+    """The one contact behind several ids of the same person (a WhatsApp wa_id and business-scoped user id).
+
+    The first identity already known decides the contact; the others are linked to it, so a person first
+    met by user id alone and later by number too stays one contact. Ids already owned by another contact
+    stay there (merging people is a decision for a human: `contact_merge`).
+    """
+    pairs = list(dict.fromkeys((kind, identity_normalize(kind, value)) for kind, value in identities))
+    if not pairs:
+        raise ValidationError({"external_id": ["Give at least one identity."]})
     seen_at = seen_at or timezone.now()
-    if kind == IdentityKind.WHATSAPP:
-        phone = phone or f"+{external_id}"
-    phone = _safe_phone(phone, merchant)
+    wa_id = dict(pairs).get(IdentityKind.WHATSAPP)
+    phone = _safe_phone(phone or (f"+{wa_id}" if wa_id else ""), merchant)
     for _attempt in range(3):
-        identity = (
-            ContactIdentity.objects.for_merchant(merchant)
-            .select_related("contact")
-            .filter(kind=kind, external_id=external_id)
-            .first()
-        )
-        if identity is not None:
-            contact = identity.contact
-            break
+        known = _known_identities(merchant, pairs)
         try:
-            with transaction.atomic():
-                contact = _create_with_identity(
-                    merchant=merchant, kind=kind, external_id=external_id, name=name or "", phone=phone
-                )
+            contact = _resolve_known(merchant, pairs, known, name, phone)
             break
         except IntegrityError:
             continue  # a concurrent request created the identity or the phone: read it on the next pass
     else:
-        raise RuntimeError(f"Could not resolve {kind} identity {external_id}")
+        raise RuntimeError(f"Could not resolve identities {pairs}")
     _touch(contact, seen_at)
+    return contact
+
+
+def _known_identities(merchant: Merchant, pairs: list[tuple[str, str]]) -> list[ContactIdentity]:
+    match = Q()
+    for kind, value in pairs:
+        match |= Q(kind=kind, external_id=value)
+    rows = {
+        (i.kind, i.external_id): i
+        for i in ContactIdentity.objects.for_merchant(merchant).filter(match).select_related("contact")
+    }
+    return [rows[pair] for pair in pairs if pair in rows]
+
+
+def _resolve_known(
+    merchant: Merchant, pairs: list[tuple[str, str]], known: list[ContactIdentity], name: str, phone: str
+) -> Contact:
+    owners = sorted({i.contact_id for i in known})
+    if len(owners) > 1:  # the ids were met apart before; linking them is a merge, a person's call
+        logger.warning("contacts.identities_split", extra={"contact_ids": owners})
+    if len(known) == len(pairs):
+        return known[0].contact
+    taken = {(i.kind, i.external_id) for i in known}
+    with transaction.atomic():
+        if known:
+            contact = known[0].contact
+            _phone_fill(contact, phone)
+        else:
+            kind, value = pairs[0]
+            contact = _create_with_identity(merchant=merchant, kind=kind, external_id=value, name=name, phone=phone)
+            taken.add(pairs[0])
+        for kind, value in pairs:
+            if (kind, value) not in taken:
+                ContactIdentity.objects.create(merchant=merchant, contact=contact, kind=kind, external_id=value)
+    return contact
+
+
+def _phone_fill(contact: Contact, phone: str) -> None:
+    """A contact known only by user id learns its number, unless another contact already has it."""
+    if contact.phone or not phone:
+        return
+    if Contact.objects.for_merchant(contact.merchant_id).filter(phone=phone).exists():
+        return
+    contact.phone, contact.phone_timezone = phone, phone_single_timezone(phone)
+    contact.save(update_fields=["phone", "phone_timezone", "updated_at"])
+
+
+def contact_identity_move(*, merchant: Merchant, kind: str, old: str, new: str) -> Contact | None:
+    """Meta says a person's id changed (a new number, a new user id): the contact keeps its history.
+
+    The old identity takes the new id (and a phone that was "+<old wa_id>" follows it); when the new id
+    already belongs to someone, nothing moves. None when the old id is unknown.
+    """
+    old, new = identity_normalize(kind, old), identity_normalize(kind, new)
+    identities = ContactIdentity.objects.for_merchant(merchant).select_related("contact")
+    identity = identities.select_for_update().filter(kind=kind, external_id=old).first()
+    if identity is None or old == new:
+        return identity.contact if identity else None
+    owner = identities.filter(kind=kind, external_id=new).first()
+    if owner is not None:
+        logger.warning("contacts.identity_move_taken", extra={"contact_id": owner.contact_id, "kind": kind})
+        return identity.contact
+    identity.external_id = new
+    identity.save(update_fields=["external_id"])
+    contact = identity.contact
+    if kind == IdentityKind.WHATSAPP and contact.phone == f"+{old}":
+        phone = _safe_phone(f"+{new}", merchant)
+        if Contact.objects.for_merchant(merchant).filter(phone=phone).exists():
+            phone = ""  # the new number is another contact's: this one keeps no stale number
+        contact.phone, contact.phone_timezone = phone, phone_single_timezone(phone)
+        contact.save(update_fields=["phone", "phone_timezone", "updated_at"])
     return contact

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from apps.conversations import events, policy
@@ -357,20 +356,23 @@ def _fill_timestamp(message: Message, status: str, at: datetime) -> bool:
     return False
 
 
-def messages_mark_read_until(*, channel: Channel, recipient_conversation_ids: list[int], until: datetime) -> int:
-    """Messenger read watermark: every outbound message sent up to `until` is read."""
+def messages_mark_until(
+    *, channel: Channel, recipient_conversation_ids: list[int], until: datetime, status: str = MessageStatus.READ
+) -> int:
+    """Messenger watermarks: every outbound message sent up to `until` is delivered (or read)."""
     count = 0
+    behind = [s for s, rank in STATUS_RANK.items() if STATUS_RANK[MessageStatus.SENT] <= rank < STATUS_RANK[status]]
     ids = (
         Message.objects.filter(
             channel=channel,
             conversation_id__in=recipient_conversation_ids,
             direction=MessageDirection.OUTBOUND,
             created_at__lte=until,
+            status__in=behind,
         )
-        .filter(Q(status=MessageStatus.SENT) | Q(status=MessageStatus.DELIVERED))
         .exclude(kind=MessageKind.NOTE)
         .values_list("id", flat=True)
     )
     for message in Message.objects.select_for_update().filter(pk__in=list(ids[:1000])):
-        count += status_apply(message=message, status=MessageStatus.READ, at=until)
+        count += status_apply(message=message, status=status, at=until)
     return count

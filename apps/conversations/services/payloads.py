@@ -61,4 +61,7 @@ def message_payload(message: Message) -> dict:
         "sent_at": message.sent_at,
         "delivered_at": message.delivered_at,
         "read_at": message.read_at,
+        # The customer's reaction and edits change a stored message (services/message_changes.py).
+        "reaction": str((message.metadata or {}).get("reaction", {}).get("emoji") or ""),
+        "edited": bool((message.metadata or {}).get("edits")),
     }

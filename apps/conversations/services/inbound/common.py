@@ -1,0 +1,110 @@
+"""What the WhatsApp and Messenger handlers share: the tally, the per-item guard, value coercion,
+sender contacts and matching a status to our outbound message."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from apps.conversations.models import Channel, Message, MessageDirection
+from apps.conversations.providers import MARKETING_OPT_OUT_CODES
+from apps.conversations.services.delivery import consent_revoke_for_error
+from apps.conversations.services.messages import status_apply
+
+logger = logging.getLogger(__name__)
+
+# Failures that may pass if the same item is processed again later: the database or Redis was away.
+# Anything else (an id that fails validation, a payload we cannot read, a bug) fails the same way every
+# time, so retrying it only repeats the error: it is recorded once on the event and not retried.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    TimeoutError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
+
+
+@dataclass
+class ProcessResult:
+    messages: int = 0
+    duplicates: int = 0
+    updates: int = 0  # reactions, edits and notices applied to what was already stored
+    statuses: int = 0
+    unmatched_statuses: list[dict] = field(default_factory=list)
+    preferences: int = 0
+    template_updates: int = 0
+    ignored: int = 0
+    errors: list[str] = field(default_factory=list)  # transient: the task retries the event
+    rejected: list[str] = field(default_factory=list)  # deterministic: kept on the event, never retried
+
+
+def safely(result: ProcessResult, what: str, fn: Callable, *args) -> None:
+    """One item's failure must not stop the others; it is recorded as transient or deterministic."""
+    try:
+        with transaction.atomic():
+            fn(*args)
+    except TRANSIENT_ERRORS as exc:
+        logger.exception("conversations.webhook_item_failed", extra={"item": what})
+        result.errors.append(_describe(what, exc))
+    except Exception as exc:
+        logger.exception("conversations.webhook_item_rejected", extra={"item": what})
+        result.rejected.append(_describe(what, exc))
+
+
+def _describe(what: str, exc: BaseException) -> str:
+    return f"{what}: {exc.__class__.__name__}: {exc}"[:500]
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def seconds(value) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return timezone.now()
+
+
+def millis(value) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return timezone.now()
+
+
+def sender_contact(channel: Channel, identities: list[tuple[str, str]], name: str = ""):
+    """The contact behind the sender's ids on this channel (one person may bring two: wa_id and user id)."""
+    from apps.contacts.services import contact_resolve_identities
+
+    return contact_resolve_identities(merchant=channel.merchant, identities=identities, name=name)
+
+
+def status_to_message(channel: Channel, provider_id: str, status: str, at, code: str, reason: str) -> bool:
+    if not provider_id or status not in ("sent", "delivered", "read", "failed"):
+        return False
+    message = (
+        Message.objects.select_for_update()
+        .filter(channel=channel, provider_message_id=provider_id, direction=MessageDirection.OUTBOUND)
+        .first()
+    )
+    if message is None:
+        return False
+    changed = status_apply(message=message, status=status, at=at, error_code=code, error_message=reason)
+    if changed and status == "failed" and code.isdigit() and int(code) in MARKETING_OPT_OUT_CODES:
+        # Meta usually reports 131050 asynchronously, in a failed status rather than in the send answer.
+        consent_revoke_for_error(message_id=message.pk, code=int(code))
+    return True

@@ -1,0 +1,63 @@
+"""Storing a verified webhook body and processing it later, item by item."""
+
+from __future__ import annotations
+
+import json
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.conversations.models import Channel, ChannelKind, WebhookEvent, WebhookEventStatus
+from apps.conversations.services.inbound import messenger, whatsapp
+from apps.conversations.services.inbound.common import ProcessResult
+
+PROCESSORS = {ChannelKind.WHATSAPP: whatsapp.process, ChannelKind.MESSENGER: messenger.process}
+
+
+def webhook_event_store(*, channel: Channel, body: bytes) -> WebhookEvent:
+    """Keep the verified raw body; the task does the work."""
+    return WebhookEvent.objects.create(
+        merchant_id=channel.merchant_id,
+        channel=channel,
+        provider=channel.kind,
+        body=body.decode("utf-8", errors="replace"),
+    )
+
+
+def webhook_event_process(*, event_id: int) -> ProcessResult:
+    """Process every item of a stored event. An item that fails marks the event `failed` with the reason;
+    `result.errors` (transient) asks the caller to retry, `result.rejected` (deterministic) does not."""
+    event = WebhookEvent.objects.select_related("channel__merchant").get(pk=event_id)
+    result = ProcessResult()
+    try:
+        data = json.loads(event.body)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return _finish(event, result, WebhookEventStatus.IGNORED, "body is not a JSON object")
+    processor = PROCESSORS.get(event.provider)
+    if processor is None:
+        result.ignored += 1
+    else:
+        processor(event.channel, data, result)
+    failures = result.errors + result.rejected
+    status = WebhookEventStatus.FAILED if failures else WebhookEventStatus.PROCESSED
+    return _finish(event, result, status, "\n".join(failures))
+
+
+def _finish(event: WebhookEvent, result: ProcessResult, status: str, error: str) -> ProcessResult:
+    event.status = status
+    event.error = error[:5000]
+    event.attempts += 1
+    event.processed_at = timezone.now()
+    event.save(update_fields=["status", "error", "attempts", "processed_at"])
+    return result
+
+
+def status_retry(*, channel_id: int, item: dict) -> bool:
+    """A status that arrived before our send committed its provider id: try matching it again."""
+    channel = Channel.objects.select_related("merchant").get(pk=channel_id)
+    result = ProcessResult()
+    with transaction.atomic():
+        whatsapp.status(channel, item, result)
+    return not result.unmatched_statuses
