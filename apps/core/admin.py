@@ -177,6 +177,12 @@ class MerchantInlineFormSet(BaseInlineFormSet):
 class MerchantScopedTabularInline(MerchantScopedMixin, admin.TabularInline):
     formset = MerchantInlineFormSet
 
+    def get_exclude(self, request: HttpRequest, obj: Model | None = None):
+        excluded = super().get_exclude(request, obj)
+        if merchant_lookup(self.model) != "merchant":
+            return excluded
+        return [*(excluded or []), "merchant"]  # the parent's merchant, set by the formset
+
 
 class ReadOnlyAdmin(MerchantScopedAdmin):
     """History that must never change (ledgers, timelines): viewable, never added, edited or deleted."""
