@@ -9,6 +9,7 @@ model is the `merchant_permissions` of its admin class: ledgers and timelines ar
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.utils import get_fields_from_path
@@ -83,6 +84,31 @@ class AdminLoginForm(AdminAuthenticationForm):
             )
 
 
+class MemberLinksCheck:
+    """A form mixin: a user linked from a merchant's row must be a member of that merchant.
+
+    Models refuse links to other merchants' rows themselves (`same_merchant_fields`); users belong to no
+    merchant, so this check is the admin's. Only changed fields are checked: an old row keeps the author
+    who has since left.
+    """
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self._meta.model is Membership or merchant_lookup(self._meta.model) != "merchant":
+            return data
+        merchant = data.get("merchant")
+        merchant_id = merchant.pk if merchant else self.instance.merchant_id
+        for name in self.changed_data:
+            user = data.get(name)
+            if isinstance(user, get_user_model()) and not user.memberships.filter(merchant_id=merchant_id).exists():
+                self.add_error(name, "This user is not a member of this merchant.")
+        return data
+
+
+def member_links_checked(form_class: type[forms.ModelForm]) -> type[forms.ModelForm]:
+    return type(form_class.__name__, (MemberLinksCheck, form_class), {})
+
+
 class CharlaAdminSite(admin.AdminSite):
     site_header = "Charla admin"
     site_title = "Charla admin"
@@ -147,6 +173,9 @@ class MerchantScopedMixin:
             formfield.queryset = scope_to_merchants(formfield.queryset, administered_merchant_ids(request))
         return formfield
 
+    def get_form(self, request: HttpRequest, obj: Model | None = None, **kwargs):
+        return member_links_checked(super().get_form(request, obj, **kwargs))
+
     def get_list_filter(self, request: HttpRequest):
         filters = super().get_list_filter(request)
         if is_platform_admin(request):
@@ -176,6 +205,11 @@ class MerchantInlineFormSet(BaseInlineFormSet):
 
 class MerchantScopedTabularInline(MerchantScopedMixin, admin.TabularInline):
     formset = MerchantInlineFormSet
+
+    def get_formset(self, request: HttpRequest, obj: Model | None = None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = member_links_checked(formset.form)
+        return formset
 
     def get_exclude(self, request: HttpRequest, obj: Model | None = None):
         excluded = super().get_exclude(request, obj)

@@ -33,6 +33,7 @@ from apps.core.tenancy import MerchantOwned
 from apps.merchants.models import ApiKey, Invitation, Membership, Merchant
 from apps.merchants.services import api_key_create
 from apps.tickets.models import (
+    Macro,
     SavedFilter,
     SlaEvent,
     SlaEventKind,
@@ -480,3 +481,33 @@ def test_demo_admin_opens_admin_and_sees_only_the_demo_merchant():
     listed = client.get(url(Merchant, "changelist")).context["cl"].result_list
     assert [merchant.slug for merchant in listed] == ["demo"]
     assert other not in listed
+
+
+NOT_A_MEMBER = "This user is not a member of this merchant."
+
+
+def _macro_add_data(merchant: Merchant, assignee) -> dict:
+    return {"name": "Escalate", "merchant": merchant.pk, "set_assignee": assignee.pk, "reply_public": "on"}
+
+
+def test_an_admin_of_two_merchants_cannot_link_one_merchants_row_to_the_others_member(worlds, alpha_client):
+    gamma = MerchantFactory(name="Gamma Shop", slug="gamma")
+    MembershipFactory(merchant=gamma, user=worlds.alpha_admin.user, role=Role.ADMIN)
+    gamma_agent = MembershipFactory(merchant=gamma, role=Role.AGENT).user
+    response = alpha_client.post(url(Macro, "add"), _macro_add_data(worlds.alpha, gamma_agent))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "set_assignee": ["This user is not a member of this merchant."]
+    }
+    assert not Macro.objects.filter(name="Escalate").exists()
+    assert alpha_client.post(url(Macro, "add"), _macro_add_data(gamma, gamma_agent)).status_code == 302
+    assert Macro.objects.get(name="Escalate").merchant == gamma
+
+
+def test_a_superuser_cannot_link_a_merchants_row_to_another_merchants_member(worlds, admin_client):
+    response = admin_client.post(url(Macro, "add"), _macro_add_data(worlds.alpha, worlds.theirs[User]))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "set_assignee": ["This user is not a member of this merchant."]
+    }
+    assert not Macro.objects.filter(name="Escalate").exists()
