@@ -27,16 +27,17 @@ EDIT = frozenset({"view", "add", "change", "delete"})
 VIEW = frozenset({"view"})
 
 
+def merchant_ids_administered_by(user) -> frozenset[int]:
+    """A merchant admin is a user with the admin role in a merchant; the other roles open nothing here."""
+    if not (user.is_authenticated and user.is_active):
+        return frozenset()
+    return frozenset(Membership.objects.filter(user=user, role=Role.ADMIN).values_list("merchant_id", flat=True))
+
+
 def administered_merchant_ids(request: HttpRequest) -> frozenset[int]:
     """The merchants the signed-in user is an admin of, read once per request."""
     if not hasattr(request, "_administered_merchant_ids"):
-        user = request.user
-        ids = (
-            Membership.objects.filter(user=user, role=Role.ADMIN).values_list("merchant_id", flat=True)
-            if user.is_authenticated and user.is_active
-            else []
-        )
-        request._administered_merchant_ids = frozenset(ids)
+        request._administered_merchant_ids = merchant_ids_administered_by(request.user)
     return request._administered_merchant_ids
 
 
@@ -78,7 +79,7 @@ class AdminLoginForm(AdminAuthenticationForm):
 
     def confirm_login_allowed(self, user) -> None:
         AuthenticationForm.confirm_login_allowed(self, user)
-        if not (user.is_superuser or Membership.objects.filter(user=user, role=Role.ADMIN).exists()):
+        if not (user.is_superuser or merchant_ids_administered_by(user)):
             raise ValidationError(
                 self.error_messages["invalid_login"], code="invalid_login", params={"username": "e-mail"}
             )
