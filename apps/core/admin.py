@@ -12,6 +12,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
@@ -99,6 +100,8 @@ class MemberLinksCheck:
             return data
         merchant = data.get("merchant")
         merchant_id = merchant.pk if merchant else self.instance.merchant_id
+        if merchant_id is None:
+            return data  # the merchant itself was refused; that error is the one to read
         for name in self.changed_data:
             user = data.get(name)
             if isinstance(user, get_user_model()) and not user.memberships.filter(merchant_id=merchant_id).exists():
@@ -160,7 +163,7 @@ class MerchantScopedMixin:
 
     @property
     def _is_inline(self) -> bool:
-        return isinstance(self, admin.options.InlineModelAdmin)
+        return isinstance(self, InlineModelAdmin)
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         return self._scoped_choices(super().formfield_for_foreignkey(db_field, request, **kwargs), request)
