@@ -517,3 +517,18 @@ def test_a_superuser_cannot_link_a_merchants_row_to_another_merchants_member(wor
         "set_assignee": ["This user is not a member of this merchant."]
     }
     assert not Macro.objects.filter(name="Escalate").exists()
+
+
+def test_a_demoted_admin_loses_the_admin_at_once(worlds, alpha_client):
+    assert alpha_client.get(reverse("admin:index")).status_code == 200
+    Membership.objects.filter(pk=worlds.alpha_admin.pk).update(role=Role.AGENT)
+    response = alpha_client.get(reverse("admin:index"))
+    assert (response.status_code, response.headers["Location"]) == (302, f"{reverse('admin:login')}?next=/admin/")
+
+
+def test_staff_without_an_admin_role_is_sent_to_the_admin_login(worlds):
+    staff = User.objects.create_user(email="staff@example.test", password=PASSWORD, is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    response = client.get(reverse("admin:index"))
+    assert (response.status_code, response.headers["Location"]) == (302, f"{reverse('admin:login')}?next=/admin/")
