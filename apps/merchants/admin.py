@@ -21,11 +21,12 @@ class MerchantAdmin(MerchantScopedAdmin):
     readonly_fields = ["created_at"]
     inlines = [MembershipInline]
     # Merchant admins edit their own merchant; creating one, or renaming its slug, is the platform's.
+    # Its settings have validated pages in the portal, so the raw JSON stays read-only for them.
     merchant_permissions = frozenset({"view", "change"})
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
-        return fields if is_platform_admin(request) else [*fields, "slug"]
+        return fields if is_platform_admin(request) else [*fields, "slug", "settings"]
 
 
 @admin.register(Membership)

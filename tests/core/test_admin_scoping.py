@@ -433,16 +433,22 @@ def test_merchant_admins_cannot_create_merchants_or_open_platform_models(worlds,
     assert "is_superuser" not in member_page and "pbkdf2" not in member_page
 
 
-def test_merchant_admin_edits_own_merchant_but_not_its_slug(worlds, alpha_client):
+def test_merchant_admin_edits_own_merchant_but_not_its_slug_or_raw_settings(worlds, alpha_client):
     page = alpha_client.get(url(Merchant, "change", worlds.alpha.pk))
-    data = {"name": "Alpha Renamed", "slug": "stolen", "timezone": "Europe/Madrid", "locale": "es", "settings": "{}"}
+    data = {"name": "Alpha Renamed", "slug": "stolen", "timezone": "Europe/Lisbon", "locale": "es"}
+    data["settings"] = '{"double_opt_in": false}'
     for inline in page.context["inline_admin_formsets"]:
         management = inline.formset.management_form
         data |= {management.add_prefix(name): value for name, value in management.initial.items()}
     response = alpha_client.post(url(Merchant, "change", worlds.alpha.pk), data)
     assert response.status_code == 302
     worlds.alpha.refresh_from_db()
-    assert (worlds.alpha.name, worlds.alpha.slug) == ("Alpha Renamed", "alpha")
+    assert (worlds.alpha.name, worlds.alpha.timezone, worlds.alpha.slug, worlds.alpha.settings) == (
+        "Alpha Renamed",
+        "Europe/Lisbon",
+        "alpha",
+        {},
+    )
 
 
 def test_admin_index_lists_only_what_a_merchant_admin_may_open(worlds, alpha_client):
