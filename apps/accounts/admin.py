@@ -2,10 +2,13 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from apps.accounts.models import User
+from apps.core.admin import VIEW, MerchantScopedMixin, is_platform_admin
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(MerchantScopedMixin, BaseUserAdmin):
+    # Merchant admins see their merchants' members; accounts (and who is a superuser) are the platform's.
+    merchant_permissions = VIEW
     ordering = ["email"]
     list_display = ["email", "full_name", "is_active", "is_staff", "last_login", "date_joined"]
     list_filter = ["is_active", "is_staff", "is_superuser"]
@@ -16,4 +19,21 @@ class UserAdmin(BaseUserAdmin):
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
+    member_fieldsets = (
+        (None, {"fields": ("email", "full_name", "is_active")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not is_platform_admin(request):
+            return self.member_fieldsets
+        return super().get_fieldsets(request, obj)
+
+    def get_list_display(self, request):
+        if is_platform_admin(request):
+            return super().get_list_display(request)
+        return ["email", "full_name", "is_active", "last_login"]
+
+    def get_list_filter(self, request):
+        return super().get_list_filter(request) if is_platform_admin(request) else ["is_active"]

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from apps.campaigns.models import Campaign, Delivery, MessageTemplate, Segment
+from apps.core.admin import VIEW, MerchantScopedAdmin
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
+class MessageTemplateAdmin(MerchantScopedAdmin):
     list_display = ("name", "language", "channel_kind", "category", "status", "merchant")
     list_filter = ("status", "category", "channel_kind")
     list_select_related = ("merchant",)
@@ -12,14 +13,14 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(MerchantScopedAdmin):
     list_display = ("name", "merchant", "updated_at")
     list_select_related = ("merchant",)
     search_fields = ("name",)
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(MerchantScopedAdmin):
     list_display = ("name", "status", "merchant", "template", "scheduled_at", "audience_size", "heartbeat_at")
     list_filter = ("status",)
     list_select_related = ("merchant", "template")
@@ -28,9 +29,10 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(MerchantScopedAdmin):
     """Read-only: the ledger changes through the pipeline and status webhooks, never by hand."""
 
+    merchant_permissions = VIEW
     list_display = ("id", "campaign", "contact", "state", "reason", "error_code", "sent_at")
     list_filter = ("state",)
     list_select_related = ("campaign", "contact")

@@ -12,10 +12,10 @@ from apps.contacts.models import (
     ContactImport,
     Suppression,
 )
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import MerchantScopedAdmin, MerchantScopedTabularInline, ReadOnlyAdmin
 
 
-class IdentityInline(admin.TabularInline):
+class IdentityInline(MerchantScopedTabularInline):
     model = ContactIdentity
     extra = 0
     fields = ["kind", "external_id", "created_at"]
@@ -23,7 +23,7 @@ class IdentityInline(admin.TabularInline):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(MerchantScopedAdmin):
     list_display = ["id", "name", "phone", "email", "merchant", "last_seen_at", "erased_at"]
     list_filter = ["merchant", "erased_at"]
     search_fields = ["name", "phone", "email"]
@@ -70,7 +70,7 @@ class ContactImportAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ConsentKeyword)
-class ConsentKeywordAdmin(admin.ModelAdmin):
+class ConsentKeywordAdmin(MerchantScopedAdmin):
     list_display = ["word", "kind", "language", "merchant"]
     list_filter = ["kind", "language", "merchant"]
     search_fields = ["word"]
@@ -84,14 +84,14 @@ class ConsentKeywordAdmin(admin.ModelAdmin):
 
 
 @admin.register(AttributeDefinition)
-class AttributeDefinitionAdmin(admin.ModelAdmin):
+class AttributeDefinitionAdmin(MerchantScopedAdmin):
     list_display = ["key", "label", "type", "merchant"]
     list_filter = ["type", "merchant"]
     list_select_related = ["merchant"]
 
 
 @admin.register(ContactIdentity)
-class ContactIdentityAdmin(admin.ModelAdmin):
+class ContactIdentityAdmin(MerchantScopedAdmin):
     list_display = ["kind", "external_id", "contact", "merchant", "created_at"]
     list_filter = ["kind", "merchant"]
     search_fields = ["external_id", "contact__name", "contact__phone"]

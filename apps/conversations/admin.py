@@ -15,7 +15,7 @@ from apps.conversations.models import (
     WebhookEvent,
 )
 from apps.conversations.services import channels as channel_services
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import VIEW, MerchantScopedAdmin, ReadOnlyAdmin
 
 
 class ChannelAdminForm(forms.ModelForm):
@@ -38,7 +38,7 @@ class ChannelAdminForm(forms.ModelForm):
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(MerchantScopedAdmin):
     form = ChannelAdminForm
     list_display = ["name", "kind", "merchant", "is_active", "secrets_set", "created_at"]
     list_filter = ["kind", "is_active"]
@@ -52,7 +52,7 @@ class ChannelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(MerchantScopedAdmin):
     list_display = ["id", "merchant", "channel", "contact", "status", "assignee", "last_message_at", "unread_count"]
     list_filter = ["status", "channel__kind"]
     search_fields = ["contact__name", "contact__phone", "merchant__slug"]
@@ -62,7 +62,8 @@ class ConversationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(MerchantScopedAdmin):
+    merchant_permissions = VIEW  # the conversation history
     list_display = ["id", "merchant", "conversation", "direction", "kind", "status", "error_code", "created_at"]
     list_filter = ["direction", "status", "kind"]
     search_fields = ["provider_message_id", "merchant__slug"]
@@ -71,7 +72,8 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
+class AttachmentAdmin(MerchantScopedAdmin):
+    merchant_permissions = VIEW  # files of the history, fetched by the media pipeline
     list_display = ["id", "merchant", "message", "media_type", "status", "attempts", "created_at"]
     list_filter = ["status", "media_type"]
     list_select_related = ["merchant", "message"]
@@ -79,14 +81,15 @@ class AttachmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(CannedResponse)
-class CannedResponseAdmin(admin.ModelAdmin):
+class CannedResponseAdmin(MerchantScopedAdmin):
     list_display = ["shortcut", "title", "merchant", "updated_at"]
     search_fields = ["shortcut", "title", "merchant__slug"]
     list_select_related = ["merchant"]
 
 
 @admin.register(AgentPresence)
-class AgentPresenceAdmin(admin.ModelAdmin):
+class AgentPresenceAdmin(MerchantScopedAdmin):
+    merchant_permissions = VIEW  # kept by the agents' sockets
     list_display = ["user", "merchant", "status", "last_seen_at", "last_assigned_at"]
     list_filter = ["status"]
     list_select_related = ["user", "merchant"]
@@ -102,7 +105,8 @@ def replay(modeladmin, request, queryset):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(MerchantScopedAdmin):
+    merchant_permissions = VIEW  # what Meta sent; replaying is the one action
     list_display = ["id", "merchant", "channel", "provider", "status", "attempts", "received_at", "processed_at"]
     list_filter = ["provider", "status"]
     list_select_related = ["merchant", "channel"]

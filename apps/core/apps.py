@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class CoreConfig(AppConfig):
@@ -7,3 +8,10 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core.api import schema  # noqa: F401  (registers OpenAPI auth extensions)
+
+
+class CharlaAdminConfig(admin_apps.AdminConfig):
+    """Django admin with Charla's site as `admin.site`, so every `@admin.register` lands on the scoped site."""
+
+    default = False  # not a candidate when Django picks apps.core's own config
+    default_site = "apps.core.admin.CharlaAdminSite"

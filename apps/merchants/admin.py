@@ -1,27 +1,37 @@
 from django import forms
 from django.contrib import admin, messages
 
+from apps.core.admin import VIEW, MerchantScopedAdmin, MerchantScopedTabularInline, is_platform_admin
 from apps.merchants import services
 from apps.merchants.models import ApiKey, Invitation, Membership, Merchant
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(MerchantScopedTabularInline):
     model = Membership
+    merchant_permissions = VIEW  # members are managed in the portal, which keeps the last admin
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Merchant)
-class MerchantAdmin(admin.ModelAdmin):
+class MerchantAdmin(MerchantScopedAdmin):
     list_display = ["name", "slug", "timezone", "locale", "created_at"]
     list_filter = ["locale", "timezone"]
     search_fields = ["name", "slug"]
     readonly_fields = ["created_at"]
     inlines = [MembershipInline]
+    # Merchant admins edit their own merchant; creating one, or renaming its slug, is the platform's.
+    # Its settings have validated pages in the portal, so the raw JSON stays read-only for them.
+    merchant_permissions = frozenset({"view", "change"})
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if is_platform_admin(request) else [*fields, "slug", "settings"]
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(MerchantScopedAdmin):
+    merchant_permissions = VIEW  # members are managed in the portal, which keeps the last admin
     list_display = ["user", "merchant", "role", "created_at"]
     list_filter = ["role", "merchant"]
     search_fields = ["user__email", "merchant__name", "merchant__slug"]
@@ -30,7 +40,8 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(MerchantScopedAdmin):
+    merchant_permissions = frozenset({"view", "delete"})  # sent from the portal; deleting one withdraws it
     list_display = ["email", "merchant", "role", "invited_by", "created_at", "expires_at", "accepted_at"]
     list_filter = ["role", "merchant"]
     search_fields = ["email", "merchant__name"]
@@ -48,7 +59,7 @@ class ApiKeyAddForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(MerchantScopedAdmin):
     list_display = ["name", "merchant", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["merchant", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix", "merchant__name"]

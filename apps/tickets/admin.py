@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import VIEW, MerchantScopedAdmin, MerchantScopedTabularInline, ReadOnlyAdmin
 from apps.tickets.models import (
     BusinessHours,
     Macro,
@@ -17,8 +17,9 @@ from apps.tickets.models import (
 )
 
 
-class TicketEventInline(admin.TabularInline):
+class TicketEventInline(MerchantScopedTabularInline):
     model = TicketEvent
+    merchant_permissions = VIEW  # the timeline
     extra = 0
     fields = ["created_at", "kind", "field", "old_value", "new_value", "actor", "actor_label"]
     readonly_fields = fields
@@ -28,7 +29,7 @@ class TicketEventInline(admin.TabularInline):
         return False
 
 
-class TicketConversationInline(admin.TabularInline):
+class TicketConversationInline(MerchantScopedTabularInline):
     model = TicketConversation
     extra = 0
     raw_id_fields = ["conversation"]
@@ -36,7 +37,7 @@ class TicketConversationInline(admin.TabularInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(MerchantScopedAdmin):
     list_display = ["number", "subject", "merchant", "status", "priority", "assignee", "team", "created_at"]
     list_filter = ["status", "priority", "merchant"]
     search_fields = ["subject", "number", "contact__name", "contact__email"]
@@ -82,7 +83,8 @@ class SlaEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TicketComment)
-class TicketCommentAdmin(admin.ModelAdmin):
+class TicketCommentAdmin(MerchantScopedAdmin):
+    merchant_permissions = VIEW  # part of the ticket's history
     list_display = ["ticket", "is_public", "author", "created_at"]
     list_filter = ["is_public", "merchant"]
     list_select_related = ["ticket", "author"]
@@ -91,14 +93,14 @@ class TicketCommentAdmin(admin.ModelAdmin):
 
 
 @admin.register(TicketConversation)
-class TicketConversationAdmin(admin.ModelAdmin):
+class TicketConversationAdmin(MerchantScopedAdmin):
     list_display = ["ticket", "conversation", "linked_at"]
     list_select_related = ["ticket"]
     raw_id_fields = ["ticket", "conversation"]
 
 
 @admin.register(TeamMember)
-class TeamMemberAdmin(admin.ModelAdmin):
+class TeamMemberAdmin(MerchantScopedAdmin):
     list_display = ["team", "user", "added_at"]
     list_select_related = ["team", "user"]
     raw_id_fields = ["team", "user"]
@@ -110,14 +112,14 @@ class TicketCounterAdmin(ReadOnlyAdmin):
     list_select_related = ["merchant"]
 
 
-class TeamMemberInline(admin.TabularInline):
+class TeamMemberInline(MerchantScopedTabularInline):
     model = TeamMember
     extra = 0
     raw_id_fields = ["user"]
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(MerchantScopedAdmin):
     list_display = ["name", "merchant", "created_at"]
     list_filter = ["merchant"]
     search_fields = ["name"]
@@ -126,14 +128,14 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(BusinessHours)
-class BusinessHoursAdmin(admin.ModelAdmin):
+class BusinessHoursAdmin(MerchantScopedAdmin):
     list_display = ["name", "merchant", "timezone", "is_default"]
     list_filter = ["merchant", "is_default"]
     list_select_related = ["merchant"]
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(MerchantScopedAdmin):
     list_display = [
         "name",
         "merchant",
@@ -152,7 +154,7 @@ class SlaPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Macro)
-class MacroAdmin(admin.ModelAdmin):
+class MacroAdmin(MerchantScopedAdmin):
     list_display = ["name", "merchant", "set_status", "set_priority"]
     list_filter = ["merchant"]
     list_select_related = ["merchant"]
@@ -160,7 +162,7 @@ class MacroAdmin(admin.ModelAdmin):
 
 
 @admin.register(SavedFilter)
-class SavedFilterAdmin(admin.ModelAdmin):
+class SavedFilterAdmin(MerchantScopedAdmin):
     list_display = ["name", "user", "merchant", "created_at"]
     list_select_related = ["user", "merchant"]
     raw_id_fields = ["user"]
