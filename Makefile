@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# Settings default to production; these targets opt into development (DEBUG, a key kept in var/secret_key).
+EMBEDDED := $(PY) scripts/embedded_env.py
 
 .PHONY: install run test lint format migrate demo bench clean
 
@@ -15,15 +17,15 @@ $(VENV)/.installed: requirements.txt
 install: $(VENV)/.installed
 
 migrate: install
-	$(PY) manage.py migrate --noinput
+	$(EMBEDDED) manage.py migrate --noinput
 
 demo: migrate
 	@echo "Demo logins (one per role):"
-	@$(PY) manage.py seed_demo
+	@$(EMBEDDED) manage.py seed_demo
 
 run: demo
 	@echo "Open http://127.0.0.1:$(PORT)/ and sign in with one of the logins above."
-	PORT=$(PORT) $(PY) scripts/run_embedded.py
+	PORT=$(PORT) $(EMBEDDED) scripts/run_embedded.py
 
 test: install
 	$(PY) scripts/run_tests.py $(ARGS)
@@ -31,7 +33,7 @@ test: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) manage.py makemigrations --check --dry-run
+	$(EMBEDDED) manage.py makemigrations --check --dry-run
 
 format: install
 	$(PY) -m ruff check --fix .

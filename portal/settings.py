@@ -1,7 +1,8 @@
 """Charla settings: one module, everything from the environment.
 
-With no variable set the portal runs embedded (SQLite, in-memory channel layer, filesystem
-broker). DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis; see .env.example.
+Only DJANGO_SECRET_KEY is required, and DEBUG is off unless DJANGO_DEBUG=true (`make run` sets both).
+With DATABASE_URL / REDIS_URL unset the portal runs embedded (SQLite, in-memory channel layer,
+filesystem broker); set, they switch to PostgreSQL and Redis. See .env.example.
 """
 
 import importlib
@@ -23,13 +24,16 @@ for _name, _value in list(os.environ.items()):
 VAR_DIR = Path(env.str("CHARLA_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # --------------------------------------------------------------------------- core
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Production unless told otherwise: a deploy that forgets a variable must not serve debug pages.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Signs sessions, widget visitor tokens, file links and consent confirmations: never a public default.
+# `make run` passes a random key it keeps in var/secret_key (scripts/embedded_env.py).
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=false")
-    # Development only: a fixed insecure key so sessions survive restarts of `make run`.
-    SECRET_KEY = "django-insecure-charla-development-key-change-me-in-production-0123456789"
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set. In production set it to a long random value; "
+        "for development use `make run`, which keeps a generated key in var/secret_key."
+    )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 PUBLIC_BASE_URL = env.str("CHARLA_PUBLIC_URL", default="http://127.0.0.1:8000")
@@ -157,8 +161,19 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat's own state (last run of each entry). The scheduler creates the folder, so a bare checkout boots.
+CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))
+CELERY_BEAT_SCHEDULER = "portal.celery:BeatScheduler"
+# Beat enqueues a heartbeat that a worker records; /readyz fails when none was recorded this recently.
+SCHEDULER_HEARTBEAT_SECONDS = env.float("CHARLA_SCHEDULER_HEARTBEAT_SECONDS", default=20.0)
+SCHEDULER_STALE_SECONDS = env.float("CHARLA_SCHEDULER_STALE_SECONDS", default=3 * SCHEDULER_HEARTBEAT_SECONDS)
 CELERY_BEAT_SCHEDULE: dict = {
+    "core-scheduler-heartbeat": {
+        "task": "apps.core.tasks.scheduler_heartbeat",
+        "schedule": SCHEDULER_HEARTBEAT_SECONDS,
+        # A heartbeat that waited longer than the staleness window proves nothing: drop it.
+        "options": {"expires": SCHEDULER_STALE_SECONDS},
+    },
     "merchants-purge-expired-invitations": {
         "task": "apps.merchants.tasks.invitations_purge_expired",
         "schedule": crontab(minute=7),

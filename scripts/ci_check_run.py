@@ -1,16 +1,37 @@
-"""CI: wait for a `make run` portal, sign in over HTTP as the demo admin, see the dashboard."""
+"""CI: wait for a `make run` portal, sign in over HTTP as the demo admin, see the dashboard, then wait
+for /readyz: the embedded worker ran a heartbeat from the embedded beat."""
 
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import re
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
 DEMO_EMAIL = "admin@demo.charla.test"
 DEMO_PASSWORD = "charla-demo-2026"
+READY_TIMEOUT = 120  # the first heartbeat comes one interval (20 s) after beat starts
+
+
+def wait_ready(base: str) -> str | None:
+    """None once /readyz answers 200, else what it said last."""
+    deadline = time.time() + READY_TIMEOUT
+    last = "no answer"
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=10) as response:
+                if json.loads(response.read()) == {"status": "ok"}:
+                    return None
+        except urllib.error.HTTPError as exc:
+            last = f"{exc.code} {exc.read().decode()}"
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(2)
+    return last
 
 
 def main(base: str, log_path: str) -> int:
@@ -44,6 +65,11 @@ def main(base: str, log_path: str) -> int:
         print(f"login did not reach the dashboard: {dashboard.url}")
         return 1
     print("signed in as the demo admin and saw the dashboard")
+    not_ready = wait_ready(base)
+    if not_ready:
+        print(f"/readyz did not answer 200 within {READY_TIMEOUT} s: {not_ready}")
+        return 1
+    print("/readyz answered 200: the embedded beat ticked and the embedded worker ran it")
     return 0
 
 

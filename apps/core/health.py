@@ -6,8 +6,11 @@ import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+
+from apps.core.selectors import scheduler_heartbeat_age
 
 
 def check_database() -> str | None:
@@ -47,11 +50,22 @@ def check_broker() -> str | None:
     return None
 
 
+def check_scheduler() -> str | None:
+    age = scheduler_heartbeat_age()
+    if age is None:
+        return "no scheduler tick recorded yet: beat and a worker must both run"
+    limit = settings.SCHEDULER_STALE_SECONDS
+    if age.total_seconds() > limit:
+        return f"last scheduler tick {age.total_seconds():.0f} s ago (limit {limit:g} s): is beat running?"
+    return None
+
+
 CHECKS = {
     "database": check_database,
     "cache": check_cache,
     "channel_layer": check_channel_layer,
     "broker": check_broker,
+    "scheduler": check_scheduler,
 }
 
 

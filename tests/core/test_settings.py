@@ -1,35 +1,94 @@
+"""Settings are read once per process, so each case runs in a fresh interpreter with a clean environment."""
+
 import os
+import stat
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 
-
-def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_"))}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        capture_output=True,
-        text=True,
-        cwd=settings.BASE_DIR,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "portal.settings", **env},
-        timeout=120,
-    )
+PRODUCTION_KEY = "a-production-secret-" + "x" * 50
 
 
-def test_check_deploy_is_clean_with_production_variables():
+@pytest.fixture
+def clean_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CHARLA_"))}
+    # Without DATABASE_URL the settings create the embedded var/ folder: keep it out of the checkout.
+    return {**env, "DJANGO_SETTINGS_MODULE": "portal.settings", "CHARLA_VAR_DIR": str(tmp_path / "var")}
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(args, capture_output=True, text=True, cwd=settings.BASE_DIR, env=env, timeout=120)
+
+
+def _manage(clean_env, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return _run([sys.executable, "manage.py", *args], {**clean_env, **env})
+
+
+def _settings_value(clean_env, name: str, **env: str) -> str:
+    code = f"import django; django.setup(); from django.conf import settings; print(settings.{name})"
+    result = _run([sys.executable, "-c", code], {**clean_env, **env})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_check_deploy_is_clean_with_production_variables(clean_env):
     result = _manage(
+        clean_env,
         "check",
         "--deploy",
         DJANGO_DEBUG="false",
-        DJANGO_SECRET_KEY="a-production-secret-" + "x" * 50,
+        DJANGO_SECRET_KEY=PRODUCTION_KEY,
         DJANGO_ALLOWED_HOSTS="charla.example.com",
     )
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout + result.stderr
 
 
-def test_production_refuses_to_start_without_a_secret_key():
-    result = _manage("check", DJANGO_DEBUG="false", DJANGO_ALLOWED_HOSTS="charla.example.com")
-    assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY" in result.stderr
+def test_check_deploy_is_clean_with_only_the_secret_key_set(clean_env):
+    result = _manage(clean_env, "check", "--deploy", DJANGO_SECRET_KEY=PRODUCTION_KEY)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout + result.stderr
+
+
+def test_debug_is_off_when_the_variable_is_forgotten(clean_env):
+    assert _settings_value(clean_env, "DEBUG", DJANGO_SECRET_KEY=PRODUCTION_KEY) == "False"
+    assert _settings_value(clean_env, "SESSION_COOKIE_SECURE", DJANGO_SECRET_KEY=PRODUCTION_KEY) == "True"
+
+
+def test_debug_is_on_only_when_asked_for(clean_env):
+    assert _settings_value(clean_env, "DEBUG", DJANGO_SECRET_KEY=PRODUCTION_KEY, DJANGO_DEBUG="true") == "True"
+
+
+@pytest.mark.parametrize("debug", [None, "false", "true"])
+def test_no_secret_key_refuses_to_start_instead_of_using_a_public_one(clean_env, debug):
+    env = {"DJANGO_ALLOWED_HOSTS": "charla.example.com"} | ({"DJANGO_DEBUG": debug} if debug else {})
+    result = _manage(clean_env, "check", **env)
+    assert result.returncode == 1
+    assert "django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY is not set." in result.stderr
+
+
+def test_embedded_environment_makes_one_private_key_and_reuses_it(clean_env, tmp_path):
+    key_file = tmp_path / "var" / "secret_key"
+    show_key = [sys.executable, "scripts/embedded_env.py", "manage.py", "shell", "-c"]
+    code = "from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY)"
+
+    first = _run([*show_key, code], clean_env)
+    second = _run([*show_key, code], clean_env)
+
+    assert first.returncode == 0, first.stderr
+    key = key_file.read_text().strip()
+    assert len(key) >= 50
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert first.stdout.splitlines()[-1] == f"True {key}"
+    assert second.stdout.splitlines()[-1] == f"True {key}"
+
+
+def test_embedded_environment_keeps_an_explicit_secret_key(clean_env, tmp_path):
+    code = "from django.conf import settings; print(settings.SECRET_KEY)"
+    env = {**clean_env, "DJANGO_SECRET_KEY": PRODUCTION_KEY}
+    result = _run([sys.executable, "scripts/embedded_env.py", "manage.py", "shell", "-c", code], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == PRODUCTION_KEY
+    assert not (tmp_path / "var" / "secret_key").exists()
