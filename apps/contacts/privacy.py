@@ -26,7 +26,13 @@ def register_export_section(name: str, fn: ExportSection) -> None:
 
 
 def register_erase_hook(fn: EraseHook) -> None:
-    """`fn(contact) -> None`: remove that app's bodies / personal data about the contact."""
+    """`fn(*, contact, traces) -> None`: remove or redact every copy of the person's data that app holds.
+
+    Runs inside the erasure's transaction, before the profile is blanked, once per contact of the
+    family (the contact and those merged into it). `traces` (apps.contacts.redaction.Traces) holds the
+    family's identifiers and names: use it to find rows that mention the person but are not linked to
+    the contact (raw webhook bodies, event payloads) and to scrub free text and JSON.
+    """
     if fn not in _erase_hooks:
         _erase_hooks.append(fn)
 

@@ -6,9 +6,9 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from apps.contacts.redaction import ERASED, Traces
+from apps.conversations.models import LiveEvent
 from apps.tickets.models import Ticket, TicketComment, TicketEvent, TicketEventKind
-
-ERASED = "[erased]"
 
 
 def tickets_export(contact) -> list[dict]:
@@ -27,13 +27,24 @@ def tickets_export(contact) -> list[dict]:
     ]
 
 
+# What the customer wrote or was told, wherever the timeline copied it: blanked whole, not scrubbed.
+FREE_TEXT = ("subject", "description", "comment")
+
+
 @transaction.atomic
-def tickets_erase(contact) -> None:
-    """Blank what the customer wrote or was told; keep numbers, statuses and SLA facts for reports."""
+def tickets_erase(*, contact, traces: Traces) -> None:
+    """Blank what the customer wrote or was told, in the tickets and in their timelines; keep numbers,
+    statuses, ratings and SLA facts for reports."""
     tickets = Ticket.objects.for_merchant(contact.merchant_id).filter(contact=contact)
     ids = list(tickets.values_list("pk", flat=True))
+    for ticket in tickets:  # a contact has few tickets; tags and notes are scrubbed, not blanked
+        ticket.tags = [tag for tag in ticket.tags if not traces.mentions(str(tag))]
+        ticket.csat_note = traces.scrub(ticket.csat_note)
+        ticket.save(update_fields=["tags", "csat_note"])
     tickets.update(description=ERASED, csat_comment="", subject=ERASED, updated_at=timezone.now())
     TicketComment.objects.filter(ticket_id__in=ids).update(body=ERASED)
+    _timeline_redact(ids, traces)
+    LiveEvent.objects.for_merchant(contact.merchant_id).filter(payload__ticket_id__in=ids).delete()
     TicketEvent.objects.bulk_create(
         TicketEvent(
             merchant_id=contact.merchant_id,
@@ -45,6 +56,27 @@ def tickets_erase(contact) -> None:
         )
         for pk in ids
     )
+
+
+def _timeline_redact(ticket_ids: list[int], traces: Traces) -> None:
+    """The timeline is append-only (TicketEvent.save refuses updates); erasure is its one exception, so
+    it writes with a queryset update: what happened and when stays, the person's words do not."""
+    for event in TicketEvent.objects.filter(ticket_id__in=ticket_ids):
+        whole = event.field in FREE_TEXT
+        TicketEvent.objects.filter(pk=event.pk).update(
+            old_value=ERASED if whole and event.old_value else _redact_value(event.old_value, traces),
+            new_value=ERASED if whole and event.new_value else _redact_value(event.new_value, traces),
+            data=_redact_value(event.data, traces),
+            actor_label=traces.scrub(event.actor_label),
+        )
+
+
+def _redact_value(value, traces: Traces):
+    if isinstance(value, dict):
+        return {k: ERASED if k in FREE_TEXT and v else _redact_value(v, traces) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(item, traces) for item in value]
+    return traces.scrub_json(value)
 
 
 def tickets_merge(*, source, target) -> None:

@@ -51,7 +51,7 @@ def _has_personal_data(contact: Contact) -> bool:
 
 def test_erase_removes_personal_data_keeps_redacted_ledger_and_suppression(merchant, registry):
     erased_by_hook = []
-    registry.register_erase_hook(lambda c: erased_by_hook.append(c.pk))
+    registry.register_erase_hook(lambda *, contact, traces: erased_by_hook.append(contact.pk))
     contact = contact_resolve_identity(merchant=merchant, kind="whatsapp", external_id="34600111001", name="Ana")
     contact.email = "Ana@Example.test"
     contact.tags, contact.attributes = ["vip"], {"x": 1}
