@@ -1,24 +1,16 @@
 """The conversations app's part of a contact's export, erasure and merge (registered with apps.contacts.privacy).
 
-Erasure blanks the contact's messages and files, drops the live events of their conversations and
-takes the person out of stored raw webhooks (processed, failed or still waiting): an object naming
-one of their identifiers is dropped from its list, so a webhook processed after the erasure cannot
-bring them back, and other people's items in the same body are kept.
+The erasure itself is a service (services/erasure.py): webhook processing uses it too.
 """
 
 from __future__ import annotations
 
-import json
-from functools import reduce
-from operator import or_
-
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from apps.contacts.redaction import DROPPED, Traces
-from apps.conversations.models import Attachment, Conversation, LiveEvent, Message, MessageKind, WebhookEvent
-from apps.conversations.services.retention import messages_redact
+from apps.contacts.redaction import Traces
+from apps.conversations.models import Conversation, Message, MessageKind
+from apps.conversations.services import erasure
 
 
 def privacy_export(contact) -> list[dict]:
@@ -47,48 +39,8 @@ def privacy_export(contact) -> list[dict]:
     ]
 
 
-@transaction.atomic
 def privacy_erase(*, contact, traces: Traces) -> None:
-    conversations = Conversation.objects.filter(contact=contact)
-    ids = list(Message.objects.filter(conversation__contact=contact).values_list("id", flat=True))
-    messages_redact(ids)
-    Message.objects.filter(pk__in=ids).update(error_message="")
-    Attachment.objects.filter(message_id__in=ids).update(source_url="", provider_media_id="", sha256="")
-    for conversation in conversations.exclude(labels=[]):
-        conversation.labels = [label for label in conversation.labels if not traces.mentions(str(label))]
-        conversation.save(update_fields=["labels"])
-    conversations.update(last_message_preview="", updated_at=timezone.now())
-    LiveEvent.objects.filter(conversation_id__in=conversations.values("pk")).delete()
-    webhook_events_redact(merchant_id=contact.merchant_id, traces=traces)
-
-
-def webhook_events_redact(*, merchant_id: int, traces: Traces) -> int:
-    """Take the person out of the merchant's stored webhook bodies; a body left about nobody is deleted."""
-    if not traces.identifiers:
-        return 0
-    mentioning = reduce(or_, (Q(body__icontains=value) for value in traces.identifiers))
-    changed = 0
-    for event in WebhookEvent.objects.filter(mentioning, merchant_id=merchant_id).select_for_update():
-        changed += 1
-        body = _body_without(event.body, traces)
-        if body is None:
-            event.delete()
-        else:
-            event.body = body
-            event.save(update_fields=["body"])
-    return changed
-
-
-def _body_without(body: str, traces: Traces) -> str | None:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return traces.scrub(body)  # never processed as JSON anyway: keep it, without the person
-    pruned = traces.prune_json(data)
-    if pruned is DROPPED or not isinstance(pruned, dict):
-        return None
-    # No longer the bytes Meta signed: the signature was checked on arrival and is never checked again.
-    return json.dumps(pruned, ensure_ascii=False, separators=(",", ":"))
+    erasure.contact_conversations_erase(contact=contact, traces=traces)
 
 
 def privacy_merge(*, source, target) -> None:

@@ -29,7 +29,8 @@ from apps.tickets.services import ticket_comment_add, ticket_create, ticket_upda
 from apps.tickets.services.csat import csat_answer
 from tests.conversations.live_support import ORIGIN, visitor, webchat_channel
 from tests.factories.campaigns import CampaignFactory
-from tests.factories.conversations import ChannelFactory, MessageFactory
+from tests.factories.contacts import IdentityFactory
+from tests.factories.conversations import ChannelFactory, ConversationFactory, MessageFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -62,15 +63,16 @@ def text_columns() -> list[tuple[str, str]]:
 def hits(needles: list[str]) -> list[str]:
     """ "table.column ~ needle" for every column holding any needle, case-insensitively (JSON cast to text)."""
     found = []
+    quoted = connection.ops.quote_name
     with connection.cursor() as cursor:
         for table, column in text_columns():
-            for needle in needles:
-                quoted = connection.ops.quote_name
-                sql = f"SELECT 1 FROM {quoted(table)} WHERE {quoted(column)}::text ILIKE %s LIMIT 1"
-                cursor.execute(sql, [f"%{needle}%"])
-                if cursor.fetchone():
-                    found.append(f"{table}.{column} ~ {needle}")
-    return found
+            sql = (
+                f"SELECT n FROM unnest(%s::text[]) AS n WHERE EXISTS "
+                f"(SELECT 1 FROM {quoted(table)} WHERE {quoted(column)}::text ILIKE '%%' || n || '%%')"
+            )
+            cursor.execute(sql, [needles])
+            found += [f"{table}.{column} ~ {needle}" for (needle,) in cursor.fetchall()]
+    return sorted(found)
 
 
 def wa_payload(*, messages=(), statuses=(), preferences=(), name=NAME) -> dict:
@@ -270,3 +272,39 @@ def test_webhooks_pending_at_erasure_do_not_bring_the_person_back(
     assert hits(NEEDLES) == []
     assert Contact.objects.filter(erased_at=None).count() == 0
     assert Message.objects.filter(provider_message_id__in=["wamid.zq-4", "wamid.zq-5"]).count() == 0
+
+
+def test_a_late_status_for_an_erased_person_is_applied_then_forgotten(api, merchant, post_webhook, wa):
+    contact = Contact.objects.create(merchant=merchant, name=NAME, phone=PHONE)
+    IdentityFactory(contact=contact, kind="whatsapp", external_id=WA_ID)
+    reply = MessageFactory(
+        conversation=ConversationFactory(merchant=merchant, channel=wa, contact=contact, identity=False),
+        direction="outbound", author_kind="agent", provider_message_id="wamid.zq-late", status="sent",
+    )  # fmt: skip
+    other = MessageFactory(conversation__merchant=merchant, conversation__channel=wa, direction="outbound",
+                           author_kind="agent", provider_message_id="wamid.other", status="sent")  # fmt: skip
+    assert api.delete(f"/api/v1/contacts/{contact.pk}/").status_code == 204
+    statuses = [
+        {"id": "wamid.zq-late", "status": "read", "timestamp": "1764058000", "recipient_id": WA_ID},
+        {"id": "wamid.other", "status": "read", "timestamp": "1764058000", "recipient_id": "34611222333"},
+    ]
+    post_webhook(wa, wa_payload(statuses=statuses))
+    process()
+    reply.refresh_from_db()
+    other.refresh_from_db()
+    assert (reply.status, other.status) == ("read", "read")  # both applied
+    stored = json.loads(WebhookEvent.objects.get().body)
+    assert [s["recipient_id"] for s in stored["entry"][0]["changes"][0]["value"]["statuses"]] == ["34611222333"]
+    assert hits(NEEDLES) == []
+
+
+def test_a_person_who_writes_again_after_erasure_is_a_new_contact_and_kept(api, merchant, post_webhook, wa):
+    contact = Contact.objects.create(merchant=merchant, name=NAME, phone=PHONE)
+    IdentityFactory(contact=contact, kind="whatsapp", external_id=WA_ID)
+    assert api.delete(f"/api/v1/contacts/{contact.pk}/").status_code == 204
+    post_webhook(wa, wa_payload(messages=[wa_text("wamid.zq-back", "I am back")]))
+    process()
+    returning = Contact.objects.get(erased_at=None)
+    assert (returning.phone, returning.name) == (PHONE, NAME)
+    assert WA_ID in WebhookEvent.objects.get().body  # their new message is theirs to keep
+    assert Message.objects.get(provider_message_id="wamid.zq-back").body == "I am back"

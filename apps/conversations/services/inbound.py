@@ -30,6 +30,7 @@ from apps.conversations.models import (
 )
 from apps.conversations.providers import MARKETING_OPT_OUT_CODES, ProviderError, get_client
 from apps.conversations.services.delivery import consent_revoke_for_error
+from apps.conversations.services.erasure import webhook_event_forget_erased
 from apps.conversations.services.messages import message_receive, messages_mark_read_until, status_apply
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,10 @@ def webhook_event_process(*, event_id: int) -> ProcessResult:
     else:
         result.ignored += 1
     status = WebhookEventStatus.FAILED if result.errors else WebhookEventStatus.PROCESSED
-    return _finish(event, result, status, "\n".join(result.errors))
+    _finish(event, result, status, "\n".join(result.errors))
+    if status == WebhookEventStatus.PROCESSED:  # a failed one is replayed first: it may be a returning person's
+        webhook_event_forget_erased(event=event)
+    return result
 
 
 def _finish(event: WebhookEvent, result: ProcessResult, status: str, error: str) -> ProcessResult:
