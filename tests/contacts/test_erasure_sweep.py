@@ -39,6 +39,9 @@ PHONE = f"+{WA_ID}"
 NAME = "Zebulon Quuxley"
 EMAIL = "zebulon.quuxley@example.test"
 NEEDLES = [PHONE, WA_ID, NAME, "Zebulon", "Quuxley", EMAIL]
+PSID = "7712093388123456"
+PAGE_ID = "118273645500001"
+NEEDLES += [PSID]
 PHONE_NUMBER_ID = "209384756100001"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -167,6 +170,17 @@ def _failed_webhook(post, wa, monkeypatch) -> None:
     assert WebhookEvent.objects.filter(status=WebhookEventStatus.FAILED).count() == 1
 
 
+def messenger_life(post, merchant, fake_graph) -> Contact:
+    """A Messenger message; the name comes from Meta's User Profile API."""
+    channel = ChannelFactory(merchant=merchant, kind="messenger", page_id=PAGE_ID)
+    fake_graph.profiles[PSID] = {"first_name": "Zebulon", "last_name": "Quuxley"}
+    item = {"sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "timestamp": 1764058300000,
+            "message": {"mid": "m_zq-1", "text": f"Same person, mail {EMAIL}"}}  # fmt: skip
+    post(channel, {"object": "page", "entry": [{"id": PAGE_ID, "time": 1764058300000, "messaging": [item]}]})
+    process()
+    return Contact.objects.get(identities__external_id=PSID)
+
+
 def widget_life(client, merchant) -> Contact:
     """A web-chat visitor who fills the pre-chat form (name, e-mail, consent) and uploads a file."""
     channel = webchat_channel(merchant, settings={"prechat_enabled": True, "consent_wording": "E-mail me offers."})
@@ -230,6 +244,7 @@ def test_erasure_leaves_no_copy_of_the_person_anywhere(
 ):
     contact = whatsapp_life(post_webhook, wa, fake_graph, api, monkeypatch)
     contact_merge(source=widget_life(client, merchant), target=contact)
+    contact_merge(source=messenger_life(post_webhook, merchant, fake_graph), target=contact)
     ticket_life(merchant, contact, admin_membership)
     other_life(merchant, contact, admin_membership)
     files = [Path(a.file.path) for a in Attachment.objects.exclude(file="")]
