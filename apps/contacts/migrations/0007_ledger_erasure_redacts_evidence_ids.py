@@ -4,7 +4,7 @@ from django.db import migrations
 
 # Erasure's redaction may also rewrite the evidence message id: ids such as
 # "user_preferences:<wa_id>:<ts>:stop" carry the person's number, which erasure replaces by its
-# suppression token (docs/decisions/ledger-erasure.md). Still only on erased contacts, and only
+# suppression token (docs/architecture.md, DR-9). Still only on erased contacts, and only
 # when every other column (action, source, wording, times) is unchanged.
 APPEND_ONLY_SQL = """
 CREATE OR REPLACE FUNCTION contacts_consentevent_append_only() RETURNS trigger AS $$

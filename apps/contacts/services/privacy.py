@@ -89,7 +89,7 @@ def contact_erase(*, contact: Contact) -> Contact:
     Erase hooks of other apps run first, with the family's traces (identifiers and names) so they can
     find copies not linked to the contact (raw webhooks, event payloads). The ledger's events stay as
     the proof of what happened, minus the IP, user agent and evidence URL, with identifiers in evidence
-    ids replaced by suppression tokens (docs/decisions/ledger-erasure.md).
+    ids replaced by suppression tokens (docs/architecture.md, DR-9).
     """
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     family = list(Contact.objects.filter(pk__in=contact_family_ids(contact)).order_by("pk"))
