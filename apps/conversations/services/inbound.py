@@ -78,7 +78,9 @@ def webhook_event_process(*, event_id: int) -> ProcessResult:
         result.ignored += 1
     status = WebhookEventStatus.FAILED if result.errors else WebhookEventStatus.PROCESSED
     _finish(event, result, status, "\n".join(result.errors))
-    if status == WebhookEventStatus.PROCESSED:  # a failed one is replayed first: it may be a returning person's
+    # Only statuses name someone without resolving them to a live contact (a sender always is one); a
+    # failed event is replayed first, since it may be a returning person's.
+    if status == WebhookEventStatus.PROCESSED and result.statuses:
         webhook_event_forget_erased(event=event)
     return result
 
