@@ -31,7 +31,8 @@ class Traces:
     """The strings an erased person can be found by, and the suppression token each identifier becomes."""
 
     tokens: dict[str, str] = field(default_factory=dict)  # identifier (lower case) -> "erased:<hash>"
-    names: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()  # full names, then their words (lower case, longest first)
+    full_names: frozenset[str] = frozenset()
 
     @property
     def identifiers(self) -> list[str]:
@@ -73,7 +74,7 @@ class Traces:
         return value
 
     def _names_person(self, text: str) -> bool:
-        return self.mentions(text) or (bool(self.names) and text.strip().lower() == self.names[0])
+        return self.mentions(text) or text.strip().lower() in self.full_names
 
     @staticmethod
     def _replace(text: str, needles: list[str], replacement, whole_words: bool = False) -> str:
@@ -93,7 +94,8 @@ def traces_build(*, names: Iterable[str], phones: Iterable[str], emails: Iterabl
             _add(tokens, kind, value)
     for kind, external_id in identities:
         _add(tokens, hash_kind(kind), external_id)
-    return Traces(tokens=tokens, names=_name_variants(names))
+    names = [name.strip().lower() for name in names if name and name.strip()]
+    return Traces(tokens=tokens, names=_name_variants(names), full_names=frozenset(names))
 
 
 def _add(tokens: dict[str, str], kind: str, value: str) -> None:
@@ -109,8 +111,7 @@ def _add(tokens: dict[str, str], kind: str, value: str) -> None:
             tokens[form.lower()] = token
 
 
-def _name_variants(names: Iterable[str]) -> tuple[str, ...]:
-    """Full names first (so `_names_person` compares with one), then their words, longest first."""
-    full = [name.strip().lower() for name in names if name and name.strip()]
+def _name_variants(full: list[str]) -> tuple[str, ...]:
+    """Full names, then their words, longest first (a longer match wins in the regex alternation)."""
     words = {word for name in full for word in re.split(r"\W+", name) if len(word) >= MIN_NAME_WORD}
     return tuple(dict.fromkeys([*sorted(full, key=len, reverse=True), *sorted(words, key=len, reverse=True)]))

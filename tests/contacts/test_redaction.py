@@ -48,3 +48,9 @@ def test_short_values_are_no_identifiers_and_names_match_whole_words():
     traces = traces_build(names=["Al"], phones=["+1"], emails=[], identities=[("webchat", "abc")])
     assert traces.identifiers == [] and traces.names == ("al",)
     assert traces.scrub("Al said +1, also abc") == f"{ERASED} said +1, also abc"
+
+
+def test_prune_drops_a_profile_carrying_any_of_the_familys_names_but_not_a_mere_mention():
+    traces = traces_build(names=["Ana López", "Ana L"], phones=[], emails=[], identities=[])
+    value = {"contacts": [{"profile": {"name": "ana l"}}, {"profile": {"name": "Anabel"}}], "text": "Ana López said"}
+    assert traces.prune_json(value) == {"contacts": [{"profile": {"name": "Anabel"}}], "text": "Ana López said"}
