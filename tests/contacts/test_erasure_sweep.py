@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, models
 
 from apps.campaigns.models import Delivery
-from apps.contacts.models import ConsentEvent, Contact, Suppression
+from apps.contacts.models import ConsentEvent, Contact, ContactIdentity, Suppression
 from apps.contacts.services import contact_import_upload
 from apps.contacts.services.merge import contact_merge
 from apps.contacts.suppression import suppression_hash
@@ -247,6 +247,7 @@ def test_erasure_leaves_no_copy_of_the_person_anywhere(
     contact_merge(source=messenger_life(post_webhook, merchant, fake_graph), target=contact)
     ticket_life(merchant, contact, admin_membership)
     other_life(merchant, contact, admin_membership)
+    visitor_id = ContactIdentity.objects.get(kind="webchat").external_id
     files = [Path(a.file.path) for a in Attachment.objects.exclude(file="")]
     assert len(files) == 2 and all(f.exists() for f in files)
     before = {hit.split(" ~ ")[1] for hit in hits(NEEDLES)}
@@ -258,13 +259,22 @@ def test_erasure_leaves_no_copy_of_the_person_anywhere(
         response = api.delete(f"/api/v1/contacts/{contact.pk}/")
         assert response.status_code == 204, response.content
 
-    assert hits(NEEDLES) == []
+    assert hits([*NEEDLES, visitor_id]) == []
     assert [f for f in files if f.exists()] == []
-    assert set(Suppression.objects.values_list("kind", "value_hash")) >= {
+    assert set(Suppression.objects.values_list("kind", "value_hash")) == {
         ("phone", suppression_hash("phone", PHONE)), ("email", suppression_hash("email", EMAIL)),
+        ("messenger", suppression_hash("messenger", PSID)), ("webchat", suppression_hash("webchat", visitor_id)),
     }  # fmt: skip
-    # The ledger still proves what happened: every event, its action, source and time.
-    assert ConsentEvent.objects.count() == 4
+    # The ledger still proves what happened: every event, its action, source and wording; the number
+    # inside an evidence id became the suppression token.
+    token = f"erased:{suppression_hash('phone', PHONE)}"
+    assert sorted(ConsentEvent.objects.values_list("source", "action", "evidence_message_id")) == [
+        ("api", "grant", f"form-{token}"),
+        ("keyword", "revoke", "wamid.zq-3"),
+        ("provider_preference", "revoke", f"user_preferences:{token}:1764057900:stop"),
+        ("widget", "grant", ""),
+    ]
+    assert set(ConsentEvent.objects.values_list("ip_address", "user_agent", "evidence_url")) == {(None, "", "")}
 
 
 def test_webhooks_pending_at_erasure_do_not_bring_the_person_back(
