@@ -33,18 +33,28 @@ FREE_TEXT = ("subject", "description", "comment")
 
 @transaction.atomic
 def tickets_erase(*, contact, traces: Traces) -> None:
-    """Blank what the customer wrote or was told, in the tickets and in their timelines; keep numbers,
-    statuses, ratings and SLA facts for reports."""
-    tickets = Ticket.objects.for_merchant(contact.merchant_id).filter(contact=contact)
-    ids = list(tickets.values_list("pk", flat=True))
-    for ticket in tickets:  # a contact has few tickets; tags and notes are scrubbed, not blanked
+    """Blank what the customer wrote or was told, in their tickets and timelines; keep numbers, statuses,
+    ratings and SLA facts for reports. Another customer's ticket linked to one of their conversations
+    is that customer's: only the erased person's identifiers and name are scrubbed from it."""
+    tickets = Ticket.objects.for_merchant(contact.merchant_id)
+    ids = list(tickets.filter(contact=contact).values_list("pk", flat=True))
+    linked = list(
+        tickets.filter(conversations__contact=contact).exclude(pk__in=ids).values_list("pk", flat=True).distinct()
+    )
+    for ticket in Ticket.objects.filter(pk__in=ids + linked):  # few per contact: scrubbed one by one
         ticket.tags = [tag for tag in ticket.tags if not traces.mentions(str(tag))]
+        ticket.subject, ticket.description = traces.scrub(ticket.subject), traces.scrub(ticket.description)
         ticket.csat_note = traces.scrub(ticket.csat_note)
-        ticket.save(update_fields=["tags", "csat_note"])
-    tickets.update(description=ERASED, csat_comment="", subject=ERASED, updated_at=timezone.now())
+        ticket.save(update_fields=["tags", "subject", "description", "csat_note"])
+    for comment in TicketComment.objects.filter(ticket_id__in=linked):
+        TicketComment.objects.filter(pk=comment.pk).update(body=traces.scrub(comment.body))
+    Ticket.objects.filter(pk__in=ids).update(
+        description=ERASED, csat_comment="", subject=ERASED, updated_at=timezone.now()
+    )
     TicketComment.objects.filter(ticket_id__in=ids).update(body=ERASED)
-    _timeline_redact(ids, traces)
-    LiveEvent.objects.for_merchant(contact.merchant_id).filter(payload__ticket_id__in=ids).delete()
+    _timeline_redact(ids, traces, whole=True)
+    _timeline_redact(linked, traces, whole=False)
+    LiveEvent.objects.for_merchant(contact.merchant_id).filter(payload__ticket_id__in=ids + linked).delete()
     TicketEvent.objects.bulk_create(
         TicketEvent(
             merchant_id=contact.merchant_id,
@@ -54,28 +64,30 @@ def tickets_erase(*, contact, traces: Traces) -> None:
             actor_label="Privacy erasure",
             data={"contact": contact.pk},
         )
-        for pk in ids
+        for pk in ids + linked
     )
 
 
-def _timeline_redact(ticket_ids: list[int], traces: Traces) -> None:
+def _timeline_redact(ticket_ids: list[int], traces: Traces, *, whole: bool) -> None:
     """The timeline is append-only (TicketEvent.save refuses updates); erasure is its one exception, so
-    it writes with a queryset update: what happened and when stays, the person's words do not."""
+    it writes with a queryset update: what happened and when stays, the person's words do not.
+    `whole`: free texts are blanked entirely (the person's own tickets), else only scrubbed."""
     for event in TicketEvent.objects.filter(ticket_id__in=ticket_ids):
-        whole = event.field in FREE_TEXT
+        blank = whole and event.field in FREE_TEXT
         TicketEvent.objects.filter(pk=event.pk).update(
-            old_value=ERASED if whole and event.old_value else _redact_value(event.old_value, traces),
-            new_value=ERASED if whole and event.new_value else _redact_value(event.new_value, traces),
-            data=_redact_value(event.data, traces),
+            old_value=ERASED if blank and event.old_value else _redact_value(event.old_value, traces, whole),
+            new_value=ERASED if blank and event.new_value else _redact_value(event.new_value, traces, whole),
+            data=_redact_value(event.data, traces, whole),
             actor_label=traces.scrub(event.actor_label),
         )
 
 
-def _redact_value(value, traces: Traces):
+def _redact_value(value, traces: Traces, whole: bool):
     if isinstance(value, dict):
-        return {k: ERASED if k in FREE_TEXT and v else _redact_value(v, traces) for k, v in value.items()}
+        blank = {k for k, v in value.items() if whole and k in FREE_TEXT and v}
+        return {k: ERASED if k in blank else _redact_value(v, traces, whole) for k, v in value.items()}
     if isinstance(value, list):
-        return [_redact_value(item, traces) for item in value]
+        return [_redact_value(item, traces, whole) for item in value]
     return traces.scrub_json(value)
 
 

@@ -20,12 +20,14 @@ from apps.campaigns.models import Delivery
 from apps.contacts.models import ConsentEvent, Contact, ContactIdentity, Suppression
 from apps.contacts.services import contact_import_upload
 from apps.contacts.services.merge import contact_merge
+from apps.contacts.services.privacy import contact_erase
 from apps.contacts.suppression import suppression_hash
 from apps.conversations.models import Attachment, Message, WebhookEvent, WebhookEventStatus
 from apps.conversations.services import inbound
 from apps.conversations.services.inbound import webhook_event_process
 from apps.conversations.services.media import attachment_fetch
-from apps.tickets.services import ticket_comment_add, ticket_create, ticket_update
+from apps.tickets.models import Ticket
+from apps.tickets.services import ticket_comment_add, ticket_create, ticket_link_conversation, ticket_update
 from apps.tickets.services.csat import csat_answer
 from tests.conversations.live_support import ORIGIN, visitor, webchat_channel
 from tests.factories.campaigns import CampaignFactory
@@ -202,7 +204,7 @@ def widget_life(client, merchant) -> Contact:
     return Contact.objects.get(pk=response.json()["contact_id"])
 
 
-def ticket_life(merchant, contact, member) -> None:
+def ticket_life(merchant, contact, member) -> Ticket:
     ticket = ticket_create(
         merchant=merchant,
         subject=f"Refund for {NAME}",
@@ -214,6 +216,12 @@ def ticket_life(merchant, contact, member) -> None:
     ticket = ticket_update(ticket=ticket, actor=member.user, subject=f"Refund {PHONE}", tags=[WA_ID])
     ticket_comment_add(ticket=ticket, body=f"Internal: {NAME} called from {PHONE}", public=False, actor=member.user)
     csat_answer(ticket=ticket, rating=2, comment=f"Slow. {NAME}, {EMAIL}")
+    # Another customer's ticket that links this person's conversation: scrubbed, not blanked.
+    spouse = Contact.objects.create(merchant=merchant, name="Spouse Person", phone="+34611000001")
+    shared = ticket_create(merchant=merchant, subject=f"Call {NAME} back", contact=spouse, actor=member.user)
+    ticket_link_conversation(ticket=shared, conversation=contact.conversations.get(channel__kind="whatsapp"))
+    ticket_comment_add(ticket=shared, body=f"{NAME} is the spouse", public=False, actor=member.user)
+    return shared
 
 
 def other_life(merchant, contact, member) -> None:
@@ -245,7 +253,7 @@ def test_erasure_leaves_no_copy_of_the_person_anywhere(
     contact = whatsapp_life(post_webhook, wa, fake_graph, api, monkeypatch)
     contact_merge(source=widget_life(client, merchant), target=contact)
     contact_merge(source=messenger_life(post_webhook, merchant, fake_graph), target=contact)
-    ticket_life(merchant, contact, admin_membership)
+    shared = ticket_life(merchant, contact, admin_membership)
     other_life(merchant, contact, admin_membership)
     visitor_id = ContactIdentity.objects.get(kind="webchat").external_id
     files = [Path(a.file.path) for a in Attachment.objects.exclude(file="")]
@@ -260,6 +268,9 @@ def test_erasure_leaves_no_copy_of_the_person_anywhere(
         assert response.status_code == 204, response.content
 
     assert hits([*NEEDLES, visitor_id]) == []
+    shared.refresh_from_db()
+    assert (shared.subject, shared.contact.name) == ("Call [erased] back", "Spouse Person")
+    assert list(shared.comments.values_list("body", flat=True)) == ["[erased] is the spouse"]
     assert [f for f in files if f.exists()] == []
     assert set(Suppression.objects.values_list("kind", "value_hash")) == {
         ("phone", suppression_hash("phone", PHONE)), ("email", suppression_hash("email", EMAIL)),
@@ -333,3 +344,26 @@ def test_a_person_who_writes_again_after_erasure_is_a_new_contact_and_kept(api, 
     assert (returning.phone, returning.name) == (PHONE, NAME)
     assert WA_ID in WebhookEvent.objects.get().body  # their new message is theirs to keep
     assert Message.objects.get(provider_message_id="wamid.zq-back").body == "I am back"
+
+
+def test_a_failing_hook_rolls_the_whole_erasure_back(api, merchant, post_webhook, wa, media_root, monkeypatch):
+    from apps.contacts import privacy
+
+    post_webhook(wa, wa_payload(messages=[wa_text("wamid.zq-1", f"Hi, I am {NAME}")]))
+    process()
+    contact = Contact.objects.get(phone=PHONE)
+    stored = Path(media_root) / "kept.png"
+    stored.write_bytes(PNG)
+    Attachment.objects.create(merchant=merchant, message=Message.objects.get(), file="kept.png", status="stored")
+    before = hits(NEEDLES)
+
+    def broken(*, contact, traces):
+        raise RuntimeError("tickets database hiccup")
+
+    monkeypatch.setattr(privacy, "_erase_hooks", [*privacy.erase_hooks(), broken])
+    with pytest.raises(RuntimeError):
+        contact_erase(contact=contact)
+    assert hits(NEEDLES) == before  # nothing half-erased: the webhook, the message, the contact all intact
+    contact.refresh_from_db()
+    assert (contact.erased_at, contact.phone) == (None, PHONE)
+    assert stored.exists() and not Suppression.objects.exists()
