@@ -16,7 +16,6 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, models
 
-from apps.campaigns.models import Delivery
 from apps.contacts.models import ConsentEvent, Contact, ContactIdentity, Suppression
 from apps.contacts.services import contact_import_upload
 from apps.contacts.services.merge import contact_merge
@@ -30,8 +29,8 @@ from apps.tickets.models import Ticket
 from apps.tickets.services import ticket_comment_add, ticket_create, ticket_link_conversation, ticket_update
 from apps.tickets.services.csat import csat_answer
 from tests.conversations.live_support import ORIGIN, visitor, webchat_channel
-from tests.factories.campaigns import CampaignFactory
-from tests.factories.contacts import IdentityFactory
+from tests.factories.campaigns import CampaignFactory, DeliveryFactory
+from tests.factories.contacts import ContactFactory, IdentityFactory
 from tests.factories.conversations import ChannelFactory, ConversationFactory, MessageFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -217,7 +216,7 @@ def ticket_life(merchant, contact, member) -> Ticket:
     ticket_comment_add(ticket=ticket, body=f"Internal: {NAME} called from {PHONE}", public=False, actor=member.user)
     csat_answer(ticket=ticket, rating=2, comment=f"Slow. {NAME}, {EMAIL}")
     # Another customer's ticket that links this person's conversation: scrubbed, not blanked.
-    spouse = Contact.objects.create(merchant=merchant, name="Spouse Person", phone="+34611000001")
+    spouse = ContactFactory(merchant=merchant, name="Spouse Person")
     shared = ticket_create(merchant=merchant, subject=f"Call {NAME} back", contact=spouse, actor=member.user)
     ticket_link_conversation(ticket=shared, conversation=contact.conversations.get(channel__kind="whatsapp"))
     ticket_comment_add(ticket=shared, body=f"{NAME} is the spouse", public=False, actor=member.user)
@@ -226,8 +225,8 @@ def ticket_life(merchant, contact, member) -> Ticket:
 
 def other_life(merchant, contact, member) -> None:
     """A campaign delivery, an admin change and an import file that still holds the person's row."""
-    Delivery.objects.create(
-        merchant=merchant, campaign=CampaignFactory(merchant=merchant), contact=contact, state="failed",
+    DeliveryFactory(
+        campaign=CampaignFactory(merchant=merchant), contact=contact, state="failed",
         error_code="131026", error_message=f"Message undeliverable to {PHONE}",
     )  # fmt: skip
     LogEntry.objects.log_actions(
@@ -310,9 +309,15 @@ def test_webhooks_pending_at_erasure_do_not_bring_the_person_back(
     assert Message.objects.filter(provider_message_id__in=["wamid.zq-4", "wamid.zq-5"]).count() == 0
 
 
+def person(merchant) -> Contact:
+    """The person with only a profile and a WhatsApp identity."""
+    contact = ContactFactory(merchant=merchant, name=NAME, phone=PHONE, email=EMAIL)
+    IdentityFactory(contact=contact, external_id=WA_ID)
+    return contact
+
+
 def test_a_late_status_for_an_erased_person_is_applied_then_forgotten(api, merchant, post_webhook, wa):
-    contact = Contact.objects.create(merchant=merchant, name=NAME, phone=PHONE)
-    IdentityFactory(contact=contact, kind="whatsapp", external_id=WA_ID)
+    contact = person(merchant)
     reply = MessageFactory(
         conversation=ConversationFactory(merchant=merchant, channel=wa, contact=contact, identity=False),
         direction="outbound", author_kind="agent", provider_message_id="wamid.zq-late", status="sent",
@@ -335,8 +340,7 @@ def test_a_late_status_for_an_erased_person_is_applied_then_forgotten(api, merch
 
 
 def test_a_person_who_writes_again_after_erasure_is_a_new_contact_and_kept(api, merchant, post_webhook, wa):
-    contact = Contact.objects.create(merchant=merchant, name=NAME, phone=PHONE)
-    IdentityFactory(contact=contact, kind="whatsapp", external_id=WA_ID)
+    contact = person(merchant)
     assert api.delete(f"/api/v1/contacts/{contact.pk}/").status_code == 204
     post_webhook(wa, wa_payload(messages=[wa_text("wamid.zq-back", "I am back")]))
     process()
