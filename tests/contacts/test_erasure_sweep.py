@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, models
 
 from apps.contacts.models import ConsentEvent, Contact, ContactIdentity, Suppression
-from apps.contacts.services import contact_import_upload
+from apps.contacts.services import contact_import_upload, contact_update
 from apps.contacts.services.merge import contact_merge
 from apps.contacts.services.privacy import contact_erase
 from apps.contacts.suppression import suppression_hash
@@ -30,7 +30,7 @@ from apps.tickets.services import ticket_comment_add, ticket_create, ticket_link
 from apps.tickets.services.csat import csat_answer
 from tests.conversations.live_support import ORIGIN, visitor, webchat_channel
 from tests.factories.campaigns import CampaignFactory, DeliveryFactory
-from tests.factories.contacts import ContactFactory, IdentityFactory
+from tests.factories.contacts import AttributeDefinitionFactory, ContactFactory, IdentityFactory
 from tests.factories.conversations import ChannelFactory, ConversationFactory, MessageFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -107,9 +107,8 @@ def wa(merchant):
     return ChannelFactory(merchant=merchant, kind="whatsapp", phone_number_id=PHONE_NUMBER_ID)
 
 
-def process(event_ids=None) -> None:
-    pending = WebhookEvent.objects.filter(status=WebhookEventStatus.RECEIVED)
-    for event_id in pending.values_list("id", flat=True) if event_ids is None else event_ids:
+def process() -> None:
+    for event_id in WebhookEvent.objects.filter(status=WebhookEventStatus.RECEIVED).values_list("id", flat=True):
         webhook_event_process(event_id=event_id)
 
 
@@ -224,7 +223,11 @@ def ticket_life(merchant, contact, member) -> Ticket:
 
 
 def other_life(merchant, contact, member) -> None:
-    """A campaign delivery, an admin change and an import file that still holds the person's row."""
+    """Attributes and tags, a campaign delivery, an admin change and an import file that still holds the
+    person's row."""
+    AttributeDefinitionFactory(merchant=merchant, key="nickname")
+    updated = contact_update(contact=contact, attributes={"nickname": f"{NAME} jr"}, tags=[f"zebulon-{WA_ID}"])
+    assert (updated.attributes, updated.tags) == ({"nickname": f"{NAME} jr"}, [f"zebulon-{WA_ID}"])
     DeliveryFactory(
         campaign=CampaignFactory(merchant=merchant), contact=contact, state="failed",
         error_code="131026", error_message=f"Message undeliverable to {PHONE}",
