@@ -61,4 +61,5 @@ def register() -> None:
 
     privacy.register_export_section("conversations", privacy_export)
     privacy.register_erase_hook(privacy_erase)
+    privacy.register_erase_sweep(erasure.webhook_events_redact)
     privacy.register_merge_hook(privacy_merge)

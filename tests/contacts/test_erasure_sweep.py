@@ -364,10 +364,11 @@ def test_a_failing_hook_rolls_the_whole_erasure_back(api, merchant, post_webhook
     Attachment.objects.create(merchant=merchant, message=Message.objects.get(), file="kept.png", status="stored")
     before = hits(NEEDLES)
 
-    def broken(*, contact, traces):
-        raise RuntimeError("tickets database hiccup")
+    def broken(*, merchant_id, traces):
+        raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(privacy, "_erase_hooks", [*privacy.erase_hooks(), broken])
+    # Last of all: every hook and the webhook sweep have run when it fails.
+    monkeypatch.setattr(privacy, "_erase_sweeps", [*privacy.erase_sweeps(), broken])
     with pytest.raises(RuntimeError):
         contact_erase(contact=contact)
     assert hits(NEEDLES) == before  # nothing half-erased: the webhook, the message, the contact all intact

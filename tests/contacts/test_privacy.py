@@ -22,6 +22,7 @@ def registry(monkeypatch):
     """Isolated registries so tests can register fake sections and hooks."""
     monkeypatch.setattr(privacy, "_export_sections", {})
     monkeypatch.setattr(privacy, "_erase_hooks", [])
+    monkeypatch.setattr(privacy, "_erase_sweeps", [])
     monkeypatch.setattr(privacy, "_merge_hooks", [])
     return privacy
 

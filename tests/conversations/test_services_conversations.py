@@ -21,6 +21,7 @@ from apps.conversations.services import (
     messages_redact_expired,
     presence_set,
 )
+from apps.conversations.services.erasure import webhook_events_redact
 from apps.core.roles import Role
 from tests.factories.contacts import ContactFactory
 from tests.factories.conversations import ChannelFactory, ConversationFactory, MessageFactory
@@ -272,5 +273,6 @@ def test_privacy_hooks_and_dashboard_are_registered_at_startup():
 
     assert privacy.export_sections()["conversations"] is privacy_export
     assert privacy_erase in privacy.erase_hooks()
+    assert webhook_events_redact in privacy.erase_sweeps()
     assert privacy_merge in privacy.merge_hooks()
     assert selectors.dashboard_cards in _dashboard_providers

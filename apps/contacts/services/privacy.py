@@ -100,6 +100,8 @@ def contact_erase(*, contact: Contact) -> Contact:
     for hook in privacy.erase_hooks():
         for member in family:
             hook(contact=member, traces=traces)
+    for sweep in privacy.erase_sweeps():
+        sweep(merchant_id=contact.merchant_id, traces=traces)
     ContactIdentity.objects.filter(contact_id__in=family_ids).delete()
     now = timezone.now()
     Contact.objects.filter(pk__in=family_ids).update(**BLANK_PROFILE, erased_at=now, updated_at=now)

@@ -36,11 +36,13 @@ def contact_conversations_erase(*, contact, traces: Traces) -> None:
         conversation.save(update_fields=["labels"])
     conversations.update(last_message_preview="", updated_at=timezone.now())
     LiveEvent.objects.filter(conversation_id__in=conversations.values("pk")).delete()
-    webhook_events_redact(merchant_id=contact.merchant_id, traces=traces)
 
 
 def webhook_events_redact(*, merchant_id: int, traces: Traces) -> int:
-    """Take the person out of the merchant's stored webhook bodies; a body left about nobody is deleted."""
+    """Take the person out of the merchant's stored webhook bodies; a body left about nobody is deleted.
+
+    Reads every stored body of the merchant (processed ones are pruned after 30 days): erasures are rare,
+    and a body is the only place some copies (a status to a number) can be found at all."""
     if not traces.identifiers:
         return 0
     mentioning = reduce(or_, (Q(body__icontains=value) for value in traces.identifiers))
