@@ -6,7 +6,7 @@ class CampaignsConfig(AppConfig):
     label = "campaigns"
 
     def ready(self) -> None:
-        from apps.campaigns import dashboard, selectors
+        from apps.campaigns import dashboard, privacy, selectors
         from apps.campaigns.services import delivery_status_handle, template_resolve, template_status_apply
         from apps.conversations import hooks
         from apps.core.selectors import register_dashboard_provider
@@ -16,3 +16,4 @@ class CampaignsConfig(AppConfig):
         hooks.register_template_resolver(template_resolve)
         hooks.register_template_lister(selectors.template_list_usable)
         register_dashboard_provider(dashboard.campaign_cards)
+        privacy.register()

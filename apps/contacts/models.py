@@ -120,13 +120,18 @@ class ConsentEventQuerySet(MerchantQuerySet):
     def update_or_create(self, *args, **kwargs):
         raise AppendOnlyError("Consent events are append-only: they cannot be updated.")
 
-    def _redact_for_erasure(self) -> int:
-        """The one permitted change: blank the person's IP, user agent and evidence URL on erasure.
+    def _redact_for_erasure(self, *, evidence: dict[int, str] | None = None) -> int:
+        """The one permitted change: blank the person's IP, user agent and evidence URL on erasure, and
+        set redacted evidence ids (`{event_id: id with identifiers tokenized}`).
 
         The database trigger allows exactly this (and only for erased contacts); everything
         else in the row, the proof of what happened, stays.
         """
-        return super().update(ip_address=None, user_agent="", evidence_url="")
+        redacted_id = models.F("evidence_message_id")
+        if evidence:
+            whens = [models.When(pk=pk, then=models.Value(value)) for pk, value in evidence.items()]
+            redacted_id = models.Case(*whens, default=models.F("evidence_message_id"))
+        return super().update(ip_address=None, user_agent="", evidence_url="", evidence_message_id=redacted_id)
 
 
 ConsentEventManager = models.Manager.from_queryset(ConsentEventQuerySet)

@@ -1,9 +1,4 @@
-import importlib
-import logging
-
 from django.apps import AppConfig
-
-logger = logging.getLogger(__name__)
 
 
 class ConversationsConfig(AppConfig):
@@ -12,22 +7,9 @@ class ConversationsConfig(AppConfig):
     verbose_name = "Conversations"
 
     def ready(self) -> None:
+        from apps.conversations import privacy
         from apps.conversations.selectors import dashboard_cards
         from apps.core.selectors import register_dashboard_provider
 
         register_dashboard_provider(dashboard_cards)
-        self._register_privacy_hooks()
-
-    def _register_privacy_hooks(self) -> None:
-        try:
-            privacy = importlib.import_module("apps.contacts.privacy")
-        except ModuleNotFoundError as exc:
-            if exc.name != "apps.contacts.privacy":
-                raise
-            logger.info("conversations.privacy_hooks_skipped")
-            return
-        from apps.conversations.services import retention
-
-        privacy.register_export_section("conversations", retention.privacy_export)
-        privacy.register_erase_hook(retention.privacy_erase)
-        privacy.register_merge_hook(retention.privacy_merge)
+        privacy.register()

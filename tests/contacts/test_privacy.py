@@ -22,6 +22,7 @@ def registry(monkeypatch):
     """Isolated registries so tests can register fake sections and hooks."""
     monkeypatch.setattr(privacy, "_export_sections", {})
     monkeypatch.setattr(privacy, "_erase_hooks", [])
+    monkeypatch.setattr(privacy, "_erase_sweeps", [])
     monkeypatch.setattr(privacy, "_merge_hooks", [])
     return privacy
 
@@ -51,7 +52,7 @@ def _has_personal_data(contact: Contact) -> bool:
 
 def test_erase_removes_personal_data_keeps_redacted_ledger_and_suppression(merchant, registry):
     erased_by_hook = []
-    registry.register_erase_hook(lambda c: erased_by_hook.append(c.pk))
+    registry.register_erase_hook(lambda *, contact, traces: erased_by_hook.append(contact.pk))
     contact = contact_resolve_identity(merchant=merchant, kind="whatsapp", external_id="34600111001", name="Ana")
     contact.email = "Ana@Example.test"
     contact.tags, contact.attributes = ["vip"], {"x": 1}

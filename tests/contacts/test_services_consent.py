@@ -163,9 +163,20 @@ def test_database_trigger_allows_only_the_erasure_redaction(merchant):
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE contacts_consentevent SET ip_address = NULL, user_agent = '', evidence_url = '', "
                        "wording = 'x' WHERE id = %s", [event.pk])  # fmt: skip
-    ConsentEvent.objects.filter(pk=event.pk)._redact_for_erasure()
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE contacts_consentevent SET evidence_message_id = 'x' WHERE id = %s", [event.pk])
+    ConsentEvent.objects.filter(pk=event.pk)._redact_for_erasure(evidence={event.pk: "erased:abc"})
     event = ConsentEvent.objects.get(pk=event.pk)
     assert (event.ip_address, event.user_agent, event.wording) == (None, "", "Send me offers from Acme on WhatsApp")
+    assert event.evidence_message_id == "erased:abc"
+
+
+@pytest.mark.postgres
+def test_database_trigger_refuses_evidence_redaction_of_a_live_contact(merchant):
+    event = grant(ContactFactory(merchant=merchant), evidence_message_id="user_preferences:34600111001:1:stop")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ConsentEvent.objects.filter(pk=event.pk)._redact_for_erasure(evidence={event.pk: "erased:abc"})
+    assert ConsentEvent.objects.get(pk=event.pk).evidence_message_id == "user_preferences:34600111001:1:stop"
 
 
 def test_consent_dated_in_the_future_is_refused(merchant):

@@ -6,8 +6,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from apps.contacts.redaction import Traces
 from apps.conversations import selectors
 from apps.conversations.models import AgentPresence, Conversation, LiveEvent, Message
+from apps.conversations.privacy import privacy_erase, privacy_export, privacy_merge
 from apps.conversations.services import (
     conversation_assign,
     conversation_mark_read,
@@ -19,7 +21,7 @@ from apps.conversations.services import (
     messages_redact_expired,
     presence_set,
 )
-from apps.conversations.services.retention import privacy_erase, privacy_export, privacy_merge
+from apps.conversations.services.erasure import webhook_events_redact
 from apps.core.roles import Role
 from tests.factories.contacts import ContactFactory
 from tests.factories.conversations import ChannelFactory, ConversationFactory, MessageFactory
@@ -261,7 +263,7 @@ def test_privacy_export_erase_and_merge(merchant):
     conversation.refresh_from_db()
     assert conversation.contact == target and conversation.status == "resolved"
     assert target_open.status == "open"
-    privacy_erase(target)
+    privacy_erase(contact=target, traces=Traces())
     assert set(Message.objects.values_list("body", flat=True)) == {""}
 
 
@@ -271,5 +273,6 @@ def test_privacy_hooks_and_dashboard_are_registered_at_startup():
 
     assert privacy.export_sections()["conversations"] is privacy_export
     assert privacy_erase in privacy.erase_hooks()
+    assert webhook_events_redact in privacy.erase_sweeps()
     assert privacy_merge in privacy.merge_hooks()
     assert selectors.dashboard_cards in _dashboard_providers

@@ -1,6 +1,7 @@
 import factory
 
-from apps.campaigns.models import Campaign, MessageTemplate, Segment, TemplateStatus
+from apps.campaigns.models import Campaign, Delivery, MessageTemplate, Segment, TemplateStatus
+from tests.factories.contacts import ContactFactory
 from tests.factories.conversations import ChannelFactory
 from tests.factories.merchants import MerchantFactory
 
@@ -39,3 +40,12 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     segment = factory.SubFactory(SegmentFactory, merchant=factory.SelfAttribute("..merchant"))
     params = factory.LazyFunction(lambda: {"first_name": "first_name"})
     fallbacks = factory.LazyFunction(lambda: {"first_name": "there"})
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Delivery
+
+    campaign = factory.SubFactory(CampaignFactory)
+    merchant = factory.SelfAttribute("campaign.merchant")
+    contact = factory.SubFactory(ContactFactory, merchant=factory.SelfAttribute("..merchant"))

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.contacts import privacy
+from apps.contacts.redaction import Traces
 from apps.tickets import tasks
 from apps.tickets.models import SlaEvent, Ticket, TicketComment, TicketEvent
 from apps.tickets.services import sla_check, ticket_comment_add, ticket_customer_replied
@@ -30,7 +31,7 @@ def test_privacy_export_erase_and_merge(merchant, agent_membership):
     assert Ticket.objects.get().contact == other
     for hook in privacy.erase_hooks():
         if hook.__module__ == "apps.tickets.privacy":
-            hook(other)
+            hook(contact=other, traces=Traces())
     ticket.refresh_from_db()
     assert "address" not in ticket.description and "4111" not in ticket.subject
     assert not TicketComment.objects.filter(body__contains="address").exists()

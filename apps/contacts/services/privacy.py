@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.contacts import privacy
 from apps.contacts.models import ConsentEvent, ConsentState, Contact, ContactIdentity, Suppression
+from apps.contacts.services import erasure
 from apps.contacts.suppression import contact_identifiers
 from apps.merchants.models import Merchant
 
@@ -83,14 +84,35 @@ BLANK_PROFILE = {
 
 @transaction.atomic
 def contact_erase(*, contact: Contact) -> Contact:
-    """Remove the person's data, keep a hashed suppression entry and the (redacted) consent ledger.
+    """Remove every copy of the person's data; keep a hashed suppression entry and the redacted ledger.
 
-    Erase hooks of other apps run first (message bodies, ticket texts). The ledger's events stay
-    as the proof of what happened, minus the IP, user agent and evidence URL.
+    Erase hooks of other apps run first, with the family's traces (identifiers and names) so they can
+    find copies not linked to the contact (raw webhooks, event payloads). The ledger's events stay as
+    the proof of what happened, minus the IP, user agent and evidence URL, with identifiers in evidence
+    ids replaced by suppression tokens (docs/architecture.md, DR-9).
     """
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    family = Contact.objects.filter(pk__in=contact_family_ids(contact))
-    identities = ContactIdentity.objects.filter(contact__in=family)
+    family = list(Contact.objects.filter(pk__in=contact_family_ids(contact)).order_by("pk"))
+    family_ids = [member.pk for member in family]
+    identities = list(ContactIdentity.objects.filter(contact_id__in=family_ids))
+    _suppress(contact.merchant_id, family, identities)
+    traces = erasure.family_traces(family, identities)
+    for hook in privacy.erase_hooks():
+        for member in family:
+            hook(contact=member, traces=traces)
+    for sweep in privacy.erase_sweeps():
+        sweep(merchant_id=contact.merchant_id, traces=traces)
+    ContactIdentity.objects.filter(contact_id__in=family_ids).delete()
+    now = timezone.now()
+    Contact.objects.filter(pk__in=family_ids).update(**BLANK_PROFILE, erased_at=now, updated_at=now)
+    erasure.ledger_redact(family_ids=family_ids, traces=traces)
+    erasure.imports_redact(merchant_id=contact.merchant_id, traces=traces)
+    erasure.admin_log_redact(family_ids=family_ids, traces=traces)
+    contact.refresh_from_db()
+    return contact
+
+
+def _suppress(merchant_id: int, family: list[Contact], identities: list[ContactIdentity]) -> None:
     pairs = set()
     for member in family:
         pairs |= contact_identifiers(
@@ -98,19 +120,10 @@ def contact_erase(*, contact: Contact) -> Contact:
             identities=[(i.kind, i.external_id) for i in identities if i.contact_id == member.pk],
         )  # fmt: skip
     Suppression.objects.bulk_create(
-        [Suppression(merchant_id=contact.merchant_id, kind=kind, value_hash=value) for kind, value in pairs],
+        [Suppression(merchant_id=merchant_id, kind=kind, value_hash=value) for kind, value in pairs],
         ignore_conflicts=True,
     )
-    _refresh_suppression_time(contact.merchant_id, pairs)
-    for hook in privacy.erase_hooks():
-        for member in family:
-            hook(member)
-    identities.delete()
-    now = timezone.now()
-    family.update(**BLANK_PROFILE, erased_at=now, updated_at=now)
-    ConsentEvent.objects.filter(contact__in=family)._redact_for_erasure()
-    contact.refresh_from_db()
-    return contact
+    _refresh_suppression_time(merchant_id, pairs)
 
 
 def _refresh_suppression_time(merchant_id: int, pairs: set) -> None:

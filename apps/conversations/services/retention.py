@@ -1,4 +1,4 @@
-"""Message-body retention and the privacy hooks (export, erase, merge) registered with contacts."""
+"""Message-body retention: bodies and files older than the merchant's setting are blanked."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from apps.conversations.models import Attachment, Conversation, Message, MessageKind
+from apps.conversations.models import Attachment, Message
 
 logger = logging.getLogger(__name__)
 
 
-def _redact(message_ids: list[int]) -> int:
+def messages_redact(message_ids: list[int]) -> int:
+    """Blank bodies, payload JSON and files of these messages (retention and erasure)."""
     now = timezone.now()
-    for attachment in Attachment.objects.filter(message_id__in=message_ids).exclude(file=""):
-        attachment.file.delete(save=False)
+    files = [a.file for a in Attachment.objects.filter(message_id__in=message_ids).exclude(file="")]
+    # After commit: a rolled-back erasure must not have deleted the files its rows still point to.
+    transaction.on_commit(lambda: [file.storage.delete(file.name) for file in files])
     Attachment.objects.filter(message_id__in=message_ids).update(
         file="", filename="", status="failed", error="removed by retention or erasure"
     )
@@ -45,53 +47,6 @@ def messages_redact_expired(*, batch: int = 1000, max_batches: int = 50) -> int:
             if not ids:
                 break
             with transaction.atomic():
-                total += _redact(ids)
+                total += messages_redact(ids)
     logger.info("conversations.retention_redacted", extra={"count": total})
     return total
-
-
-# --------------------------------------------------------------------------- privacy hooks
-def privacy_export(contact) -> list[dict]:
-    conversations = Conversation.objects.filter(contact=contact).select_related("channel").order_by("id")
-    messages_by_conversation: dict[int, list[dict]] = {}
-    for message in Message.objects.filter(conversation__contact=contact).exclude(kind=MessageKind.NOTE).order_by("id"):
-        messages_by_conversation.setdefault(message.conversation_id, []).append(
-            {
-                "direction": message.direction,
-                "kind": message.kind,
-                "body": message.body,
-                "attachments": message.attachments,
-                "status": message.status,
-                "created_at": message.created_at.isoformat(),
-            }
-        )
-    return [
-        {
-            "id": c.pk,
-            "channel": c.channel.kind,
-            "status": c.status,
-            "created_at": c.created_at.isoformat(),
-            "messages": messages_by_conversation.get(c.pk, []),
-        }
-        for c in conversations
-    ]
-
-
-def privacy_erase(contact) -> None:
-    ids = list(Message.objects.filter(conversation__contact=contact).values_list("id", flat=True))
-    with transaction.atomic():
-        _redact(ids)
-        Conversation.objects.filter(contact=contact).update(last_message_preview="")
-
-
-def privacy_merge(*, source, target) -> None:
-    """Move the source contact's conversations; if both have an unresolved one on a channel, resolve the
-    source's first (one unresolved conversation per channel and contact)."""
-    with transaction.atomic():
-        target_open = set(
-            Conversation.objects.filter(contact=target).exclude(status="resolved").values_list("channel_id", flat=True)
-        )
-        Conversation.objects.filter(contact=source, channel_id__in=target_open).exclude(status="resolved").update(
-            status="resolved", resolved_at=timezone.now()
-        )
-        Conversation.objects.filter(contact=source).update(contact=target)

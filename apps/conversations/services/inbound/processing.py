@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.conversations.models import Channel, ChannelKind, WebhookEvent, WebhookEventStatus
+from apps.conversations.services.erasure import webhook_event_forget_erased
 from apps.conversations.services.inbound import messenger, whatsapp
 from apps.conversations.services.inbound.common import ProcessResult
 
@@ -42,7 +43,12 @@ def webhook_event_process(*, event_id: int) -> ProcessResult:
         processor(event.channel, data, result)
     failures = result.errors + result.rejected
     status = WebhookEventStatus.FAILED if failures else WebhookEventStatus.PROCESSED
-    return _finish(event, result, status, "\n".join(failures))
+    _finish(event, result, status, "\n".join(failures))
+    # Only statuses name someone without resolving them to a live contact (a sender always is one); a
+    # failed event is replayed first, since it may be a returning person's.
+    if status == WebhookEventStatus.PROCESSED and result.statuses:
+        webhook_event_forget_erased(event=event)
+    return result
 
 
 def _finish(event: WebhookEvent, result: ProcessResult, status: str, error: str) -> ProcessResult:

@@ -1,0 +1,65 @@
+"""The conversations app's part of a contact's export, erasure and merge (registered with apps.contacts.privacy).
+
+The erasure itself is a service (services/erasure.py): webhook processing uses it too.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.contacts.redaction import Traces
+from apps.conversations.models import Conversation, Message, MessageKind
+from apps.conversations.services import erasure
+
+
+def privacy_export(contact) -> list[dict]:
+    conversations = Conversation.objects.filter(contact=contact).select_related("channel").order_by("id")
+    messages_by_conversation: dict[int, list[dict]] = {}
+    for message in Message.objects.filter(conversation__contact=contact).exclude(kind=MessageKind.NOTE).order_by("id"):
+        messages_by_conversation.setdefault(message.conversation_id, []).append(
+            {
+                "direction": message.direction,
+                "kind": message.kind,
+                "body": message.body,
+                "attachments": message.attachments,
+                "status": message.status,
+                "created_at": message.created_at.isoformat(),
+            }
+        )
+    return [
+        {
+            "id": c.pk,
+            "channel": c.channel.kind,
+            "status": c.status,
+            "created_at": c.created_at.isoformat(),
+            "messages": messages_by_conversation.get(c.pk, []),
+        }
+        for c in conversations
+    ]
+
+
+def privacy_erase(*, contact, traces: Traces) -> None:
+    erasure.contact_conversations_erase(contact=contact, traces=traces)
+
+
+def privacy_merge(*, source, target) -> None:
+    """Move the source contact's conversations; if both have an unresolved one on a channel, resolve the
+    source's first (one unresolved conversation per channel and contact)."""
+    with transaction.atomic():
+        target_open = set(
+            Conversation.objects.filter(contact=target).exclude(status="resolved").values_list("channel_id", flat=True)
+        )
+        Conversation.objects.filter(contact=source, channel_id__in=target_open).exclude(status="resolved").update(
+            status="resolved", resolved_at=timezone.now()
+        )
+        Conversation.objects.filter(contact=source).update(contact=target)
+
+
+def register() -> None:
+    from apps.contacts import privacy
+
+    privacy.register_export_section("conversations", privacy_export)
+    privacy.register_erase_hook(privacy_erase)
+    privacy.register_erase_sweep(erasure.webhook_events_redact)
+    privacy.register_merge_hook(privacy_merge)
