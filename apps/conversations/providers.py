@@ -72,7 +72,7 @@ MEDIA_HOST_SUFFIXES = ("fbcdn.net", "fbsbx.com", "facebook.com")
 
 
 def media_hosts() -> tuple[str, ...]:
-    return (*MEDIA_HOST_SUFFIXES, httpx.URL(settings.META_GRAPH_API_URL).host)
+    return (*MEDIA_HOST_SUFFIXES, httpx.URL(settings.META_GRAPH_API_URL).netloc.decode("ascii"))
 
 
 def media_fetch(url: str, *, headers: dict | None = None) -> tuple[bytes, str]:

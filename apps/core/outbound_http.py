@@ -57,6 +57,11 @@ def system_resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+def new_transport() -> httpx.BaseTransport:
+    """The connection layer under the guard (a test routes its fake public hosts to local servers here)."""
+    return httpx.HTTPTransport()
+
+
 def address_is_public(address: str) -> bool:
     """False for private, loopback, link-local, multicast, reserved, unspecified and shared addresses,
     including IPv4 addresses wrapped in IPv6 (mapped, 6to4, Teredo)."""
@@ -69,9 +74,15 @@ def address_is_public(address: str) -> bool:
     return ip.is_global and not any(flags)
 
 
-def host_matches(host: str, suffixes: Iterable[str]) -> bool:
-    host = host.lower().rstrip(".")
-    return any(host == s or host.endswith("." + s) for s in (s.lower().strip(".") for s in suffixes))
+def host_matches(url: httpx.URL, allowed: Iterable[str]) -> bool:
+    """A domain entry admits the domain and its subdomains; an entry with a port admits that host:port only."""
+    host, netloc = url.host.lower().rstrip("."), url.netloc.decode("ascii").lower()
+    for entry in (a.lower().strip(".") for a in allowed):
+        if ":" in entry and netloc == entry:
+            return True
+        if ":" not in entry and (host == entry or host.endswith("." + entry)):
+            return True
+    return False
 
 
 def fetch(
@@ -84,7 +95,8 @@ def fetch(
     resolver: Resolver | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> Fetched:
-    """GET url through the guard; `host_suffixes` (None = any public host) limits whom we talk to.
+    """GET url through the guard; `host_suffixes` (None = any public host) limits whom we talk to
+    (domains, which admit their subdomains, or exact `host:port` entries).
 
     Raises OutboundRefused for what must never be retried, OutboundError for transient failures.
     Any HTTP status is returned: the caller knows what an error answer means for its protocol.
@@ -95,7 +107,7 @@ def fetch(
     )
     suffixes = tuple(host_suffixes) if host_suffixes is not None else None
     current, current_headers = httpx.URL(url), dict(headers or {})
-    with httpx.Client(transport=transport or httpx.HTTPTransport(), trust_env=False) as client:
+    with httpx.Client(transport=transport or new_transport(), trust_env=False) as client:
         for _hop in range(MAX_REDIRECTS + 1):
             answer = _get(client, current, current_headers, suffixes, resolver or system_resolve, limits)
             location = answer.headers.get("location")
@@ -151,8 +163,8 @@ def _checked_address(url: httpx.URL, suffixes, resolver: Resolver) -> str:
         raise OutboundRefused(f"only https URLs are fetched, not {url.scheme or 'a relative URL'}")
     if not url.host:
         raise OutboundRefused("the URL has no host")
-    if suffixes is not None and not host_matches(url.host, suffixes):
-        raise OutboundRefused(f"{url.host} is not a host we fetch from")
+    if suffixes is not None and not host_matches(url, suffixes):
+        raise OutboundRefused(f"{url.netloc.decode('ascii')} is not a host we fetch from")
     addresses = _literal(url.host) or resolver(url.host, url.port or (443 if url.scheme == "https" else 80))
     if not addresses:
         raise OutboundError(f"{url.host} has no address")
