@@ -65,7 +65,19 @@ def attachment_store(*, message: Message, upload, media_type: str) -> Attachment
     )
     attachment.file.save(upload.name, upload, save=False)  # stored under a generated name (attachment_upload_to)
     attachment.save()
+    _summary_link(message, attachment)
     return attachment
+
+
+def _summary_link(message: Message, attachment: Attachment) -> None:
+    """Point the message's summary of this file at the stored row, so the API publishes its download URL."""
+    items = [dict(item) if isinstance(item, dict) else item for item in message.attachments or []]
+    for item in items:
+        if isinstance(item, dict) and not item.get("attachment_id") and item.get("filename") == attachment.filename:
+            item.update(attachment_id=attachment.pk, status=AttachmentStatus.STORED)
+            break
+    message.attachments = items
+    Message.objects.filter(pk=message.pk).update(attachments=items)
 
 
 FILE_SALT = "conversations.widget.file"

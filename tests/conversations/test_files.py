@@ -232,3 +232,17 @@ def test_history_links_are_signed_for_the_visitors_conversation(client, merchant
     )
     (link,) = response.json()["messages"][0]["attachments"]
     assert _body(client.get(link["url"])) == b"%PDF-1.4 label"
+
+
+def test_an_agents_upload_is_published_with_its_download_url(merchant, agent_membership, member_client, api):
+    conversation = ConversationFactory(merchant=merchant, channel=webchat_channel(merchant))
+    upload = SimpleUploadedFile("invoice.pdf", b"%PDF-1.4 total 12", content_type="application/pdf")
+    response = member_client(agent_membership).post(
+        reverse("conversations:message_send", args=[conversation.pk]), {"text": "", "attachment": upload}
+    )
+    assert response.status_code == 302
+    attachment = Attachment.objects.get()
+    (message,) = api.get(f"/api/v1/conversations/{conversation.pk}/messages/").json()["results"]
+    (item,) = message["attachments"]
+    assert item["url"] == f"/api/v1/attachments/{attachment.pk}/file/" and item["filename"] == "invoice.pdf"
+    assert _body(api.get(item["url"])) == b"%PDF-1.4 total 12"
