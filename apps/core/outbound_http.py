@@ -64,14 +64,22 @@ def new_transport() -> httpx.BaseTransport:
 
 def address_is_public(address: str) -> bool:
     """False for private, loopback, link-local, multicast, reserved, unspecified and shared addresses,
-    including IPv4 addresses wrapped in IPv6 (mapped, 6to4, Teredo)."""
+    including IPv4 addresses wrapped in IPv6 (mapped, 6to4, Teredo, NAT64)."""
     ip = ipaddress.ip_address(address.split("%")[0])
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None) or _nat64(ip)
         if embedded is not None and not address_is_public(str(embedded)):
             return False
     flags = (ip.is_private, ip.is_loopback, ip.is_link_local, ip.is_multicast, ip.is_reserved, ip.is_unspecified)
     return ip.is_global and not any(flags)
+
+
+def _nat64(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a NAT64 gateway would reach for an address in the well-known prefix 64:ff9b::/96."""
+    return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64_PREFIX else None
+
+
+_NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 def host_matches(url: httpx.URL, allowed: Iterable[str]) -> bool:
