@@ -153,3 +153,72 @@ def test_the_operator_setting_allows_http_and_private_addresses(fake_hosts, sett
 
 def test_the_system_resolver_answers_every_address_of_a_name():
     assert outbound_http.system_resolve("localhost", 443)[0] in ("127.0.0.1", "::1")
+
+
+# --------------------------------------------------------------------------- real TLS to the checked address
+def _certificate(tmp_path, name: str):
+    """A self-signed certificate for `name` (key and cert files) and an SSL context trusting only it."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert_file, key_file)
+    return server_context, ssl.create_default_context(cafile=str(cert_file))
+
+
+@pytest.fixture
+def tls_cdn(fake_hosts, tmp_path, settings):
+    """An https server on 127.0.0.1 holding a certificate for scontent.xx.fbcdn.net only."""
+    import httpx
+
+    settings.CHARLA_OUTBOUND_ALLOW_PRIVATE = True  # the server is on loopback; the TLS is what is under test
+    server_context, client_context = _certificate(tmp_path, "scontent.xx.fbcdn.net")
+    host = fake_hosts()
+    host.server.socket = server_context.wrap_socket(host.server.socket, server_side=True)
+    host.route("/v/photo.jpg", body=b"\xff\xd8\xffjpeg")
+    return host, httpx.HTTPTransport(verify=client_context)
+
+
+def test_tls_is_verified_for_the_name_while_connecting_to_the_checked_address(tls_cdn):
+    host, transport = tls_cdn
+    fetched = fetch(
+        f"https://scontent.xx.fbcdn.net:{host.port}/v/photo.jpg",
+        host_suffixes=META,
+        resolver=lambda name, port: ["127.0.0.1"],
+        transport=transport,
+    )
+    assert fetched.content == b"\xff\xd8\xffjpeg"
+    assert host.requests[0]["host"] == f"scontent.xx.fbcdn.net:{host.port}"
+
+
+def test_a_certificate_for_another_name_is_refused(tls_cdn):
+    host, transport = tls_cdn
+    with pytest.raises(OutboundError) as failed:
+        fetch(
+            f"https://video.xx.fbcdn.net:{host.port}/v/photo.jpg",
+            host_suffixes=META,
+            resolver=lambda name, port: ["127.0.0.1"],
+            transport=transport,
+        )
+    assert str(failed.value) == "connection error: ConnectError"
+    assert host.requests == []
