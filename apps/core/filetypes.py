@@ -35,7 +35,7 @@ def sniff(head: bytes) -> str:
         return "image/webp"
     if head[4:8] == b"ftyp":
         return "video/mp4"
-    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # an MPEG audio frame header
+    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE6 == 0xE2:  # an MP3 frame: sync bits, layer III
         return "audio/mpeg"
     return "text/plain" if _is_plain_text(head) else OCTET_STREAM
 

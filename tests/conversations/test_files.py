@@ -132,6 +132,8 @@ def test_a_stored_page_is_served_as_an_opaque_download(client, merchant, api, ag
         (b"\x00\x00\x00\x18ftypmp42", "video/mp4"),
         (b"OggS\x00\x02", "audio/ogg"),
         (b"ID3\x04\x00", "audio/mpeg"),
+        (b"\xff\xfb\x90\x64", "audio/mpeg"),
+        (b"\xff\xfeU\x00T\x00F\x00", "application/octet-stream"),  # UTF-16 text, not an MP3 frame
         ("Pedido 1234: dos cajas, envío el lunes.\n".encode(), "text/plain"),
         (b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>", "application/octet-stream"),
         (b"  <!DOCTYPE html><p>hi", "application/octet-stream"),
