@@ -114,18 +114,24 @@ def fetch(
         deadline=time.monotonic() + (timeout or settings.CHARLA_OUTBOUND_TIMEOUT),
     )
     suffixes = tuple(host_suffixes) if host_suffixes is not None else None
-    current, current_headers = httpx.URL(url), dict(headers or {})
-    with httpx.Client(transport=transport or new_transport(), trust_env=False) as client:
-        for _hop in range(MAX_REDIRECTS + 1):
-            answer = _get(client, current, current_headers, suffixes, resolver or system_resolve, limits)
-            location = answer.headers.get("location")
-            if answer.status_code not in REDIRECT_STATUSES or not location:
-                return answer
-            following = current.join(location)
-            if following.host != current.host:
-                # Credentials were meant for the first host only (httpx drops them the same way).
-                current_headers = {k: v for k, v in current_headers.items() if k.lower() != "authorization"}
-            current = following
+    try:
+        with httpx.Client(transport=transport or new_transport(), trust_env=False) as client:
+            return _follow(client, httpx.URL(url), dict(headers or {}), suffixes, resolver or system_resolve, limits)
+    except httpx.InvalidURL:
+        raise OutboundRefused("not a valid URL") from None
+
+
+def _follow(client, url: httpx.URL, headers: dict, suffixes, resolver: Resolver, limits: _Limits) -> Fetched:
+    for _hop in range(MAX_REDIRECTS + 1):
+        answer = _get(client, url, headers, suffixes, resolver, limits)
+        location = answer.headers.get("location")
+        if answer.status_code not in REDIRECT_STATUSES or not location:
+            return answer
+        following = url.join(location)
+        if following.host != url.host:
+            # Credentials were meant for the first host only (httpx drops them the same way).
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        url = following
     raise OutboundRefused(f"more than {MAX_REDIRECTS} redirects")
 
 

@@ -50,6 +50,8 @@ def test_fetches_from_an_allowed_public_host_by_its_checked_address(fake_hosts, 
         ("https://fbcdn.net.evil.example/x", "fbcdn.net.evil.example is not a host we fetch from"),
         ("https://169.254.169.254/latest/meta-data/", "169.254.169.254 is not a host we fetch from"),
         ("file:///etc/passwd", "only https URLs are fetched, not file"),
+        ("https://a.fbcdn.net:abc/x", "not a valid URL"),
+        ("https://[::1/x", "not a valid URL"),
     ],
 )
 def test_urls_off_the_allowed_hosts_or_scheme_are_refused(fake_network, url, reason):
