@@ -297,6 +297,12 @@ SPECTACULAR_SETTINGS = {
 # --------------------------------------------------------------------------- providers
 META_GRAPH_API_URL = env.str("META_GRAPH_API_URL", default="https://graph.facebook.com/v21.0").rstrip("/")
 
+# --------------------------------------------------------------------------- outbound requests to URLs from outside
+# apps/core/outbound_http.py: https only, public addresses only; true allows http and private addresses (local fakes).
+CHARLA_OUTBOUND_ALLOW_PRIVATE = env.bool("CHARLA_OUTBOUND_ALLOW_PRIVATE", default=False)
+CHARLA_OUTBOUND_MAX_BYTES = env.int("CHARLA_OUTBOUND_MAX_BYTES", default=100 * 1024 * 1024)  # WhatsApp's largest
+CHARLA_OUTBOUND_TIMEOUT = env.float("CHARLA_OUTBOUND_TIMEOUT", default=60.0)  # seconds for a whole fetch
+
 # --------------------------------------------------------------------------- logging
 LOGGING = {
     "version": 1,

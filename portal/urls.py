@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -29,11 +28,6 @@ urlpatterns = [
     path("campaigns/", include("apps.campaigns.urls")),
     path("", include("apps.core.urls")),
 ]
-
-if settings.DEBUG:
-    from django.views.static import serve
-
-    urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
 
 handler404 = "apps.core.views.page_not_found"
 handler500 = "apps.core.views.server_error"

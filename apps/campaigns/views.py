@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import csv
+from collections.abc import Iterator
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -14,6 +14,7 @@ from apps.campaigns import selectors, services
 from apps.campaigns.forms import CampaignForm, SegmentForm, TemplateForm, TestSendForm
 from apps.campaigns.models import Campaign, MessageTemplate, Segment
 from apps.contacts.models import Contact
+from apps.core.csv_export import csv_lines
 from apps.core.permissions import member_required
 from apps.core.roles import Capability
 from apps.core.tenancy import access_object
@@ -221,11 +222,10 @@ def campaign_test_send(request, campaign_id: int):
     return redirect("campaigns:detail", campaign_id=campaign.pk)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
+EXPORT_HEADER = [
+    "delivery_id", "contact_id", "contact_name", "state", "reason", "error_code", "provider_message_id",
+    "attempted_at", "sent_at", "delivered_at", "read_at", "failed_at",
+]  # fmt: skip
 EXPORT_FIELDS = [
     "id",
     "contact_id",
@@ -246,39 +246,21 @@ EXPORT_FIELDS = [
 def campaign_export(request, campaign_id: int):
     """Streams every delivery as CSV, keyset-paged so memory stays flat for a million rows."""
     campaign = _campaign(request, campaign_id)
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield writer.writerow(
-            [
-                "delivery_id",
-                "contact_id",
-                "contact_name",
-                "state",
-                "reason",
-                "error_code",
-                "provider_message_id",
-                "attempted_at",
-                "sent_at",
-                "delivered_at",
-                "read_at",
-                "failed_at",
-            ]
-        )
-        last = 0
-        while True:
-            page = list(
-                selectors.delivery_list(campaign=campaign)
-                .filter(pk__gt=last)
-                .order_by("pk")
-                .values_list(*EXPORT_FIELDS)[:2000]
-            )
-            for row in page:
-                yield writer.writerow(["" if v is None else v for v in row])
-            if len(page) < 2000:
-                return
-            last = page[-1][0]
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response = StreamingHttpResponse(csv_lines(EXPORT_HEADER, _export_rows(campaign)), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-deliveries.csv"'
     return response
+
+
+def _export_rows(campaign) -> Iterator[tuple]:
+    last = 0
+    while True:
+        page = list(
+            selectors.delivery_list(campaign=campaign)
+            .filter(pk__gt=last)
+            .order_by("pk")
+            .values_list(*EXPORT_FIELDS)[:2000]
+        )
+        yield from page
+        if len(page) < 2000:
+            return
+        last = page[-1][0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -25,7 +26,8 @@ from apps.conversations.serializers import (
 )
 from apps.core.api.errors import Conflict, Unprocessable
 from apps.core.api.pagination import IdCursorPagination
-from apps.core.api.views import MerchantModelViewSet, MerchantViewSet
+from apps.core.api.views import MerchantAPIView, MerchantModelViewSet, MerchantViewSet
+from apps.core.downloads import download_response
 from apps.core.roles import Capability
 
 SECRET_AND_ID_FIELDS = ("phone_number_id", "page_id", "access_token", "app_secret", "verify_token")
@@ -236,3 +238,14 @@ class CannedResponseViewSet(MerchantModelViewSet):
 
     def perform_destroy(self, instance):
         services.canned_response_delete(canned=instance)
+
+
+class AttachmentFileApi(MerchantAPIView):
+    """A message's stored file, for the merchant's members and API keys only, always as a download."""
+
+    required_capability = Capability.INBOX
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request, pk: int):
+        attachment = selectors.attachment_stored(merchant=self.merchant, attachment_id=pk)
+        return download_response(attachment.file.open("rb"), filename=attachment.filename)

@@ -6,6 +6,7 @@ Field names here are frozen once other apps depend on them: add fields through n
 from __future__ import annotations
 
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -17,6 +18,11 @@ from apps.core.tenancy import MerchantOwned
 
 def _public_key() -> str:
     return secrets.token_urlsafe(24)
+
+
+def attachment_upload_to(instance: Attachment, filename: str) -> str:
+    """A generated storage name: the sender's file name (kept in `filename`) never reaches the disk or a URL."""
+    return timezone.now().strftime(f"conversations/%Y/%m/{uuid.uuid4().hex}")
 
 
 class ChannelKind(models.TextChoices):
@@ -226,7 +232,7 @@ class Attachment(MerchantOwned):
     filename = models.CharField(max_length=255, blank=True)
     sha256 = models.CharField(max_length=128, blank=True)
     size = models.PositiveBigIntegerField(null=True, blank=True)
-    file = models.FileField(upload_to="conversations/%Y/%m/", max_length=500, blank=True)
+    file = models.FileField(upload_to=attachment_upload_to, max_length=500, blank=True)
     status = models.CharField(max_length=10, choices=AttachmentStatus.choices, default=AttachmentStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)

@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from apps.core import outbound_http
+
 logger = logging.getLogger(__name__)
 
 
@@ -61,6 +63,32 @@ class ProviderError(Exception):
         self.message = message
         self.retryable = retryable
         super().__init__(f"{code or http_status}: {message}")
+
+
+# Where Meta serves media: Messenger attachment URLs (scontent-*.xx.fbcdn.net, cdn.fbsbx.com) and WhatsApp's
+# lookaside.fbsbx.com. The configured Graph host is added because a local fake of the Graph API serves its
+# own media (in production it is graph.facebook.com, inside these suffixes anyway).
+MEDIA_HOST_SUFFIXES = ("fbcdn.net", "fbsbx.com", "facebook.com")
+
+
+def media_hosts() -> tuple[str, ...]:
+    return (*MEDIA_HOST_SUFFIXES, httpx.URL(settings.META_GRAPH_API_URL).netloc.decode("ascii"))
+
+
+def media_fetch(url: str, *, headers: dict | None = None) -> tuple[bytes, str]:
+    """(content, content type) of Meta-hosted media, through the outbound guard.
+
+    A URL off Meta's hosts, a non-public address on any hop or an oversized answer is a ProviderError that
+    is never retried: it comes from the webhook payload, so trying again would only try the attack again.
+    """
+    try:
+        fetched = outbound_http.fetch(url, host_suffixes=media_hosts(), headers=headers)
+    except outbound_http.OutboundError as exc:
+        raise ProviderError(None, 0, str(exc), exc.retryable) from None
+    if not 200 <= fetched.status_code < 300:
+        answer = httpx.Response(fetched.status_code, headers=fetched.headers, content=fetched.content)
+        raise error_from_response(answer)
+    return fetched.content, fetched.content_type
 
 
 def graph_url(*parts: str) -> str:
@@ -209,7 +237,8 @@ class WhatsAppClient(GraphClient):
         return _json(self._get(graph_url(media_id)))
 
     def media_download(self, url: str) -> bytes:
-        return self._get(url).content
+        """The file behind the URL `media_url` answered, fetched through the outbound guard with our token."""
+        return media_fetch(url, headers=self.request_kwargs().get("headers"))[0]
 
     def _get(self, url: str) -> httpx.Response:
         try:

@@ -14,6 +14,8 @@ from django.utils.dateparse import parse_datetime
 
 from apps.conversations import hooks, policy
 from apps.conversations.models import (
+    Attachment,
+    AttachmentStatus,
     CannedResponse,
     Channel,
     Conversation,
@@ -23,6 +25,7 @@ from apps.conversations.models import (
 )
 from apps.core.roles import Capability
 from apps.core.selectors import DashboardCard
+from apps.core.tenancy import access_object
 
 logger = logging.getLogger(__name__)
 
@@ -255,3 +258,9 @@ def template_prefill(*, template, contact) -> dict[str, str]:
         value = values.get(variable) or attributes.get(variable)
         out[variable] = "" if value in (None, "") else str(value)
     return out
+
+
+def attachment_stored(*, merchant, attachment_id: object) -> Attachment:
+    """The merchant's downloaded file with this id; 404 when it is another merchant's or not stored (yet)."""
+    stored = Attachment.objects.filter(status=AttachmentStatus.STORED).exclude(file="")
+    return access_object(Attachment, merchant=merchant, pk=attachment_id, queryset=stored)

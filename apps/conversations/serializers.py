@@ -15,6 +15,7 @@ from apps.conversations.models import (
     Message,
 )
 from apps.conversations.services.payloads import message_error
+from apps.conversations.uploads import attachments_published
 
 
 def _mask(value: str) -> str | None:
@@ -103,6 +104,7 @@ class ConversationUpdateSerializer(serializers.Serializer):
 class MessageSerializer(serializers.ModelSerializer):
     conversation = serializers.IntegerField(source="conversation_id", read_only=True)
     author = serializers.IntegerField(source="author_id", read_only=True, allow_null=True)
+    attachments = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
 
     class Meta:
@@ -117,6 +119,11 @@ class MessageSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.DictField(allow_null=True))
     def get_error(self, message: Message) -> dict | None:
         return message_error(message)
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_attachments(self, message: Message) -> list:
+        """Each stored file's `url` is the authorised download (`/api/v1/attachments/{id}/file/`)."""
+        return attachments_published(message.attachments)
 
 
 class TemplateRefSerializer(serializers.Serializer):

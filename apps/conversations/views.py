@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,13 +13,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.conversations import events, forms, panels, policy, selectors, uploads
 from apps.conversations.models import (
-    Attachment,
     CannedResponse,
     Channel,
     ChannelKind,
     Conversation,
     Message,
 )
+from apps.core.downloads import download_response
 from apps.core.permissions import member_required
 from apps.core.roles import Capability, role_can
 from apps.core.tenancy import access_object
@@ -424,12 +424,8 @@ def conversation_labels(request, conversation_id: int):
 @member_required(Capability.INBOX)
 @require_GET
 def attachment_download(request, attachment_id: int):
-    attachment = access_object(Attachment, merchant=request.merchant, pk=attachment_id)
-    if not attachment.file:
-        raise Http404("This file is not stored (yet).")
-    response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename or "file")
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    attachment = selectors.attachment_stored(merchant=request.merchant, attachment_id=attachment_id)
+    return download_response(attachment.file.open("rb"), filename=attachment.filename)
 
 
 # --------------------------------------------------------------------------- web-chat channels and the snippet

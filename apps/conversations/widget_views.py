@@ -14,7 +14,7 @@ from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 
 from apps.conversations import events, live, uploads, widget
 from apps.conversations.models import Message, MessageKind
+from apps.core.downloads import download_response
 
 HISTORY_LIMIT = 50
 CONSENT_CHANNELS = ("email", "whatsapp", "sms", "webchat", "messenger")
@@ -243,8 +244,7 @@ def widget_file(request, public_key: str, signed: str):
     attachment = uploads.widget_file_read(channel=channel, signed=signed) if channel else None
     if attachment is None:
         raise Http404("No such file.")
-    response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename or "file")
-    response["X-Content-Type-Options"] = "nosniff"
+    response = download_response(attachment.file.open("rb"), filename=attachment.filename)
     response["Cache-Control"] = "private, max-age=3600"
     return response
 

@@ -191,6 +191,7 @@ def _multipart(content_type: str, raw: bytes) -> tuple[dict, dict]:
 def fake_graph(settings):
     graph = FakeGraph()
     settings.META_GRAPH_API_URL = graph.url
+    settings.CHARLA_OUTBOUND_ALLOW_PRIVATE = True  # the fake serves its media over http on 127.0.0.1
     settings.CONVERSATIONS_SEND_BACKOFF = 0
     yield graph
     graph.close()

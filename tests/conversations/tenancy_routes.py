@@ -66,6 +66,7 @@ ROUTES = {
     "conversations:snooze": lambda owner: {"conversation_id": _conversation(owner).pk},
     "conversations:labels": lambda owner: {"conversation_id": _conversation(owner).pk},
     "conversations:attachment": lambda owner: {"attachment_id": _attachment(owner)},
+    "api:attachment-file": lambda owner: {"pk": _attachment(owner)},
     "conversations:widget_settings": lambda owner: {"channel_id": _channel(owner, kind="webchat").pk},
 }
 

@@ -197,9 +197,10 @@ def test_customers_download_their_conversations_files_by_signed_path_only(
     assert response.status_code == 200 and b"".join(response.streaming_content) == b"%PDF-1.4 invoice"
     assert response["Content-Disposition"].startswith("attachment")
     assert client.get(link["url"][:-3] + "xx/").status_code == 404
-    assert client.get(uploads.widget_file_path(channel=channel, attachment_id=secret.pk)).status_code == 404
+    note_path = uploads.widget_file_path(channel=channel, conversation_id=conversation.pk, attachment_id=secret.pk)
+    assert client.get(note_path).status_code == 404
     other = webchat_channel(merchant)
-    forged = uploads.widget_file_path(channel=other, attachment_id=invoice.pk).replace(
+    forged = uploads.widget_file_path(channel=other, conversation_id=conversation.pk, attachment_id=invoice.pk).replace(
         other.public_key, channel.public_key
     )
     assert client.get(forged).status_code == 404

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 
 from django.db import transaction
@@ -12,6 +11,7 @@ from apps.contacts import privacy
 from apps.contacts.models import ConsentEvent, ConsentState, Contact, ContactIdentity, Suppression
 from apps.contacts.services import erasure
 from apps.contacts.suppression import contact_identifiers
+from apps.core.csv_export import csv_lines
 from apps.merchants.models import Merchant
 
 
@@ -142,29 +142,18 @@ LEDGER_COLUMNS = [
 ]  # fmt: skip
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def consent_ledger_csv(*, merchant: Merchant, contact_id: int | None = None) -> Iterator[str]:
     """The merchant's whole ledger as CSV lines, streamed in id order (constant memory)."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(LEDGER_COLUMNS)
     events = ConsentEvent.objects.for_merchant(merchant).select_related("contact", "actor").order_by("id")
     if contact_id is not None:
         events = events.filter(contact_id=contact_id)
-    for e in events.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                e.pk, e.contact_id, e.contact.name, e.contact.phone, e.contact.email, e.channel, e.purpose, e.action,
-                e.resulting_status, e.source, e.collected_via, _safe_cell(e.wording), e.evidence_url,
-                e.evidence_message_id, e.ip_address or "", e.user_agent, e.actor.email if e.actor_id else "",
-                e.actor_label, e.occurred_at.isoformat(), e.recorded_at.isoformat(),
-            ]
-        )  # fmt: skip
+    return csv_lines(LEDGER_COLUMNS, (_ledger_row(e) for e in events.iterator(chunk_size=2000)))
 
 
-def _safe_cell(value: str) -> str:
-    # A wording starting with = + - @ would run as a formula when the auditor opens the CSV.
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
+def _ledger_row(e: ConsentEvent) -> list:
+    return [
+        e.pk, e.contact_id, e.contact.name, e.contact.phone, e.contact.email, e.channel, e.purpose, e.action,
+        e.resulting_status, e.source, e.collected_via, e.wording, e.evidence_url, e.evidence_message_id,
+        e.ip_address or "", e.user_agent, e.actor.email if e.actor_id else "", e.actor_label,
+        e.occurred_at.isoformat(), e.recorded_at.isoformat(),
+    ]  # fmt: skip

@@ -6,16 +6,13 @@ import hashlib
 import logging
 import mimetypes
 
-import httpx
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from apps.conversations import providers
+from apps.conversations import providers, uploads
 from apps.conversations.models import Attachment, AttachmentStatus, Message
 
 logger = logging.getLogger(__name__)
-
-MAX_MEDIA_BYTES = 100 * 1024 * 1024  # WhatsApp's largest documents are 100 MB
 
 
 class MediaRetry(Exception):
@@ -56,21 +53,15 @@ def enqueue_fetches(attachment_ids: list[int]) -> None:
 
 
 def _download(attachment: Attachment) -> tuple[bytes, str]:
-    channel = attachment.message.channel
     if attachment.provider_media_id:
-        client = providers.get_client(channel)
+        # WhatsApp: only the Graph API's media endpoint says where the file is (Meta's lookaside host).
+        client = providers.get_client(attachment.message.channel)
         info = client.media_url(attachment.provider_media_id)
         if not info.get("url"):
             raise providers.ProviderError(None, 200, "media answer without url", False)
         return client.media_download(str(info["url"])), str(info.get("mime_type") or attachment.mime_type)
-    try:
-        with httpx.Client(timeout=providers.DEFAULT_TIMEOUT, follow_redirects=True) as client:
-            response = client.get(attachment.source_url)
-    except httpx.HTTPError as exc:
-        raise providers.ProviderError(None, 0, f"connection error: {exc.__class__.__name__}", True) from None
-    if response.status_code >= 400:
-        raise providers.error_from_response(response)
-    return response.content, response.headers.get("content-type", attachment.mime_type).split(";")[0]
+    content, mime = providers.media_fetch(attachment.source_url)
+    return content, mime or attachment.mime_type
 
 
 def attachment_fetch(*, attachment_id: int, final_attempt: bool = True) -> str:
@@ -81,10 +72,9 @@ def attachment_fetch(*, attachment_id: int, final_attempt: bool = True) -> str:
     attachment.attempts += 1
     try:
         content, mime = _download(attachment)
-        if len(content) > MAX_MEDIA_BYTES:
-            raise providers.ProviderError(None, 200, "media larger than 100 MB", False)
     except providers.ProviderError as exc:
         attachment.error = exc.message[:2000]
+        logger.info("conversations.media_failed", extra={"attachment_id": attachment.pk, "reason": exc.message})
         if exc.retryable and not final_attempt:
             attachment.save(update_fields=["attempts", "error"])
             raise MediaRetry(exc.message) from None
@@ -101,13 +91,14 @@ def attachment_fetch(*, attachment_id: int, final_attempt: bool = True) -> str:
 
 def _store(attachment: Attachment, content: bytes, mime: str) -> None:
     extension = mimetypes.guess_extension(mime or "") or ""
-    name = attachment.filename or f"{attachment.media_type or 'file'}-{attachment.pk}{extension}"
-    attachment.file.save(name, ContentFile(content), save=False)
+    # The name people see when they download it; on disk it gets a generated one (attachment_upload_to).
+    attachment.filename = attachment.filename or f"{attachment.media_type or 'file'}-{attachment.pk}{extension}"
+    attachment.file.save(attachment.filename, ContentFile(content), save=False)
     attachment.mime_type = mime or attachment.mime_type
     attachment.size = len(content)
     attachment.status = AttachmentStatus.STORED
     attachment.error = ""
-    attachment.save(update_fields=["file", "mime_type", "size", "status", "error", "attempts"])
+    attachment.save(update_fields=["file", "filename", "mime_type", "size", "status", "error", "attempts"])
 
 
 def _sync_message(attachment: Attachment) -> None:
@@ -125,7 +116,7 @@ def _sync_message(attachment: Attachment) -> None:
             if same_media or same_url:
                 item["status"] = attachment.status
                 item["attachment_id"] = attachment.pk
-                item["url"] = attachment.file.url if attachment.file else ""
+                item["url"] = uploads.attachment_url(attachment.pk) if attachment.file else ""
                 item["error"] = attachment.error
         message.attachments = items
         message.save(update_fields=["attachments"])

