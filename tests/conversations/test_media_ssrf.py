@@ -6,10 +6,11 @@ from django.conf import settings as django_settings
 
 from apps.conversations.models import Attachment, Message
 from tests.conversations.conftest import sign
+from tests.samples import FB_PAGE_ID, FB_PSID
 
 pytestmark = pytest.mark.django_db
 
-PSID, PAGE = "6120394857361029", "118273645501928"
+PSID, PAGE = FB_PSID, FB_PAGE_ID
 JPEG = b"\xff\xd8\xff\xe0" + b"j" * 600
 
 
