@@ -1,9 +1,4 @@
-import importlib
-import logging
-
 from django.apps import AppConfig
-
-logger = logging.getLogger(__name__)
 
 
 class ConversationsConfig(AppConfig):
@@ -19,13 +14,7 @@ class ConversationsConfig(AppConfig):
         self._register_privacy_hooks()
 
     def _register_privacy_hooks(self) -> None:
-        try:
-            privacy = importlib.import_module("apps.contacts.privacy")
-        except ModuleNotFoundError as exc:
-            if exc.name != "apps.contacts.privacy":
-                raise
-            logger.info("conversations.privacy_hooks_skipped")
-            return
+        from apps.contacts import privacy
         from apps.conversations.services import retention
 
         privacy.register_export_section("conversations", retention.privacy_export)

@@ -3,9 +3,8 @@ from apps.merchants.selectors import memberships_for_user
 
 
 def portal(request) -> dict:
-    user = getattr(request, "user", None)
-    membership = getattr(request, "membership", None) if user is not None else None
-    if user is None or not user.is_authenticated or not membership:
+    membership = request.membership  # set by apps.core.middleware on every request
+    if not request.user.is_authenticated or not membership:
         return {}
     return {
         "current_merchant": membership.merchant,
