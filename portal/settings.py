@@ -172,6 +172,10 @@ CELERY_BEAT_SCHEDULE.update(campaigns_beat.BEAT_SCHEDULE)
 CELERY_BEAT_SCHEDULE.update(conversations_beat.BEAT_SCHEDULE)
 CELERY_BEAT_SCHEDULE.update(tickets_beat.BEAT_SCHEDULE)
 
+# A portal socket re-checks its member's access on every change a service makes, and at least this often
+# (changes made outside the services, e.g. in the Django admin); see apps/core/sockets.py.
+ACCESS_RECHECK_SECONDS = 60.0
+
 # --------------------------------------------------------------------------- auth & security
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

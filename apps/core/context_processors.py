@@ -3,8 +3,8 @@ from apps.merchants.selectors import memberships_for_user
 
 
 def portal(request) -> dict:
-    membership = request.membership  # set by apps.core.middleware on every request
-    if not request.user.is_authenticated or not membership:
+    user, membership = request.user, request.membership  # membership: set by apps.core.middleware
+    if user is None or not user.is_authenticated or not membership:  # None: an API request without a user
         return {}
     return {
         "current_merchant": membership.merchant,
