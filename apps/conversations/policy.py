@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from apps.conversations.hooks import Template
 
@@ -95,17 +95,6 @@ class PolicyDecision:
     message: str
     messaging_type: str | None = None
     tag: str | None = None
-
-
-@runtime_checkable
-class TemplateLike(Protocol):
-    """What message_send needs from a template (campaigns' MessageTemplate satisfies it)."""
-
-    name: str
-    language: str
-    status: str
-    body: str
-    variables: Any  # list of variable names
 
 
 def _allow(messaging_type: str | None = None, tag: str | None = None) -> PolicyDecision:

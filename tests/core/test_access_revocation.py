@@ -12,8 +12,12 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from apps.campaigns import events as campaign_events
 from apps.conversations import relay, services
@@ -155,6 +159,43 @@ async def test_signing_out_closes_that_sessions_socket_4401(layer, agent_members
     await closed_and_silent(socket, 4401, conversation)
     assert [b for b in await bodies(other_browser) if b == "after the close"] == ["after the close"]
     await other_browser.disconnect()
+
+
+def _reset_password(user, password: str) -> int:
+    """The e-mailed reset link, followed by an anonymous browser; the status of the final POST."""
+    client = Client()
+    uid, token = urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)
+    form_url = client.get(f"/accounts/reset/{uid}/{token}/").url  # Django swaps the token for a session
+    return client.post(form_url, {"new_password1": password, "new_password2": password}).status_code
+
+
+async def test_a_password_reset_closes_the_sessions_signed_in_with_the_old_one_4401(layer, agent_membership):
+    conversation = await sync_to_async(ConversationFactory)(merchant=agent_membership.merchant)
+    socket, _ = await inbox_socket(agent_membership)
+    assert await sync_to_async(_reset_password)(agent_membership.user, "a new long passphrase 42") == 302
+    await closed_and_silent(socket, 4401, conversation)
+
+
+def _admin_deactivates(user) -> int:
+    admin = Client()
+    admin.force_login(type(user).objects.create_superuser(email=f"root-{uuid.uuid4().hex[:6]}@example.test"))
+    joined = timezone.localtime(user.date_joined)
+    form = {
+        "email": user.email,
+        "full_name": user.full_name,
+        "date_joined_0": joined.strftime("%Y-%m-%d"),
+        "date_joined_1": joined.strftime("%H:%M:%S"),
+    }  # is_active left out: unchecked
+    return admin.post(reverse("admin:accounts_user_change", args=[user.pk]), form).status_code
+
+
+async def test_deactivating_a_user_in_the_admin_closes_their_sockets_at_once_4401(layer, agent_membership):
+    conversation = await sync_to_async(ConversationFactory)(merchant=agent_membership.merchant)
+    socket, _ = await inbox_socket(agent_membership)
+    assert await sync_to_async(_admin_deactivates)(agent_membership.user) == 302
+    user_model = type(agent_membership.user)
+    assert await sync_to_async(lambda: user_model.objects.get(pk=agent_membership.user_id).is_active)() is False
+    await closed_and_silent(socket, 4401, conversation)
 
 
 async def test_a_change_outside_the_services_is_caught_by_the_periodic_recheck(layer, agent_membership, settings):
