@@ -13,6 +13,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -131,6 +132,17 @@ async def test_a_role_change_that_keeps_the_inbox_keeps_the_socket_open(layer, a
     await sync_to_async(membership_set_role)(membership=agent_membership, role=Role.ADMIN)
     assert await socket.receive_nothing(timeout=0.5)  # re-checked, still allowed: no close
     await streams(socket, conversation, "still an admin of the inbox")
+    await socket.disconnect()
+
+
+async def test_a_refused_removal_leaves_the_last_admins_socket_open(layer, admin_membership):
+    conversation = await sync_to_async(ConversationFactory)(merchant=admin_membership.merchant)
+    socket, _ = await inbox_socket(admin_membership)
+    with pytest.raises(ValidationError) as excinfo:
+        await sync_to_async(membership_remove)(membership=admin_membership)
+    assert excinfo.value.message_dict == {"member": ["The last admin cannot be removed."]}
+    assert await socket.receive_nothing(timeout=0.5)
+    await streams(socket, conversation, "still the admin")
     await socket.disconnect()
 
 

@@ -60,7 +60,7 @@ class LaunchRefused(Exception):
 
 def _check_links(campaign: Campaign, errors: dict) -> None:
     for name, model in (("channel", Channel), ("template", MessageTemplate), ("segment", Segment)):
-        related = getattr(campaign, name, None) if getattr(campaign, f"{name}_id", None) else None
+        related = getattr(campaign, name) if getattr(campaign, f"{name}_id") else None
         if related is None:
             errors[name] = ["This field is required."]
         elif related.merchant_id != campaign.merchant_id:
