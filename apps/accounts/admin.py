@@ -23,3 +23,9 @@ class UserAdmin(BaseUserAdmin):
         super().save_model(request, obj, form, change)
         if change:  # e.g. deactivated: the user's open sockets re-check and close
             access_changed(user_id=obj.pk)
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # changed: old sessions end
+            access_changed(user_id=int(id))
+        return response

@@ -189,8 +189,7 @@ async def test_a_password_reset_closes_the_sessions_signed_in_with_the_old_one_4
 
 
 def _admin_deactivates(user) -> int:
-    admin = Client()
-    admin.force_login(type(user).objects.create_superuser(email=f"root-{uuid.uuid4().hex[:6]}@example.test"))
+    admin = _admin_client()
     joined = timezone.localtime(user.date_joined)
     form = {
         "email": user.email,
@@ -208,6 +207,23 @@ async def test_deactivating_a_user_in_the_admin_closes_their_sockets_at_once_440
     user_model = type(agent_membership.user)
     assert await sync_to_async(lambda: user_model.objects.get(pk=agent_membership.user_id).is_active)() is False
     await closed_and_silent(socket, 4401, conversation)
+
+
+def _admin_client() -> Client:
+    from apps.accounts.models import User
+
+    admin = Client()
+    admin.force_login(User.objects.create_superuser(email=f"root-{uuid.uuid4().hex[:6]}@example.test"))
+    return admin
+
+
+async def test_deleting_a_membership_in_the_admin_closes_its_socket_at_once_4403(layer, agent_membership):
+    conversation = await sync_to_async(ConversationFactory)(merchant=agent_membership.merchant)
+    socket, _ = await inbox_socket(agent_membership)
+    url = reverse("admin:merchants_membership_delete", args=[agent_membership.pk])
+    response = await sync_to_async(lambda: _admin_client().post(url, {"post": "yes"}))()
+    assert response.status_code == 302
+    await closed_and_silent(socket, 4403, conversation)
 
 
 async def test_a_change_outside_the_services_is_caught_by_the_periodic_recheck(layer, agent_membership, settings):
