@@ -19,6 +19,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib import auth
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
 from apps.core.roles import role_can
@@ -29,7 +30,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
 
-def session_user(*, session_key: str | None):
+def session_user(*, session_key: str | None) -> AbstractBaseUser | None:
     """The active user this session still signs in, or None (signed out, expired, password changed)."""
     if not session_key:
         return None
