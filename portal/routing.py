@@ -7,4 +7,4 @@ agent_websocket_urlpatterns = [
     *conversations_routing.websocket_urlpatterns,
     *campaigns_routing.websocket_urlpatterns,
 ]
-widget_websocket_urlpatterns = [*getattr(conversations_routing, "widget_websocket_urlpatterns", [])]
+widget_websocket_urlpatterns = [*conversations_routing.widget_websocket_urlpatterns]

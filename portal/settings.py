@@ -5,13 +5,16 @@ With DATABASE_URL / REDIS_URL unset the portal runs embedded (SQLite, in-memory 
 filesystem broker); set, they switch to PostgreSQL and Redis. See .env.example.
 """
 
-import importlib
 import os
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+
+from apps.campaigns import beat as campaigns_beat
+from apps.conversations import beat as conversations_beat
+from apps.tickets import beat as tickets_beat
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 _OWN_PREFIXES = ("DJANGO_", "DATABASE_", "REDIS_", "CHARLA_", "CELERY_", "EMAIL_", "META_", "API_", "CHANNELS_", "LOG_")
@@ -179,13 +182,14 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute=7),
     },
 }
-# Each domain app may declare its periodic tasks in apps/<app>/beat.py as a plain BEAT_SCHEDULE dict.
-for _app in ("contacts", "conversations", "tickets", "campaigns"):
-    try:
-        CELERY_BEAT_SCHEDULE.update(importlib.import_module(f"apps.{_app}.beat").BEAT_SCHEDULE)
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"apps.{_app}.beat":
-            raise
+# The apps with periodic tasks declare them in apps/<app>/beat.py as a plain BEAT_SCHEDULE dict (no Django imports).
+CELERY_BEAT_SCHEDULE.update(campaigns_beat.BEAT_SCHEDULE)
+CELERY_BEAT_SCHEDULE.update(conversations_beat.BEAT_SCHEDULE)
+CELERY_BEAT_SCHEDULE.update(tickets_beat.BEAT_SCHEDULE)
+
+# A portal socket re-checks its member's access on every change a service makes, and at least this often
+# (changes made outside the services, e.g. in the Django admin); see apps/core/sockets.py.
+ACCESS_RECHECK_SECONDS = 60.0
 
 # --------------------------------------------------------------------------- auth & security
 AUTH_PASSWORD_VALIDATORS = [
@@ -296,6 +300,9 @@ SPECTACULAR_SETTINGS = {
 
 # --------------------------------------------------------------------------- providers
 META_GRAPH_API_URL = env.str("META_GRAPH_API_URL", default="https://graph.facebook.com/v21.0").rstrip("/")
+# One inbox send: attempts on a transient Graph failure, and the first pause between them (doubling).
+CONVERSATIONS_SEND_ATTEMPTS = 3
+CONVERSATIONS_SEND_BACKOFF = 0.5
 
 # --------------------------------------------------------------------------- outbound requests to URLs from outside
 # apps/core/outbound_http.py: https only, public addresses only; true allows http and private addresses (local fakes).

@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from apps.accounts.models import User
 from apps.core.admin import VIEW, MerchantScopedMixin, is_platform_admin
+from apps.merchants.events import access_changed
 
 
 @admin.register(User)
@@ -37,3 +38,14 @@ class UserAdmin(MerchantScopedMixin, BaseUserAdmin):
 
     def get_list_filter(self, request):
         return super().get_list_filter(request) if is_platform_admin(request) else ["is_active"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change:  # e.g. deactivated: the user's open sockets re-check and close
+            access_changed(user_id=obj.pk)
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # changed: old sessions end
+            access_changed(user_id=int(id))
+        return response

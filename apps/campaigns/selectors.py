@@ -23,10 +23,9 @@ def template_list_usable(*, merchant, channel) -> list[MessageTemplate]:
 
     Registered with conversations' hooks; `merchant` may be a Merchant or its id.
     """
-    kind = getattr(channel, "kind", channel)
     return list(
         MessageTemplate.objects.for_merchant(merchant)
-        .filter(channel_kind=kind, status=TemplateStatus.APPROVED)
+        .filter(channel_kind=channel.kind, status=TemplateStatus.APPROVED)
         .order_by("name", "language")
     )
 

@@ -18,6 +18,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import aiohttp
+import uvloop
 
 THROUGHPUT_CODES = frozenset({4, 17, 32, 613, 80007, 130429})
 TEMPORARY_CODES = frozenset({1, 2, 131000})
@@ -81,10 +82,6 @@ async def _post(session: aiohttp.ClientSession, url: str, delivery_id: int, body
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]; plain asyncio works too
-        return asyncio.new_event_loop()
     return uvloop.new_event_loop()
 
 

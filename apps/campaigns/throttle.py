@@ -55,7 +55,7 @@ def reserve(key: str, n: int, rate: float, *, penalty_seconds: float = 0.0) -> f
         return 0.0
     interval_ms = 1000.0 / rate
     burst_ms = BURST_SECONDS * 1000
-    if getattr(settings, "REDIS_URL", ""):
+    if settings.REDIS_URL:
         _, script = _redis()
         wait_ms = script(keys=[f"charla:throttle:{key}"], args=[interval_ms, n, burst_ms, penalty_seconds * 1000])
         return float(wait_ms) / 1000

@@ -12,15 +12,13 @@ import logging
 import time
 from typing import Any
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
-
 from apps.conversations import events, live
 from apps.conversations.relay import relay_ensure_started
+from apps.core.roles import Capability
+from apps.core.sockets import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GroupSocket, MemberSocket
 
 logger = logging.getLogger(__name__)
 
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 RESUME_PAGE = 500
 RESUME_MAX_PAGES = 10  # past this a client is told to reload instead of streaming thousands of events
@@ -48,10 +46,8 @@ class RateLimit:
         return True
 
 
-class LiveConsumer(AsyncJsonWebsocketConsumer):
+class LiveConsumer(GroupSocket):
     """Shared plumbing: per-socket de-duplication by seq and the catch-up stream."""
-
-    groups_joined: list[str]
 
     def _init_seen(self) -> None:
         self._seen: set[int] = set()
@@ -66,19 +62,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if len(self._seen_order) > SEEN_WINDOW:
             self._seen.discard(self._seen_order.popleft())
         return True
-
-    async def join(self, group: str) -> None:
-        if group not in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.append(group)
-
-    async def leave_all(self) -> None:
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        self.groups_joined = []
-
-    async def disconnect(self, code: int) -> None:
-        await self.leave_all()
 
     async def send_error(self, code: str, message: str, **extra: Any) -> None:
         await self.send_json({"type": "error", "code": code, "message": message, **extra})
@@ -120,20 +103,26 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         return {k: message[k] for k in ("conversation_id", "who", "name", "state")} | {"type": "typing"}
 
 
-class InboxConsumer(LiveConsumer):
-    """One socket per open inbox tab; receives every event of the agent's current merchant."""
+class InboxConsumer(MemberSocket, LiveConsumer):
+    """One socket per open inbox tab; receives every event of the agent's current merchant while the
+    agent's membership and role allow the inbox (MemberSocket closes it when they stop doing so)."""
+
+    capability = Capability.INBOX
+    merchant_id: int | None = None
 
     async def connect(self) -> None:
-        self.groups_joined = []
         self._init_seen()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             return await self._refuse(CLOSE_UNAUTHENTICATED)
+        await self.access_listen(user_id=user.pk)
         session = self.scope.get("session")
         member = await live.inbox_member(user=user, merchant_id=session.get("merchant_id") if session else None)
         if member is None:
+            await self.leave_all()
             return await self._refuse(CLOSE_FORBIDDEN)
         self.merchant_id, self.user_id, self.user_name = member.merchant_id, user.pk, member.display_name
+        self.access_granted(merchant_id=self.merchant_id)
         await self.join(events.merchant_group(self.merchant_id))
         await self.accept()
         relay_ensure_started()
@@ -214,9 +203,16 @@ class InboxConsumer(LiveConsumer):
                 merchant_id=self.merchant_id, conversation_id=conversation_id, user=self.scope["user"]
             )
 
+    async def access_ended(self) -> None:
+        await self._offline()
+
     async def disconnect(self, code: int) -> None:
         await super().disconnect(code)
-        if getattr(self, "merchant_id", None):
+        if not self.access_revoked:  # a revoked socket went offline when it was closed
+            await self._offline()
+
+    async def _offline(self) -> None:
+        if self.merchant_id is not None:
             await live.presence_set(merchant_id=self.merchant_id, user=self.scope["user"], status="offline")
 
 
@@ -225,7 +221,6 @@ class WidgetConsumer(LiveConsumer):
     (`{"type": "auth", "token": …}`) so the token never appears in URLs or access logs."""
 
     async def connect(self) -> None:
-        self.groups_joined = []
         self._init_seen()
         self.visitor = None
         self.contact = None

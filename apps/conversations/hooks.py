@@ -8,14 +8,40 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
 
+
+class Template(Protocol):
+    """What a template resolver or lister hands back (campaigns' MessageTemplate is one).
+
+    Every field is read directly: a lister returning something else fails in its first test,
+    rather than having the inbox guess a status or a channel for it.
+    """
+
+    @property
+    def id(self) -> Any: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def channel_kind(self) -> str: ...
+    @property
+    def variables(self) -> list[str]: ...
+
+
+TemplateLister = Callable[..., list[Template]]
+
 _status_handlers: list[Callable[..., bool]] = []
 _template_status_handlers: list[Callable[..., Any]] = []
-_template_resolvers: list[Callable[..., Any]] = []
-_template_listers: list[Callable[..., Any]] = []
+_template_resolvers: list[Callable[..., Template | None]] = []
+_template_listers: list[TemplateLister] = []
 
 
 def _add(registry: list, fn: Callable) -> Callable:
@@ -34,23 +60,23 @@ def register_template_status_handler(fn: Callable[..., Any]) -> Callable[..., An
     return _add(_template_status_handlers, fn)
 
 
-def register_template_resolver(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """fn(*, merchant, template_id) -> template | None (an object with name, language, status, body, variables)."""
+def register_template_resolver(fn: Callable[..., Template | None]) -> Callable[..., Template | None]:
+    """fn(*, merchant, template_id) -> Template | None (any status: the send policy checks it)."""
     return _add(_template_resolvers, fn)
 
 
-def register_template_lister(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """fn(*, merchant, channel) -> list of approved templates usable on that channel's kind, each with
-    id, name, language, body, variables (the blocked composer offers them)."""
+def register_template_lister(fn: TemplateLister) -> TemplateLister:
+    """fn(*, merchant, channel) -> list of Templates (the blocked composer offers the approved ones of
+    the channel's kind)."""
     return _add(_template_listers, fn)
 
 
-def unregister_template_lister(fn: Callable[..., Any]) -> None:
+def unregister_template_lister(fn: TemplateLister) -> None:
     if fn in _template_listers:
         _template_listers.remove(fn)
 
 
-def template_listers() -> list[Callable[..., Any]]:
+def template_listers() -> list[TemplateLister]:
     return list(_template_listers)
 
 
@@ -68,7 +94,7 @@ def dispatch_template_status(**kwargs: Any) -> int:
     return len(_template_status_handlers)
 
 
-def resolve_template(*, merchant, template_id: Any) -> Any | None:
+def resolve_template(*, merchant, template_id: Any) -> Template | None:
     for fn in list(_template_resolvers):
         template = fn(merchant=merchant, template_id=template_id)
         if template is not None:

@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async as _database_sync_to_async
 from django.db import IntegrityError
 from django.utils import timezone
 
-from apps.conversations import events, widget
+from apps.conversations import events, services, widget
 from apps.conversations.models import Channel, ChannelKind, Conversation
 
 MAX_TEXT = 4096
@@ -94,25 +94,16 @@ def conversation_exists(*, merchant_id: int, conversation_id: int) -> bool:
     return Conversation.objects.for_merchant(merchant_id).filter(pk=conversation_id).exists()
 
 
-def _service(name: str):
-    from apps.conversations import services
-
-    return getattr(services, name, None)
-
-
 @database_sync_to_async
 def presence_set(*, merchant_id: int, user, status: str) -> None:
-    fn = _service("presence_set")
-    if fn is not None:
-        fn(merchant=merchant_id, user=user, status=status)
+    services.presence_set(merchant=merchant_id, user=user, status=status)
 
 
 @database_sync_to_async
 def conversation_mark_read(*, merchant_id: int, conversation_id: int, user) -> None:
-    fn = _service("conversation_mark_read")
     conversation = Conversation.objects.for_merchant(merchant_id).filter(pk=conversation_id).first()
-    if fn is not None and conversation is not None:
-        fn(conversation=conversation, user=user)
+    if conversation is not None:
+        services.conversation_mark_read(conversation=conversation, user=user)
 
 
 # ------------------------------------------------------------------ widget

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
+
+from apps.conversations.hooks import Template
 
 SERVICE_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
@@ -93,17 +95,6 @@ class PolicyDecision:
     message: str
     messaging_type: str | None = None
     tag: str | None = None
-
-
-@runtime_checkable
-class TemplateLike(Protocol):
-    """What message_send needs from a template (campaigns' MessageTemplate satisfies it)."""
-
-    name: str
-    language: str
-    status: str
-    body: str
-    variables: Any  # list of variable names
 
 
 def _allow(messaging_type: str | None = None, tag: str | None = None) -> PolicyDecision:
@@ -195,27 +186,23 @@ def recipient_for(conversation) -> str | None:
     return phone.lstrip("+") if phone.startswith("+") and phone[1:].isdigit() else None
 
 
-def template_variables(template) -> list[str]:
-    variables = getattr(template, "variables", None) or []
-    if callable(variables):
-        variables = variables()
-    return [str(v) for v in variables]
+def template_variables(template: Template) -> list[str]:
+    return [str(v) for v in template.variables]
 
 
-def template_render(template, params: dict | None) -> str:
+def template_render(template: Template, params: dict | None) -> str:
     """The text the customer will read: the template body with {{name}} replaced by its value."""
-    body = str(getattr(template, "body", "") or "")
+    body = template.body
     for name, value in (params or {}).items():
         body = body.replace("{{" + str(name) + "}}", str(value))
     return body
 
 
-def template_check(*, template, channel, params: dict | None) -> None:
+def template_check(*, template: Template, channel, params: dict | None) -> None:
     """Raise PolicyRefused unless the template may be sent with these params on this channel."""
-    if str(getattr(template, "status", "")) != "approved":
+    if template.status != "approved":
         raise PolicyRefused("template_not_approved")
-    kind = getattr(template, "channel_kind", None)
-    if kind and str(kind) != channel.kind:
+    if template.channel_kind != channel.kind:
         raise PolicyRefused("template_wrong_channel")
     missing = [v for v in template_variables(template) if not str((params or {}).get(v) or "").strip()]
     if missing:

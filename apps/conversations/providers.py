@@ -97,9 +97,11 @@ def graph_url(*parts: str) -> str:
 
 def error_from_response(response: httpx.Response) -> ProviderError:
     try:
-        error = response.json().get("error") or {}
-    except (ValueError, AttributeError):
-        error = {}
+        body = response.json()
+    except ValueError:  # an HTML error page from a proxy in front of the Graph API
+        body = {}
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
     code = error.get("code") if isinstance(error.get("code"), int) else None
     message = str(error.get("message") or response.reason_phrase or "provider error")[:500]
     retryable = response.status_code >= 500 or response.status_code == 429 or code in RETRYABLE_CODES
@@ -136,8 +138,8 @@ class GraphClient:
 
     def __init__(self, channel, *, attempts: int | None = None, backoff: float | None = None, http=None):
         self.channel = channel
-        self.attempts = attempts or getattr(settings, "CONVERSATIONS_SEND_ATTEMPTS", 3)
-        self.backoff = backoff if backoff is not None else getattr(settings, "CONVERSATIONS_SEND_BACKOFF", 0.5)
+        self.attempts = attempts or settings.CONVERSATIONS_SEND_ATTEMPTS
+        self.backoff = backoff if backoff is not None else settings.CONVERSATIONS_SEND_BACKOFF
         self._http = http
 
     def send(self, payload: dict) -> SendResult:

@@ -202,22 +202,17 @@ def dashboard_cards(*, merchant) -> list[DashboardCard]:
     ]
 
 
-def templates_for(*, merchant, channel) -> list:
+def templates_for(*, merchant, channel) -> list[hooks.Template]:
     """Approved templates that may be sent on this channel, from every registered lister.
 
-    Listers belong to higher apps (campaigns); one that raises is logged and skipped so a broken
-    provider never takes the inbox down. Templates of another channel kind or not approved are
-    dropped here too: the composer must never offer what the policy would refuse.
+    Listers belong to higher apps (campaigns) and read the same database: one that raises is a bug and
+    fails the page. Templates of another channel kind or not approved are dropped here too: the composer
+    must never offer what the policy would refuse.
     """
     found, seen = [], set()
     for lister in hooks.template_listers():
-        try:
-            items = list(lister(merchant=merchant, channel=channel) or [])
-        except Exception:
-            logger.exception("conversations.template_lister_failed", extra={"lister": getattr(lister, "__name__", "")})
-            continue
-        for template in items:
-            key = str(getattr(template, "id", ""))
+        for template in lister(merchant=merchant, channel=channel):
+            key = str(template.id)
             if key in seen or not _template_usable(template, channel):
                 continue
             seen.add(key)
@@ -225,13 +220,11 @@ def templates_for(*, merchant, channel) -> list:
     return found
 
 
-def _template_usable(template, channel) -> bool:
-    status = getattr(template, "status", "approved")  # a lister may return approved ones without the field
-    kind = getattr(template, "channel_kind", None)
-    return str(status) == "approved" and (not kind or str(kind) == channel.kind) and bool(getattr(template, "name", ""))
+def _template_usable(template: hooks.Template, channel) -> bool:
+    return template.status == "approved" and template.channel_kind == channel.kind and bool(template.name)
 
 
-def template_for(*, merchant, channel, template_id) -> object | None:
+def template_for(*, merchant, channel, template_id) -> hooks.Template | None:
     """One of `templates_for` by id (ids compared as text: forms post strings)."""
     wanted = str(template_id or "")
     return next((t for t in templates_for(merchant=merchant, channel=channel) if str(t.id) == wanted), None)

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.conversations import events, forms, panels, policy, selectors, uploads
+from apps.conversations import events, forms, panels, policy, selectors, services, uploads
 from apps.conversations.models import (
     CannedResponse,
     Channel,
@@ -248,8 +248,6 @@ def _error_text(errors) -> str:
 @member_required(Capability.INBOX)
 @require_POST
 def message_send(request, conversation_id: int):
-    from apps.conversations import services
-
     conversation = _conversation(request, conversation_id)
     form = forms.ComposerForm(request.POST, request.FILES)
     block, sent = None, False
@@ -302,8 +300,6 @@ def template_form(request, conversation_id: int):
 @member_required(Capability.INBOX)
 @require_POST
 def template_send(request, conversation_id: int):
-    from apps.conversations import services
-
     conversation = _conversation(request, conversation_id)
     template = selectors.template_for(
         merchant=request.merchant, channel=conversation.channel, template_id=request.POST.get("template_id")
@@ -349,8 +345,6 @@ def _expand_canned(merchant, text: str) -> str:
 @member_required(Capability.INBOX)
 @require_POST
 def conversation_assign(request, conversation_id: int):
-    from apps.conversations import services
-
     conversation = _conversation(request, conversation_id)
     members = _members(request.merchant)
     form = forms.AssignForm(request.POST, members=members)
@@ -366,8 +360,6 @@ def conversation_assign(request, conversation_id: int):
 
 def _form_action(request, conversation_id: int, form_class, apply, done_message):
     """Validate `form_class`, run `apply(services, conversation, cleaned_data)`, answer like every inbox action."""
-    from apps.conversations import services
-
     conversation = _conversation(request, conversation_id)
     form = form_class(request.POST)
     if not form.is_valid():
@@ -454,16 +446,7 @@ def widget_settings(request, channel_id: int):
 
 
 def _widget_settings_save(channel: Channel, data: dict) -> None:
-    # Channel writes belong to the backend's services when it has one for widget settings.
-    from apps.conversations import services
-
-    updater = getattr(services, "channel_update", None)
-    settings = {**(channel.settings or {}), **{k: v for k, v in data.items() if k != "allowed_origins"}}
-    if updater is not None:
-        updater(channel=channel, allowed_origins=data["allowed_origins"], settings=settings)
-        return
-    with transaction.atomic():
-        locked = Channel.objects.select_for_update().get(pk=channel.pk)
-        locked.allowed_origins = data["allowed_origins"]
-        locked.settings = settings
-        locked.save(update_fields=["allowed_origins", "settings", "updated_at"])
+    widget_settings = {k: v for k, v in data.items() if k != "allowed_origins"}
+    services.channel_widget_settings_update(
+        channel=channel, allowed_origins=data["allowed_origins"], widget_settings=widget_settings
+    )

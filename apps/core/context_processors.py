@@ -3,9 +3,8 @@ from apps.merchants.selectors import memberships_for_user
 
 
 def portal(request) -> dict:
-    user = getattr(request, "user", None)
-    membership = getattr(request, "membership", None) if user is not None else None
-    if user is None or not user.is_authenticated or not membership:
+    user, membership = request.user, request.membership  # membership: set by apps.core.middleware
+    if user is None or not user.is_authenticated or not membership:  # None: an API request without a user
         return {}
     return {
         "current_merchant": membership.merchant,

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from apps.core.admin import VIEW, MerchantScopedAdmin, MerchantScopedTabularInline, is_platform_admin
-from apps.merchants import services
+from apps.merchants import events, services
 from apps.merchants.models import ApiKey, Invitation, Membership, Merchant
 
 
@@ -28,6 +28,12 @@ class MerchantAdmin(MerchantScopedAdmin):
         fields = super().get_readonly_fields(request, obj)
         return fields if is_platform_admin(request) else [*fields, "slug", "settings"]
 
+    def save_formset(self, request, form, formset, change) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.model is Membership:  # an edited or deleted membership: its user's sockets re-check
+            for membership in [obj for obj, _ in formset.changed_objects] + formset.deleted_objects:
+                events.access_changed(user_id=membership.user_id)
+
 
 @admin.register(Membership)
 class MembershipAdmin(MerchantScopedAdmin):
@@ -37,6 +43,22 @@ class MembershipAdmin(MerchantScopedAdmin):
     search_fields = ["user__email", "merchant__name", "merchant__slug"]
     list_select_related = ["user", "merchant"]
     autocomplete_fields = ["user", "merchant"]
+
+    # Admin edits bypass the services, so they tell the member's sockets themselves.
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            events.access_changed(user_id=obj.user_id)
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        events.access_changed(user_id=obj.user_id)
+
+    def delete_queryset(self, request, queryset) -> None:
+        user_ids = set(queryset.values_list("user_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for user_id in user_ids:
+            events.access_changed(user_id=user_id)
 
 
 @admin.register(Invitation)

@@ -329,6 +329,7 @@ def test_post_template_without_resolver_is_422(api, merchant, monkeypatch):
 def test_post_template_through_registered_resolver(api, merchant, monkeypatch):
     class Template:
         name, language, status, body, variables = "spring_sale", "es_ES", "approved", "Hola {{n}}", ["n"]
+        id, channel_kind = 9, "whatsapp"
 
     seen = []
 

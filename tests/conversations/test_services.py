@@ -198,6 +198,7 @@ def test_messenger_automated_after_24h_is_refused(merchant):
 
 class Template:
     name, language, status, body, variables = "spring_sale", "es_ES", "approved", "Hola {{first_name}}", ["first_name"]
+    id, channel_kind = 1, "whatsapp"
 
 
 def test_template_send_outside_window(fake_graph, wa_conversation):
@@ -377,3 +378,30 @@ def test_unknown_media_fails_without_retry(fake_graph, merchant):
     channel = ChannelFactory(merchant=merchant, kind="whatsapp")
     attachment = Attachment.objects.get(message=_media_message(channel, "404"))
     assert attachment_fetch(attachment_id=attachment.pk, final_attempt=False) == "failed"
+
+
+# --------------------------------------------------------------------------- widget settings
+def test_widget_settings_save_keeps_settings_written_meanwhile(merchant):
+    from apps.conversations.models import Channel
+    from apps.conversations.services import channel_update, channel_widget_settings_update
+
+    channel = ChannelFactory(merchant=merchant, kind="webchat", settings={"widget_title": "Old"})
+    page_copy = Channel.objects.get(pk=channel.pk)  # the widget page was opened before the API call below
+    channel_update(channel=channel, settings={"widget_title": "Old", "theme": "dark"})
+    channel_widget_settings_update(
+        channel=page_copy, allowed_origins=["https://shop.example"], widget_settings={"widget_title": "New"}
+    )
+    channel.refresh_from_db()
+    assert channel.settings == {"widget_title": "New", "theme": "dark"}
+    assert channel.allowed_origins == ["https://shop.example"]
+
+
+def test_widget_settings_save_refuses_a_bad_origin_and_writes_nothing(merchant):
+    from apps.conversations.services import channel_widget_settings_update
+
+    channel = ChannelFactory(merchant=merchant, kind="webchat", allowed_origins=[], settings={"widget_title": "Old"})
+    with pytest.raises(ValidationError) as excinfo:
+        channel_widget_settings_update(channel=channel, allowed_origins=["shop.example"], widget_settings={"x": 1})
+    assert list(excinfo.value.message_dict) == ["allowed_origins"]
+    channel.refresh_from_db()
+    assert (channel.allowed_origins, channel.settings) == ([], {"widget_title": "Old"})

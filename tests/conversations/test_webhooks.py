@@ -462,6 +462,32 @@ def test_user_preferences_stop_revokes_marketing_consent(post_webhook, wa_channe
     assert revokes.get().source == "provider_preference"
 
 
+def test_inbound_stop_text_revokes_marketing_consent_end_to_end(post_webhook, wa_channel):
+    """STOP cannot be switched off quietly: the keyword engine is imported where messages are received."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories.contacts import ContactFactory, grant
+
+    contact = ContactFactory(merchant=wa_channel.merchant, phone="+34600111222")
+    ContactIdentity.objects.create(
+        merchant=wa_channel.merchant, contact=contact, kind="whatsapp", external_id="34600111222"
+    )
+    grant(contact, occurred_at=timezone.now() - timedelta(days=1))
+    now = str(int(timezone.now().timestamp()))  # inside the service window: the confirmation may be sent
+    item = {"type": "text", "text": {"body": "Stop!"}, "timestamp": now}
+    assert post_webhook(wa_channel, _wa_item(item)).status_code == 200
+    process_all()
+    state = ConsentState.objects.get(contact=contact, channel="whatsapp", purpose="marketing")
+    assert state.status == "revoked"
+    assert contact.consent_events.filter(action="revoke").count() == 1
+    inbound = Message.objects.get(direction="inbound")
+    assert (inbound.body, inbound.metadata["keyword"]) == ("Stop!", "opt_out")
+    reply = Message.objects.get(direction="outbound")
+    assert reply.automated and reply.body.startswith("You will no longer receive marketing messages")
+
+
 def test_user_preferences_resume_grants(post_webhook, wa_channel):
     data = json.loads(sample_bytes("whatsapp/user_preferences_stop.json"))
     pref = data["entry"][0]["changes"][0]["value"]["user_preferences"][0]

@@ -60,7 +60,7 @@ class LaunchRefused(Exception):
 
 def _check_links(campaign: Campaign, errors: dict) -> None:
     for name, model in (("channel", Channel), ("template", MessageTemplate), ("segment", Segment)):
-        related = getattr(campaign, name, None) if getattr(campaign, f"{name}_id", None) else None
+        related = getattr(campaign, name) if getattr(campaign, f"{name}_id") else None
         if related is None:
             errors[name] = ["This field is required."]
         elif related.merchant_id != campaign.merchant_id:
@@ -94,13 +94,21 @@ def _check_params(campaign: Campaign, errors: dict) -> None:
         )
 
 
+def _quiet_hours_valid(value: object) -> bool:
+    if value and not isinstance(value, dict):
+        return False
+    try:
+        schedule.quiet_hours_parse(value)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def _check_pacing(campaign: Campaign, errors: dict) -> None:
     throttle = campaign.throttle_per_second
     if throttle is not None and not 0 <= throttle <= 1000:
         errors["throttle_per_second"] = ["Between 0 (no local limit) and 1000 per second; empty: the provider's limit."]
-    try:
-        schedule.quiet_hours_parse(campaign.quiet_hours)
-    except (ValueError, AttributeError, TypeError):
+    if not _quiet_hours_valid(campaign.quiet_hours):
         errors["quiet_hours"] = ['Give {"start": "21:00", "end": "09:00"} (HH:MM, in each contact\'s time zone).']
     cap = campaign.frequency_cap
     if cap is not None:

@@ -1,7 +1,12 @@
 """Writes for conversations. Import from here: `from apps.conversations.services import message_send`."""
 
 from apps.conversations.services.canned import canned_response_create, canned_response_delete, canned_response_update
-from apps.conversations.services.channels import channel_create, channel_delete, channel_update
+from apps.conversations.services.channels import (
+    channel_create,
+    channel_delete,
+    channel_update,
+    channel_widget_settings_update,
+)
 from apps.conversations.services.conversations import (
     conversation_assign,
     conversation_for_inbound,
@@ -29,6 +34,7 @@ __all__ = [
     "channel_create",
     "channel_delete",
     "channel_update",
+    "channel_widget_settings_update",
     "conversation_assign",
     "conversation_for_inbound",
     "conversation_mark_read",

@@ -76,6 +76,16 @@ def channel_update(*, channel: Channel, **fields) -> Channel:
     return _save(channel)
 
 
+@transaction.atomic
+def channel_widget_settings_update(*, channel: Channel, allowed_origins: list[str], widget_settings: dict) -> Channel:
+    """The widget page's save: merged into the row's current settings under a lock, so keys the page does not
+    show (set through the API meanwhile) survive."""
+    locked = Channel.objects.select_for_update().get(pk=channel.pk)
+    locked.allowed_origins = allowed_origins
+    locked.settings = {**(locked.settings or {}), **widget_settings}
+    return _save(locked, update_fields=["allowed_origins", "settings", "updated_at"])
+
+
 class ChannelInUse(Exception):
     """Deleting would delete its conversations' history; switch it off (is_active=false) instead."""
 

@@ -79,7 +79,7 @@ def conversation_start(*, channel: Channel, contact, actor=None) -> tuple[Conver
     contact who never wrote needs a template)."""
     if contact.merchant_id != channel.merchant_id:
         raise ValidationError({"contact": "belongs to another merchant"})
-    if getattr(contact, "erased_at", None) or getattr(contact, "merged_into_id", None):
+    if contact.erased_at or contact.merged_into_id:
         raise ValidationError({"contact": "was erased or merged into another contact"})
     current = (
         Conversation.objects.select_for_update()

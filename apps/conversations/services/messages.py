@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.contacts.keywords import keyword_handle_inbound, keyword_normalize
 from apps.conversations import events, policy
 from apps.conversations.models import (
     AuthorKind,
@@ -20,6 +21,7 @@ from apps.conversations.models import (
     MessageKind,
     MessageStatus,
 )
+from apps.conversations.services.consent import consent_confirm_by_reply
 from apps.conversations.services.conversations import conversation_for_inbound
 from apps.conversations.services.media import attachments_create_pending, enqueue_fetches
 from apps.conversations.services.payloads import conversation_payload, message_payload
@@ -150,10 +152,6 @@ def _touch_inbound(conversation: Conversation, message: Message) -> None:
 def _keywords(message: Message, contact, text: str) -> None:
     if not text or (message.kind != MessageKind.TEXT and not message.metadata.get("payload")):
         return
-    try:
-        from apps.contacts.keywords import keyword_handle_inbound, keyword_normalize
-    except ImportError:  # contacts' keyword engine not installed: nothing to do
-        return
     word = keyword_normalize(text)
     if len(word) > KEYWORD_MAX_LENGTH:
         return  # the engine ignores anything longer than a keyword: spare its table lookup
@@ -164,10 +162,8 @@ def _keywords(message: Message, contact, text: str) -> None:
         text=text,
         message_id=message.provider_message_id or str(message.pk),
     )
-    reply, kind = (getattr(result, "reply_text", ""), getattr(result, "kind", "")) if result else ("", "")
+    reply, kind = (result.reply_text, result.kind) if result else ("", "")
     if result is None and word in CONFIRM_WORDS:
-        from apps.conversations.services.consent import consent_confirm_by_reply
-
         reply, kind = consent_confirm_by_reply(message=message, contact=contact) or "", "confirm"
     if not reply:
         return

@@ -6,15 +6,17 @@ labels). The widget relays only events whose payload says `internal: false`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from apps.conversations.models import Conversation, Message, MessageKind
 from apps.conversations.uploads import attachments_published
 
+if TYPE_CHECKING:
+    from apps.accounts.models import User
 
-def user_name(user) -> str:
-    if user is None:
-        return ""
-    name = getattr(user, "display_name", "") or getattr(user, "full_name", "")
-    return str(name or getattr(user, "email", "").split("@")[0])
+
+def user_name(user: User | None) -> str:
+    return user.display_name if user is not None else ""
 
 
 def conversation_payload(conversation: Conversation) -> dict:

@@ -45,7 +45,7 @@ def macro_render(text: str, *, ticket: Ticket, agent=None) -> str:
             "status": ticket.get_status_display(),
             "priority": ticket.get_priority_display(),
         },
-        "agent": {"name": getattr(agent, "full_name", "") or "", "email": getattr(agent, "email", "") or ""},
+        "agent": {"name": agent.full_name if agent else "", "email": agent.email if agent else ""},
         "merchant": {"name": ticket.merchant.name},
     }
     return VARIABLE.sub(lambda m: values.get(m.group(1), {}).get(m.group(2), m.group(0)), text)

@@ -20,7 +20,7 @@ class Actor:
     @property
     def display(self) -> str:
         if self.user is not None:
-            return getattr(self.user, "email", str(self.user))
+            return self.user.email
         return self.label or "System"
 
 

@@ -26,8 +26,9 @@
       apply(data.payload);
       root.dataset.connected = "true";  // counts are live from here on
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       delete root.dataset.connected;
+      if (event.code === 4401 || event.code === 4403) return;  // access ended: retrying cannot help
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 30000);
     };

@@ -48,7 +48,7 @@
     });
     socket.addEventListener("close", function (e) {
       if (e.code === 4401) { stopped = true; setStatus("offline", "Offline: your session ended, sign in again."); return; }
-      if (e.code === 4403) { stopped = true; setStatus("offline", "Offline: your role has no inbox access."); return; }
+      if (e.code === 4403) { stopped = true; setStatus("offline", "Offline: you no longer have access to this inbox."); return; }
       if (stopped) return;
       setStatus("reconnecting", "Reconnecting…");
       var delay = Math.min(10000, 500 * Math.pow(2, attempt++)) * (0.75 + Math.random() / 2);

@@ -1,0 +1,136 @@
+"""What every portal socket shares: group bookkeeping, close codes, and closing when access ends.
+
+A member's socket is authorised once at connect, but a socket lives for hours. `MemberSocket` keeps it
+honest: it listens on the user's access group (apps.merchants.events), and on every `access.changed`
+(sent after a membership, role, password or sign-in change commits) and every `ACCESS_RECHECK_SECONDS`
+(for changes made where no service runs, e.g. the Django admin or a shell) it re-reads the session,
+the membership and the role. When access has ended it leaves every group first, so not one more event
+reaches the client, then closes: 4401 when the session no longer signs the user in, 4403 when the
+membership is gone or the role lost the socket's capability.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import import_module
+from typing import Any, ClassVar
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import HttpRequest
+
+from apps.core.roles import role_can
+from apps.merchants.events import MESSAGE_TYPE, access_group
+from apps.merchants.models import Membership
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+def session_user(*, session_key: str | None) -> AbstractBaseUser | None:
+    """The active user this session still signs in, or None (signed out, expired, password changed)."""
+    if not session_key:
+        return None
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = auth.get_user(request)  # Django's own checks: backend, is_active, the session's password hash
+    return user if user.is_authenticated else None
+
+
+def access_close_code(*, session_key: str | None, merchant_id: int, capability: str) -> int | None:
+    """None while the socket may stream this merchant's `capability`; else the code that closes it."""
+    user = session_user(session_key=session_key)
+    if user is None:
+        return CLOSE_UNAUTHENTICATED
+    role = Membership.objects.filter(user=user, merchant_id=merchant_id).values_list("role", flat=True).first()
+    return None if role is not None and role_can(role, capability) else CLOSE_FORBIDDEN
+
+
+class GroupSocket(AsyncJsonWebsocketConsumer):
+    """Remembers the groups it joined, so leaving them all is one call."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.groups_joined: list[str] = []
+
+    async def join(self, group: str) -> None:
+        if group not in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
+
+    async def leave_all(self) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined = []
+
+    async def disconnect(self, code: int) -> None:
+        await self.leave_all()
+
+
+class MemberSocket(GroupSocket):
+    """A socket that streams one merchant's data to one member while their access lasts."""
+
+    capability: ClassVar[str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.access_merchant_id: int | None = None
+        self.access_revoked = False
+        self._recheck: asyncio.Task | None = None
+
+    async def access_listen(self, *, user_id: int) -> None:
+        """Join the user's access group; call before checking access, so a change committed after the
+        check is still heard."""
+        await self.join(access_group(user_id))
+
+    def access_granted(self, *, merchant_id: int) -> None:
+        """The connect-time check passed for this merchant: from now on it is re-checked."""
+        self.access_merchant_id = merchant_id
+        self._recheck = asyncio.create_task(self._recheck_periodically())
+
+    async def _recheck_periodically(self) -> None:
+        # Through the socket's own channel, so the re-check runs between two events, never beside one.
+        while True:
+            await asyncio.sleep(settings.ACCESS_RECHECK_SECONDS)
+            await self.channel_layer.send(self.channel_name, {"type": MESSAGE_TYPE})
+
+    async def access_changed(self, message: dict) -> None:
+        if self.access_merchant_id is None or self.access_revoked:
+            return
+        session = self.scope.get("session")
+        code = await database_sync_to_async(access_close_code)(
+            session_key=session.session_key if session else None,
+            merchant_id=self.access_merchant_id,
+            capability=self.capability,
+        )
+        if code is not None:
+            await self.access_revoke(code)
+
+    async def access_revoke(self, code: int) -> None:
+        self.access_revoked = True
+        self._recheck_stop()
+        await self.leave_all()
+        await self.access_ended()
+        await self.close(code=code)
+
+    async def access_ended(self) -> None:
+        """Hook for consumers with something to undo when access ends (e.g. presence)."""
+
+    async def dispatch(self, message: dict) -> None:
+        # Once revoked, nothing more goes out: not an event already queued for this channel, nor an
+        # answer to a frame the client sent meanwhile.
+        if self.access_revoked and message["type"] != "websocket.disconnect":
+            return
+        await super().dispatch(message)
+
+    def _recheck_stop(self) -> None:
+        if self._recheck is not None:
+            self._recheck.cancel()
+            self._recheck = None
+
+    async def disconnect(self, code: int) -> None:
+        self._recheck_stop()
+        await super().disconnect(code)
