@@ -470,9 +470,9 @@ def test_inbound_stop_text_revokes_marketing_consent_end_to_end(post_webhook, wa
 
     from tests.factories.contacts import ContactFactory, grant
 
-    contact = ContactFactory(merchant=wa_channel.merchant, phone="+34600111222")
+    contact = ContactFactory(merchant=wa_channel.merchant, phone="+" + WA_CUSTOMER)
     ContactIdentity.objects.create(
-        merchant=wa_channel.merchant, contact=contact, kind="whatsapp", external_id="34600111222"
+        merchant=wa_channel.merchant, contact=contact, kind="whatsapp", external_id=WA_CUSTOMER
     )
     grant(contact, occurred_at=timezone.now() - timedelta(days=1))
     now = str(int(timezone.now().timestamp()))  # inside the service window: the confirmation may be sent
