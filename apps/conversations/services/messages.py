@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.contacts.keywords import CONFIRM_WORDS, KEYWORD_MAX_LENGTH
 from apps.conversations import events, policy
 from apps.conversations.models import (
     AuthorKind,
@@ -27,8 +28,6 @@ from apps.conversations.services.payloads import conversation_payload, message_p
 
 logger = logging.getLogger(__name__)
 
-KEYWORD_MAX_LENGTH = 40  # apps.contacts.keywords.keyword_match's own limit on a normalised keyword
-CONFIRM_WORDS = frozenset({"yes", "si"})  # normalised: "Yes!", "SÍ" (answers to a double opt-in request)
 MAX_TEXT = 4096  # WhatsApp's limit for a text body; Messenger allows 2000 (checked at send)
 MESSENGER_MAX_TEXT = 2000
 PREVIEW_LENGTH = 200
