@@ -15,6 +15,7 @@ from apps.contacts.models import (
     Contact,
     ContactIdentity,
     IdentityKind,
+    Purpose,
     Suppression,
 )
 from apps.contacts.suppression import contact_identifiers, suppression_hasher
@@ -27,6 +28,15 @@ STATUS_REASON = {
     ConsentStatus.PENDING: "pending_confirmation",
 }
 GATE_CONTACT_FIELDS = ("id", "phone", "email", "erased_at", "merged_into_id")
+# What each reason means, for the people who read a refusal (the inbox, the API's error message).
+REASON_TEXT = {
+    "erased": "the contact was erased",
+    "no_identity": "the contact cannot be reached on this channel",
+    "no_consent": "the contact never granted marketing consent on this channel",
+    "revoked": "the contact revoked marketing consent on this channel",
+    "pending_confirmation": "the contact has not confirmed the marketing opt-in yet",
+    "suppressed": "the person was erased before and has not granted consent again since",
+}
 
 
 def _reachable(channel: str, contact: dict, kinds: set[str]) -> bool:
@@ -97,6 +107,17 @@ def consent_gate(
     return consent_gate_rows(
         merchant=merchant, channel=channel, contact_ids=ids, contacts=contacts, identities=identities, purpose=purpose
     )
+
+
+def marketing_refusal(*, merchant: Merchant, channel: str, contact_id: int) -> str | None:
+    """`consent_gate` for one contact and marketing: None = marketing may go out on this channel.
+
+    The single-message senders (agent, API, automated replies) ask this; campaigns ask `consent_gate_rows`
+    for a whole batch. Both are the same rule.
+    """
+    return consent_gate(merchant=merchant, channel=channel, contact_ids=[contact_id], purpose=Purpose.MARKETING)[
+        contact_id
+    ]
 
 
 def consent_gate_rows(

@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 
 _status_handlers: list[Callable[..., bool]] = []
 _template_status_handlers: list[Callable[..., Any]] = []
+_template_category_handlers: list[Callable[..., Any]] = []
 _template_resolvers: list[Callable[..., Any]] = []
 _template_listers: list[Callable[..., Any]] = []
 
@@ -32,6 +33,11 @@ def register_status_handler(fn: Callable[..., bool]) -> Callable[..., bool]:
 def register_template_status_handler(fn: Callable[..., Any]) -> Callable[..., Any]:
     """fn(*, merchant, name, language, event, reason, raw)."""
     return _add(_template_status_handlers, fn)
+
+
+def register_template_category_handler(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """fn(*, merchant, name, language, category, raw): Meta changed an approved template's category."""
+    return _add(_template_category_handlers, fn)
 
 
 def register_template_resolver(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,6 +72,12 @@ def dispatch_template_status(**kwargs: Any) -> int:
     for fn in list(_template_status_handlers):
         fn(**kwargs)
     return len(_template_status_handlers)
+
+
+def dispatch_template_category(**kwargs: Any) -> int:
+    for fn in list(_template_category_handlers):
+        fn(**kwargs)
+    return len(_template_category_handlers)
 
 
 def resolve_template(*, merchant, template_id: Any) -> Any | None:

@@ -73,6 +73,8 @@ MESSAGES = {
     "human_agent_window_expired": (
         "The customer's last message is more than 7 days old: Messenger does not allow a reply."
     ),
+    "no_marketing_consent": "Marketing messages need the contact's granted marketing consent on this channel",
+    "template_not_found": "No template with this id.",
     "template_not_approved": "The template is not approved.",
     "template_params_invalid": "The template parameters do not match its variables.",
     "template_wrong_channel": "The template belongs to another channel kind.",
@@ -99,6 +101,8 @@ class PolicyDecision:
 class TemplateLike(Protocol):
     """What message_send needs from a template (campaigns' MessageTemplate satisfies it)."""
 
+    id: Any
+    category: str  # Meta's: marketing, utility (authentication); re-read at send time, Meta may change it
     name: str
     language: str
     status: str
@@ -110,8 +114,13 @@ def _allow(messaging_type: str | None = None, tag: str | None = None) -> PolicyD
     return PolicyDecision(True, "allowed", "", messaging_type, tag)
 
 
-def _refuse(code: str) -> PolicyDecision:
-    return PolicyDecision(False, code, MESSAGES[code])
+def _refuse(code: str, message: str | None = None) -> PolicyDecision:
+    return PolicyDecision(False, code, message or MESSAGES[code])
+
+
+def refusal(code: str, message: str | None = None) -> PolicyDecision:
+    """A refusal decided outside this module's tables (the consent rule in `outbound`)."""
+    return _refuse(code, message)
 
 
 _UNSET = object()

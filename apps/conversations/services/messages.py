@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.contacts.keywords import CONFIRM_WORDS, KEYWORD_MAX_LENGTH
-from apps.conversations import events, policy
+from apps.conversations import events, outbound, policy
 from apps.conversations.models import (
     AuthorKind,
     Channel,
@@ -211,11 +211,14 @@ def message_send(
     human_agent: bool | None = None,
     opaque: str | None = None,
     now: datetime | None = None,
+    category: str = outbound.ContentCategory.SERVICE,
 ) -> Message:
-    """The only way a reply leaves: policy check, store `queued`, deliver after commit.
+    """The only way a message leaves: the outbound check, store `queued`, deliver after commit.
 
     Raises PolicyRefused (with the policy code) or ValidationError (bad input). Notes are internal:
     stored and shown to agents, never sent. Web-chat replies are delivered by the live event itself.
+    `category`: what free text is; an automated sender of promotions passes "marketing" (a template's
+    own category, read again now, decides for a template).
     """
     channel = conversation.channel
     text = _text_check(channel, text, bool(attachments), template is not None)
@@ -228,13 +231,15 @@ def message_send(
     now = now or timezone.now()
     if human_agent is None:
         human_agent = author is not None and not automated
-    decision = policy.send_policy_check(
-        conversation=conversation,
-        now=now,
+    if template is not None:
+        template = outbound.template_fresh(merchant=conversation.merchant, template=template)
+    content = outbound.Outbound(
+        category=outbound.content_category(template=template, declared=category),
         is_template=template is not None,
         automated=automated,
         human_agent=human_agent,
     )
+    decision = outbound.outbound_check(conversation=conversation, content=content, now=now)
     if not decision.allowed:
         raise policy.PolicyRefused(decision.code, decision.message)
     if template is not None:
