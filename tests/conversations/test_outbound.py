@@ -316,3 +316,58 @@ def test_a_stop_stamped_a_second_before_the_grant_stays_history(conversation, po
     process_all()
     assert ConsentState.objects.get(contact=conversation.contact).status == "granted"
     assert ConsentEvent.objects.filter(action="revoke", resulting_status="granted").count() == 1
+
+
+# --------------------------------------------------------------------------- one rule with the campaigns' gate
+def test_the_check_refuses_marketing_to_exactly_whom_the_campaign_gate_refuses(merchant, wa_channel):
+    from apps.contacts.gate import consent_gate
+    from apps.contacts.keywords import keyword_handle_inbound
+    from apps.conversations.outbound import Outbound, outbound_check
+
+    conversations = [ConversationFactory(merchant=merchant, channel=wa_channel) for _ in range(5)]
+    never, granted, revoked, pending, other_channel = (c.contact for c in conversations)
+    grant(granted)
+    grant(revoked)
+    keyword_handle_inbound(merchant=merchant, contact=revoked, channel="whatsapp", text="STOP", message_id="m")
+    grant(pending, double_opt_in=True)
+    grant(other_channel, channel="messenger")
+    gate = consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[c.contact_id for c in conversations])
+    content = Outbound(category="marketing", is_template=True, automated=False, human_agent=True)
+    refused = {
+        c.contact_id: outbound_check(conversation=c, content=content, now=timezone.now()).code for c in conversations
+    }
+    assert {cid for cid, reason in gate.items() if reason} == {
+        cid for cid, code in refused.items() if code != "allowed"
+    }
+    assert refused[granted.pk] == "allowed" and gate[never.pk] == "no_consent"
+
+
+@pytest.mark.parametrize(
+    ("template_category", "declared", "expected"),
+    [
+        (None, "service", "service"),
+        (None, "marketing", "marketing"),
+        ("marketing", "service", "marketing"),
+        ("MARKETING", "service", "marketing"),
+        ("utility", "service", "utility"),
+        ("UTILITY", "service", "utility"),
+        ("authentication", "service", "authentication"),
+        ("utility", "marketing", "marketing"),
+        ("", "service", "marketing"),  # a category we cannot read is never taken as "not marketing"
+        ("promotional", "service", "marketing"),
+    ],
+)
+def test_content_category(template_category, declared, expected):
+    from types import SimpleNamespace
+
+    from apps.conversations.outbound import content_category
+
+    template = None if template_category is None else SimpleNamespace(category=template_category)
+    assert content_category(template=template, declared=declared) == expected
+
+
+def test_an_unknown_declared_category_is_a_programming_error():
+    from apps.conversations.outbound import content_category
+
+    with pytest.raises(ValueError, match="unknown content category 'promo'"):
+        content_category(template=None, declared="promo")

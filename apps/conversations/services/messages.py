@@ -228,22 +228,11 @@ def message_send(
         return _store_outbound(
             conversation, author, text, MessageKind.NOTE, MessageStatus.SENT, automated, human=author is not None
         )
-    now = now or timezone.now()
     if human_agent is None:
         human_agent = author is not None and not automated
-    if template is not None:
-        template = outbound.template_fresh(merchant=conversation.merchant, template=template)
-    content = outbound.Outbound(
-        category=outbound.content_category(template=template, declared=category),
-        is_template=template is not None,
-        automated=automated,
-        human_agent=human_agent,
+    template, decision = _outbound_allow(
+        conversation, template, template_params, category, automated, human_agent, now or timezone.now()
     )
-    decision = outbound.outbound_check(conversation=conversation, content=content, now=now)
-    if not decision.allowed:
-        raise policy.PolicyRefused(decision.code, decision.message)
-    if template is not None:
-        policy.template_check(template=template, channel=channel, params=template_params)
     webchat = channel.kind == ChannelKind.WEBCHAT
     message = _store_outbound(
         conversation,
@@ -262,6 +251,26 @@ def message_send(
     if not webchat:
         transaction.on_commit(lambda: _enqueue_delivery(message.pk))
     return message
+
+
+def _outbound_allow(
+    conversation, template, template_params, category: str, automated: bool, human_agent: bool, now: datetime
+) -> tuple[object | None, policy.PolicyDecision]:
+    """The outbound check, on the template as stored now; raises PolicyRefused. -> (that template, decision)"""
+    if template is not None:
+        template = outbound.template_fresh(merchant=conversation.merchant, template=template)
+    content = outbound.Outbound(
+        category=outbound.content_category(template=template, declared=category),
+        is_template=template is not None,
+        automated=automated,
+        human_agent=human_agent,
+    )
+    decision = outbound.outbound_check(conversation=conversation, content=content, now=now)
+    if not decision.allowed:
+        raise policy.PolicyRefused(decision.code, decision.message)
+    if template is not None:
+        policy.template_check(template=template, channel=conversation.channel, params=template_params)
+    return template, decision
 
 
 def _enqueue_delivery(message_id: int) -> None:
