@@ -42,7 +42,13 @@ def test_test_send_goes_through_the_gate(api, provider, make_contact, make_campa
     assert provider.accepted[-1]["body"]["template"]["components"][0]["parameters"][0]["text"] == "Marta"
     stranger = make_contact(consent=None)
     refused = api.post(f"/api/v1/campaigns/{campaign.pk}/test-send/", {"contact": stranger.pk}, format="json")
-    assert refused.status_code == 422 and refused.json()["error"]["code"] == "consent_no_consent"
+    assert refused.status_code == 422 and refused.json()["error"] == {
+        "code": "no_marketing_consent",
+        "message": (
+            "This contact cannot receive marketing: the contact never granted marketing consent on this channel."
+        ),
+        "fields": {},
+    }
     assert not Delivery.objects.exists()  # a test send is not part of the campaign's ledger
 
 
