@@ -24,7 +24,10 @@ from django.db import models
 
 from apps.contacts.gate import REASON_TEXT, marketing_refusal
 from apps.conversations import hooks, policy
-from apps.conversations.models import Conversation
+from apps.conversations.models import Conversation, Message
+
+# Message.metadata key marking marketing content, so delivery checks consent again.
+CATEGORY_KEY = "category"
 
 
 class ContentCategory(models.TextChoices):
@@ -77,8 +80,7 @@ def outbound_check(*, conversation: Conversation, content: Outbound, now: dateti
             merchant=conversation.merchant, channel=conversation.channel.kind, contact_id=conversation.contact_id
         )
         if reason is not None:
-            message = f"{policy.MESSAGES['no_marketing_consent']}: {REASON_TEXT[reason]}."
-            return policy.refusal("no_marketing_consent", message)
+            return policy.refusal("no_marketing_consent", _consent_text(reason))
     return policy.send_policy_check(
         conversation=conversation,
         now=now,
@@ -87,3 +89,19 @@ def outbound_check(*, conversation: Conversation, content: Outbound, now: dateti
         human_agent=content.human_agent,
         tag=content.tag,
     )
+
+
+def delivery_refusal(*, message: Message) -> str | None:
+    """At delivery, for a queued marketing message: why it may no longer go (a STOP arrived while it waited
+    or retried), or None. The same gate as at send time."""
+    if message.metadata.get(CATEGORY_KEY) != ContentCategory.MARKETING:
+        return None
+    conversation = message.conversation
+    reason = marketing_refusal(
+        merchant=conversation.merchant, channel=message.channel.kind, contact_id=conversation.contact_id
+    )
+    return None if reason is None else _consent_text(reason)
+
+
+def _consent_text(reason: str) -> str:
+    return f"{policy.MESSAGES['no_marketing_consent']}: {REASON_TEXT[reason]}."

@@ -371,3 +371,31 @@ def test_an_unknown_declared_category_is_a_programming_error():
 
     with pytest.raises(ValueError, match="unknown content category 'promo'"):
         content_category(template=None, declared="promo")
+
+
+# --------------------------------------------------------------------------- consent is checked again at delivery
+def test_a_stop_while_a_marketing_template_waits_in_the_queue_keeps_it_from_the_provider(
+    conversation, marketing, fake_graph
+):
+    from apps.contacts.keywords import keyword_handle_inbound
+    from apps.conversations.services import message_deliver, message_send
+
+    grant(conversation.contact)
+    queued = message_send(conversation=conversation, template=marketing, template_params={"first_name": "Ana"})
+    keyword_handle_inbound(
+        merchant=conversation.merchant, contact=conversation.contact, channel="whatsapp", text="STOP", message_id="m"
+    )
+    assert message_deliver(message_id=queued.pk) == "failed"
+    queued.refresh_from_db()
+    assert (queued.status, queued.error_code) == ("failed", "no_marketing_consent")
+    assert queued.error_message.endswith(": the contact revoked marketing consent on this channel.")
+    assert fake_graph.sent == []
+
+
+def test_a_utility_template_is_delivered_without_a_consent_lookup(conversation, utility, fake_graph):
+    from apps.conversations.services import message_deliver, message_send
+
+    queued = message_send(conversation=conversation, template=utility, template_params={"first_name": "Ana"})
+    assert "category" not in queued.metadata
+    assert message_deliver(message_id=queued.pk) == "sent"
+    assert len(fake_graph.sent) == 1

@@ -230,7 +230,7 @@ def message_send(
         )
     if human_agent is None:
         human_agent = author is not None and not automated
-    template, decision = _outbound_allow(
+    template, decision, content = _outbound_allow(
         conversation, template, template_params, category, automated, human_agent, now or timezone.now()
     )
     webchat = channel.kind == ChannelKind.WEBCHAT
@@ -245,7 +245,7 @@ def message_send(
         template=template,
         template_params=template_params,
         decision=decision,
-        opaque=opaque,
+        metadata=_outbound_metadata(opaque, content.category),
         human=human_agent and not automated,
     )
     if not webchat:
@@ -255,8 +255,9 @@ def message_send(
 
 def _outbound_allow(
     conversation, template, template_params, category: str, automated: bool, human_agent: bool, now: datetime
-) -> tuple[object | None, policy.PolicyDecision]:
-    """The outbound check, on the template as stored now; raises PolicyRefused. -> (that template, decision)"""
+) -> tuple[object | None, policy.PolicyDecision, outbound.Outbound]:
+    """The outbound check, on the template as stored now; raises PolicyRefused. -> (that template, decision,
+    what was checked)"""
     if template is not None:
         template = outbound.template_fresh(merchant=conversation.merchant, template=template)
     content = outbound.Outbound(
@@ -270,7 +271,14 @@ def _outbound_allow(
         raise policy.PolicyRefused(decision.code, decision.message)
     if template is not None:
         policy.template_check(template=template, channel=conversation.channel, params=template_params)
-    return template, decision
+    return template, decision, content
+
+
+def _outbound_metadata(opaque: str | None, category: str) -> dict:
+    metadata = {"opaque": opaque} if opaque else {}
+    if category == outbound.ContentCategory.MARKETING:
+        metadata[outbound.CATEGORY_KEY] = category  # delivery checks the consent again
+    return metadata
 
 
 def _enqueue_delivery(message_id: int) -> None:
@@ -295,7 +303,7 @@ def _store_outbound(
     template=None,
     template_params=None,
     decision=None,
-    opaque=None,
+    metadata: dict | None = None,
     human: bool = False,
 ) -> Message:
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
@@ -317,7 +325,7 @@ def _store_outbound(
         template_params=dict(template_params or {}),
         messaging_type=(decision.messaging_type or "") if decision else "",
         tag=(decision.tag or "") if decision else "",
-        metadata={"opaque": opaque} if opaque else {},
+        metadata=metadata or {},
         created_at=now,
         sent_at=now if status == MessageStatus.SENT else None,
     )
