@@ -21,4 +21,5 @@ class CampaignsConfig(AppConfig):
         hooks.register_template_category_handler(template_category_apply)
         hooks.register_template_resolver(template_resolve)
         hooks.register_template_lister(selectors.template_list_usable)
+        hooks.register_marketing_counter(selectors.marketing_deliveries_count)
         register_dashboard_provider(dashboard.campaign_cards)

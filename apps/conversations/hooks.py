@@ -17,6 +17,7 @@ _template_status_handlers: list[Callable[..., Any]] = []
 _template_category_handlers: list[Callable[..., Any]] = []
 _template_resolvers: list[Callable[..., Any]] = []
 _template_listers: list[Callable[..., Any]] = []
+_marketing_counters: list[Callable[..., int]] = []
 
 
 def _add(registry: list, fn: Callable) -> Callable:
@@ -49,6 +50,16 @@ def register_template_lister(fn: Callable[..., Any]) -> Callable[..., Any]:
     """fn(*, merchant, channel) -> list of approved templates usable on that channel's kind, each with
     id, name, language, body, variables (the blocked composer offers them)."""
     return _add(_template_listers, fn)
+
+
+def register_marketing_counter(fn: Callable[..., int]) -> Callable[..., int]:
+    """fn(*, merchant, contact_id, since) -> marketing messages the app sent that contact since then (the
+    merchant's frequency cap counts them with the conversations' own)."""
+    return _add(_marketing_counters, fn)
+
+
+def marketing_count(*, merchant, contact_id: int, since) -> int:
+    return sum(fn(merchant=merchant, contact_id=contact_id, since=since) for fn in list(_marketing_counters))
 
 
 def unregister_template_lister(fn: Callable[..., Any]) -> None:

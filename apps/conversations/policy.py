@@ -74,6 +74,9 @@ MESSAGES = {
         "The customer's last message is more than 7 days old: Messenger does not allow a reply."
     ),
     "no_marketing_consent": "Marketing messages need the contact's granted marketing consent on this channel",
+    "suppressed": "Marketing messages are never sent to a person on the suppression list",
+    "quiet_hours": "Marketing messages are not sent during the merchant's quiet hours",
+    "frequency_cap": "The contact has reached the merchant's limit of marketing messages",
     "template_not_found": "No template with this id.",
     "template_not_approved": "The template is not approved.",
     "template_params_invalid": "The template parameters do not match its variables.",

@@ -64,15 +64,20 @@ def send(api, fake_graph, eager, django_capture_on_commit_callbacks):
     return post
 
 
-def assert_refused_and_nothing_sent(response, fake_graph, reason_text: str) -> None:
+CONSENT = "Marketing messages need the contact's granted marketing consent on this channel"
+SUPPRESSED = "Marketing messages are never sent to a person on the suppression list"
+
+
+def assert_refused_and_nothing_sent(
+    response, fake_graph, reason_text: str, *, code: str = "no_marketing_consent", outbound_before: int = 0
+) -> None:
     assert response.status_code == 422, response.json()
     error = response.json()["error"]
-    assert error["code"] == "no_marketing_consent"
-    assert error["message"] == (
-        f"Marketing messages need the contact's granted marketing consent on this channel: {reason_text}."
-    )
-    assert fake_graph.sent == []
-    assert not Message.objects.filter(direction="outbound").exists()
+    assert error["code"] == code
+    prefix = {"no_marketing_consent": CONSENT, "suppressed": SUPPRESSED}.get(code)
+    assert error["message"] == (f"{prefix}: {reason_text}." if prefix else reason_text)
+    assert len(fake_graph.sent) == outbound_before
+    assert Message.objects.filter(direction="outbound").count() == outbound_before
 
 
 # --------------------------------------------------------------------------- marketing templates through the API
@@ -114,15 +119,38 @@ def test_marketing_template_to_a_suppressed_person_is_refused(merchant, wa_chann
     conversation = ConversationFactory(merchant=merchant, channel=wa_channel, contact=again, identity=WA_ID)
     response = send(conversation, marketing)
     assert_refused_and_nothing_sent(
-        response, fake_graph, "the person was erased before and has not granted consent again since"
+        response, fake_graph, "the person was erased before and has not granted consent again since", code="suppressed"
     )
+
+
+def test_a_suppressed_person_who_never_consented_is_refused_as_suppressed(
+    merchant, wa_channel, marketing, send, fake_graph
+):
+    contact_erase(contact=ContactFactory(merchant=merchant, phone=f"+{WA_ID}"))
+    again = ContactFactory(merchant=merchant, phone=f"+{WA_ID}")  # back through an import: no consent either
+    conversation = ConversationFactory(merchant=merchant, channel=wa_channel, contact=again, identity=WA_ID)
+    response = send(conversation, marketing)
+    assert_refused_and_nothing_sent(
+        response, fake_graph, "the person was erased before and has not granted consent again since", code="suppressed"
+    )
+
+
+def test_a_suppressed_person_who_granted_again_since_is_sent_marketing(
+    merchant, wa_channel, marketing, send, fake_graph
+):
+    contact_erase(contact=ContactFactory(merchant=merchant, phone=f"+{WA_ID}"))
+    again = ContactFactory(merchant=merchant, phone=f"+{WA_ID}")
+    grant(again, source="web_form")  # a new act of the person, after the erasure
+    conversation = ConversationFactory(merchant=merchant, channel=wa_channel, contact=again, identity=WA_ID)
+    assert send(conversation, marketing).status_code == 201
+    assert len(fake_graph.sent) == 1
 
 
 def test_marketing_template_to_an_erased_contact_is_refused(conversation, marketing, send, fake_graph):
     grant(conversation.contact)
     contact_erase(contact=conversation.contact)
     response = send(conversation, marketing)
-    assert_refused_and_nothing_sent(response, fake_graph, "the contact was erased")
+    assert_refused_and_nothing_sent(response, fake_graph, "the contact was erased", code="suppressed")
 
 
 def test_marketing_template_to_a_granted_contact_is_sent(conversation, marketing, send, fake_graph):
@@ -389,6 +417,26 @@ def test_a_stop_while_a_marketing_template_waits_in_the_queue_keeps_it_from_the_
     queued.refresh_from_db()
     assert (queued.status, queued.error_code) == ("failed", "no_marketing_consent")
     assert queued.error_message.endswith(": the contact revoked marketing consent on this channel.")
+    assert fake_graph.sent == []
+
+
+def test_a_suppression_while_a_marketing_template_waits_fails_it_as_suppressed(
+    merchant, wa_channel, marketing, fake_graph
+):
+    from apps.conversations.services import message_deliver, message_send
+
+    contact = ContactFactory(merchant=merchant, phone=f"+{WA_ID}", email="ana@example.test")
+    grant(contact)
+    conversation = ConversationFactory(merchant=merchant, channel=wa_channel, contact=contact, identity=WA_ID)
+    queued = message_send(conversation=conversation, template=marketing, template_params={"first_name": "Ana"})
+    # A duplicate record of the same person (same e-mail) is erased at their request before the delivery runs.
+    contact_erase(contact=ContactFactory(merchant=merchant, phone="+34600999000", email="ana@example.test"))
+    assert message_deliver(message_id=queued.pk) == "failed"
+    queued.refresh_from_db()
+    assert (queued.status, queued.error_code) == ("failed", "suppressed")
+    assert queued.error_message == (
+        f"{SUPPRESSED}: the person was erased before and has not granted consent again since."
+    )
     assert fake_graph.sent == []
 
 

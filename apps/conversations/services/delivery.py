@@ -105,7 +105,7 @@ def message_deliver(*, message_id: int, final_attempt: bool = True) -> str:
         if not message.channel.is_active or not recipient:
             return _fail(message, "channel_inactive" if not message.channel.is_active else "no_identity", "")
         if refusal := outbound.delivery_refusal(message=message):
-            return _fail(message, "no_marketing_consent", refusal)
+            return _fail(message, refusal.code, refusal.message)
         client = providers.get_client(message.channel)
         try:
             result = client.send(message_payload_for_provider(message, recipient, client))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.campaigns import schedule
+from apps.contacts import schedule
 
 NIGHT = (time(21, 0), time(9, 0))
 
