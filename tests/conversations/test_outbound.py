@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -447,3 +448,146 @@ def test_a_utility_template_is_delivered_without_a_consent_lookup(conversation, 
     assert "category" not in queued.metadata
     assert message_deliver(message_id=queued.pk) == "sent"
     assert len(fake_graph.sent) == 1
+
+
+# --------------------------------------------------------------------------- the merchant's quiet hours and cap
+QUIET = "Marketing messages are not sent during the merchant's quiet hours"
+CAP = "The contact has reached the merchant's limit of marketing messages"
+LATE_EVENING = datetime(2026, 12, 1, 21, 30, tzinfo=UTC)  # 22:30 in Madrid (CET), 16:30 in New York
+
+
+def merchant_rules(merchant, **rules) -> None:
+    merchant.settings = {**merchant.settings, **rules}
+    merchant.save(update_fields=["settings"])
+
+
+@pytest.fixture
+def at():
+    """at(instant): the clock stands there (the fake provider and the database keep working)."""
+    with time_machine.travel(LATE_EVENING, tick=True) as traveller:
+        yield traveller.move_to
+
+
+def test_marketing_in_the_merchants_quiet_hours_is_refused(conversation, marketing, send, fake_graph, at):
+    at(LATE_EVENING)
+    merchant_rules(conversation.merchant, marketing_quiet_hours={"start": "21:00", "end": "09:00"})
+    grant(conversation.contact)
+    response = send(conversation, marketing)
+    assert_refused_and_nothing_sent(
+        response, fake_graph, f"{QUIET} (21:00-09:00 in the contact's time zone, Europe/Madrid).", code="quiet_hours"
+    )
+
+
+def test_quiet_hours_are_the_contacts_own(conversation, marketing, send, fake_graph, at):
+    at(LATE_EVENING)
+    merchant_rules(conversation.merchant, marketing_quiet_hours={"start": "21:00", "end": "09:00"})
+    grant(conversation.contact)
+    conversation.contact.timezone = "America/New_York"
+    conversation.contact.save(update_fields=["timezone"])
+    assert send(conversation, marketing).status_code == 201
+    assert len(fake_graph.sent) == 1
+
+
+def test_quiet_hours_end_at_their_end(conversation, marketing, send, fake_graph, at):
+    merchant_rules(conversation.merchant, marketing_quiet_hours={"start": "21:00", "end": "09:00"})
+    grant(conversation.contact)
+    at(datetime(2026, 12, 2, 7, 59, tzinfo=UTC))  # 08:59 in Madrid
+    assert send(conversation, marketing).json()["error"]["code"] == "quiet_hours"
+    at(datetime(2026, 12, 2, 8, 0, tzinfo=UTC))  # 09:00 in Madrid
+    assert send(conversation, marketing).status_code == 201
+    assert len(fake_graph.sent) == 1
+
+
+def test_without_the_setting_there_are_no_quiet_hours(conversation, marketing, send, fake_graph, at):
+    at(LATE_EVENING)
+    grant(conversation.contact)
+    assert send(conversation, marketing).status_code == 201
+
+
+def test_marketing_past_the_merchants_frequency_cap_is_refused(conversation, marketing, send, fake_graph, at):
+    at(datetime(2026, 12, 1, 11, 0, tzinfo=UTC))
+    merchant_rules(conversation.merchant, marketing_frequency_cap={"max": 1, "period": "day"})
+    grant(conversation.contact)
+    assert send(conversation, marketing).status_code == 201
+    response = send(conversation, marketing)
+    assert_refused_and_nothing_sent(
+        response, fake_graph, f"{CAP}: 1 of 1 this day (in Europe/Madrid).", code="frequency_cap", outbound_before=1
+    )
+    at(datetime(2026, 12, 1, 23, 0, tzinfo=UTC))  # midnight in Madrid: a new day
+    assert send(conversation, marketing).status_code == 201
+    assert len(fake_graph.sent) == 2
+
+
+def test_the_cap_counts_campaign_messages_of_the_contacts_day(conversation, marketing, send, fake_graph, at):
+    from apps.campaigns.models import Delivery
+    from tests.factories.campaigns import CampaignFactory
+
+    at(datetime(2026, 11, 30, 23, 30, tzinfo=UTC))  # 00:30 on 1 December in Madrid
+    merchant = conversation.merchant
+    merchant_rules(merchant, marketing_frequency_cap={"max": 1, "period": "day"})
+    grant(conversation.contact)
+    campaign = CampaignFactory(merchant=merchant, channel=conversation.channel, template=marketing)
+    delivery = Delivery.objects.create(
+        merchant=merchant,
+        campaign=campaign,
+        contact=conversation.contact,
+        state="sent",
+        attempted_at=datetime(2026, 11, 30, 22, 50, tzinfo=UTC),  # 23:50 in Madrid: yesterday there
+    )
+    assert send(conversation, marketing).status_code == 201
+    Message.objects.all().delete()
+    fake_graph.sent.clear()
+    Delivery.objects.filter(pk=delivery.pk).update(attempted_at=datetime(2026, 11, 30, 23, 10, tzinfo=UTC))  # 00:10
+    response = send(conversation, marketing)
+    assert_refused_and_nothing_sent(
+        response, fake_graph, f"{CAP}: 1 of 1 this day (in Europe/Madrid).", code="frequency_cap"
+    )
+
+
+def test_failed_and_non_marketing_messages_do_not_count_toward_the_cap(conversation, marketing, utility, send, at):
+    at(datetime(2026, 12, 1, 11, 0, tzinfo=UTC))
+    merchant_rules(conversation.merchant, marketing_frequency_cap={"max": 1, "period": "week"})
+    grant(conversation.contact)
+    assert send(conversation, utility).status_code == 201
+    assert send(conversation, marketing).status_code == 201
+    Message.objects.filter(template_name="spring_sale").update(status="failed")
+    assert send(conversation, marketing).status_code == 201
+    assert send(conversation, marketing).json()["error"]["code"] == "frequency_cap"
+
+
+def test_service_messages_keep_no_quiet_hours_and_no_cap(api, conversation, marketing, utility, send, fake_graph, at):
+    at(LATE_EVENING)
+    merchant_rules(
+        conversation.merchant,
+        marketing_quiet_hours={"start": "21:00", "end": "09:00"},
+        marketing_frequency_cap={"max": 1, "period": "day"},
+    )
+    conversation.last_inbound_at = LATE_EVENING - timedelta(minutes=5)
+    conversation.save(update_fields=["last_inbound_at"])
+    url = f"/api/v1/conversations/{conversation.pk}/messages/"
+    replies = [api.post(url, {"text": text}, format="json") for text in ("Tu pedido sale mañana.", "¿Algo más?")]
+    assert [r.status_code for r in replies] == [201, 201]
+    assert send(conversation, utility).status_code == 201
+    grant(conversation.contact)
+    assert send(conversation, marketing).json()["error"]["code"] == "quiet_hours"
+    assert [m.status for m in Message.objects.filter(direction="outbound").order_by("id")] == [
+        "queued",
+        "queued",
+        "sent",
+    ]
+
+
+def test_an_automated_marketing_sender_keeps_the_quiet_hours(conversation, at):
+    from apps.conversations.policy import PolicyRefused
+    from apps.conversations.services import message_send
+
+    at(LATE_EVENING)
+    merchant_rules(conversation.merchant, marketing_quiet_hours={"start": "21:00", "end": "09:00"})
+    grant(conversation.contact)
+    conversation.last_inbound_at = LATE_EVENING - timedelta(minutes=5)
+    conversation.save(update_fields=["last_inbound_at"])
+    with pytest.raises(PolicyRefused) as refused:
+        message_send(conversation=conversation, text="20% off tonight", automated=True, category="marketing")
+    assert refused.value.code == "quiet_hours"
+    reply = message_send(conversation=conversation, text="Your order ships tomorrow", automated=True)
+    assert reply.status == "queued"
