@@ -52,6 +52,23 @@ def test_test_send_goes_through_the_gate(api, provider, make_contact, make_campa
     assert not Delivery.objects.exists()  # a test send is not part of the campaign's ledger
 
 
+def test_test_send_to_an_erased_person_is_refused_as_suppressed(api, provider, make_contact, make_campaign):
+    from apps.contacts.services import contact_erase
+
+    campaign = make_campaign()
+    erased = contact_erase(contact=make_contact())
+    refused = api.post(f"/api/v1/campaigns/{campaign.pk}/test-send/", {"contact": erased.pk}, format="json")
+    assert (refused.status_code, refused.json()["error"]) == (
+        422,
+        {
+            "code": "suppressed",
+            "message": "This contact cannot receive marketing: the contact was erased.",
+            "fields": {},
+        },
+    )
+    assert provider.accepted == []
+
+
 @pytest.mark.parametrize("state", ["pending", "claimed"])
 def test_a_campaign_with_an_open_delivery_is_not_completed(state, make_contact, make_campaign):
     from apps.campaigns.services import campaign_complete_if_done
