@@ -106,7 +106,7 @@ def consent_gate(
     Reasons, first match wins: "no_identity" (merged away, or not this merchant's contact), "erased",
     "no_identity" (no address on the channel), "suppressed" (the person was erased before and has not
     granted again since, whatever the consent state says), "no_consent", "revoked",
-    "pending_confirmation". Five queries for any number of ids (plus one per suppression match); call
+    "pending_confirmation". At most five queries for any number of ids (plus one per suppression match); call
     it inside the claim transaction so it reads the state at that moment.
     """
     ids = list(dict.fromkeys(contact_ids))
