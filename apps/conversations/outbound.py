@@ -28,6 +28,7 @@ from django.db import models
 
 from apps.contacts import schedule
 from apps.contacts.gate import REASON_TEXT, marketing_refusal, refusal_code
+from apps.contacts.models import Contact
 from apps.contacts.services import contact_timezone
 from apps.conversations import hooks, policy
 from apps.conversations.models import Conversation, Message, MessageDirection, MessageStatus
@@ -134,6 +135,10 @@ def _frequency_cap_refusal(conversation: Conversation, now: datetime) -> policy.
     if cap is None:
         return None
     limit, period = cap
+    # Held until the message is stored (message_send's transaction), so a racing send waits, then counts it.
+    # Conversation before contact: the order inbound messages (a STOP) take them in.
+    Conversation.objects.select_for_update().filter(pk=conversation.pk).values_list("pk").get()
+    Contact.objects.select_for_update().filter(pk=conversation.contact_id).values_list("pk").get()
     tz_name = contact_timezone(conversation.contact, merchant=merchant)
     since = schedule.cap_window_start(now=now, tz_name=tz_name, period=period)
     sent = marketing_sent_count(merchant=merchant, contact_id=conversation.contact_id, since=since)

@@ -198,6 +198,7 @@ def _provider_attachments_check(channel: Channel, text: str, attachments) -> Non
         raise ValidationError({"attachments": "Messenger sends a file without text: send the text as its own message"})
 
 
+@transaction.atomic  # from the check to the stored message: the frequency cap's lock holds until then
 def message_send(
     *,
     conversation: Conversation,
