@@ -6,11 +6,33 @@ from collections import defaultdict
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
-from apps.campaigns.models import Campaign, Delivery, DeliveryState, MessageTemplate, Segment, TemplateStatus
+from apps.campaigns.models import (
+    Campaign,
+    Delivery,
+    DeliveryState,
+    MessageTemplate,
+    Segment,
+    TemplateCategory,
+    TemplateStatus,
+)
 from apps.campaigns.segments import consent_status_expression, rules_queryset
+from apps.campaigns.services.sending import COUNTED
 from apps.contacts.models import ConsentEvent, ContactIdentity
 
 STATES = [s.value for s in DeliveryState]
+
+
+def marketing_deliveries_count(*, merchant, contact_id: int, since) -> int:
+    """Marketing campaign deliveries attempted for the contact since `since` that count toward a cap (those
+    campaigns' own caps count: claimed, sent, delivered, read, unknown). Registered with conversations'
+    hooks, so the merchant's cap on single sends counts campaign messages too."""
+    return Delivery.objects.filter(
+        merchant=merchant,
+        contact_id=contact_id,
+        attempted_at__gte=since,
+        state__in=COUNTED,
+        campaign__template__category=TemplateCategory.MARKETING,
+    ).count()
 
 
 def template_list(*, merchant, status: str | None = None) -> QuerySet[MessageTemplate]:

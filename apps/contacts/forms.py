@@ -3,6 +3,7 @@ import zoneinfo
 from django import forms
 from django.conf import settings
 
+from apps.contacts import schedule
 from apps.contacts.models import (
     AttributeDefinition,
     AttributeType,
@@ -145,3 +146,53 @@ class ConsentSettingsForm(forms.Form):
     keyword_opt_in_reply = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Reply to START (blank = default)"
     )
+    quiet_start = forms.CharField(
+        required=False,
+        label="Marketing quiet hours from (contact's time, HH:MM)",
+        help_text="Marketing sent outside campaigns (agents, API, automations) is refused in these hours. "
+        "Blank = none; campaigns keep their own.",
+    )
+    quiet_end = forms.CharField(required=False, label="Marketing quiet hours until (HH:MM)")
+    cap_max = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=schedule.CAP_MAX,
+        label="At most this many marketing messages per contact",
+        help_text="Counts every marketing message the contact got, campaigns included. Blank = no limit.",
+    )
+    cap_period = forms.ChoiceField(choices=[(p, f"per {p}") for p in schedule.PERIODS], required=False, label="")
+
+    PLAIN = ("double_opt_in", "help_text", "keyword_opt_out_reply", "keyword_opt_in_reply")
+
+    @classmethod
+    def initial_for(cls, merchant) -> dict:
+        quiet = merchant.setting(schedule.QUIET_HOURS_SETTING) or {}
+        cap = merchant.setting(schedule.FREQUENCY_CAP_SETTING) or {}
+        return {
+            **{key: merchant.setting(key, "") for key in cls.PLAIN},
+            "quiet_start": quiet.get("start", ""),
+            "quiet_end": quiet.get("end", ""),
+            "cap_max": cap.get("max"),
+            "cap_period": cap.get("period", "day"),
+        }
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("quiet_start") or "", data.get("quiet_end") or ""
+        try:
+            quiet = schedule.quiet_hours_parse({"start": start, "end": end} if start or end else None)
+        except ValueError as exc:
+            self.add_error("quiet_start" if not schedule.HHMM.match(start) else "quiet_end", str(exc))
+            return data
+        data["quiet"] = {"start": start, "end": end} if quiet else None
+        return data
+
+    def settings_values(self) -> dict:
+        """What to store in Merchant.settings (the rules' shapes are `contacts.schedule`'s)."""
+        data = self.cleaned_data
+        cap = {"max": data["cap_max"], "period": data.get("cap_period") or "day"} if data.get("cap_max") else None
+        return {
+            **{key: data[key] for key in self.PLAIN},
+            schedule.QUIET_HOURS_SETTING: data["quiet"],
+            schedule.FREQUENCY_CAP_SETTING: cap,
+        }

@@ -15,6 +15,7 @@ from apps.contacts.models import (
     Contact,
     ContactIdentity,
     IdentityKind,
+    Purpose,
     Suppression,
 )
 from apps.contacts.suppression import contact_identifiers, suppression_hasher
@@ -27,6 +28,23 @@ STATUS_REASON = {
     ConsentStatus.PENDING: "pending_confirmation",
 }
 GATE_CONTACT_FIELDS = ("id", "phone", "email", "erased_at", "merged_into_id")
+# What each reason means, for the people who read a refusal (the inbox, the API's error message).
+REASON_TEXT = {
+    "erased": "the contact was erased",
+    "no_identity": "the contact cannot be reached on this channel",
+    "no_consent": "the contact never granted marketing consent on this channel",
+    "revoked": "the contact revoked marketing consent on this channel",
+    "pending_confirmation": "the contact has not confirmed the marketing opt-in yet",
+    "suppressed": "the person was erased before and has not granted consent again since",
+}
+# Erasure is what puts a person's identifiers on the suppression list, so both name the contract's `suppressed`;
+# every other reason is a missing consent.
+SUPPRESSION_REASONS = frozenset({"erased", "suppressed"})
+
+
+def refusal_code(reason: str) -> str:
+    """The outside contract's code for a gate reason: `suppressed` or `no_marketing_consent`."""
+    return "suppressed" if reason in SUPPRESSION_REASONS else "no_marketing_consent"
 
 
 def _reachable(channel: str, contact: dict, kinds: set[str]) -> bool:
@@ -85,10 +103,11 @@ def consent_gate(
 ) -> dict[int, str | None]:
     """None = may send; else the reason not to.
 
-    Reasons: "erased", "no_identity" (no address on the channel, merged away, or not this
-    merchant's contact), "no_consent", "revoked", "pending_confirmation", "suppressed" (the
-    person was erased before and has not granted again since). At most five queries for any
-    number of ids; call it inside the claim transaction so it reads the state at that moment.
+    Reasons, first match wins: "no_identity" (merged away, or not this merchant's contact), "erased",
+    "no_identity" (no address on the channel), "suppressed" (the person was erased before and has not
+    granted again since, whatever the consent state says), "no_consent", "revoked",
+    "pending_confirmation". At most five queries for any number of ids (plus one per suppression match); call
+    it inside the claim transaction so it reads the state at that moment.
     """
     ids = list(dict.fromkeys(contact_ids))
     rows = Contact.objects.for_merchant(merchant).filter(column_in(Contact, "id", ids)).values(*GATE_CONTACT_FIELDS)
@@ -97,6 +116,17 @@ def consent_gate(
     return consent_gate_rows(
         merchant=merchant, channel=channel, contact_ids=ids, contacts=contacts, identities=identities, purpose=purpose
     )
+
+
+def marketing_refusal(*, merchant: Merchant, channel: str, contact_id: int) -> str | None:
+    """`consent_gate` for one contact and marketing: None = marketing may go out on this channel.
+
+    The single-message senders (agent, API, automated replies) ask this; campaigns ask `consent_gate_rows`
+    for a whole batch. Both are the same rule.
+    """
+    return consent_gate(merchant=merchant, channel=channel, contact_ids=[contact_id], purpose=Purpose.MARKETING)[
+        contact_id
+    ]
 
 
 def consent_gate_rows(
@@ -118,8 +148,8 @@ def consent_gate_rows(
         .filter(column_in(ConsentState, "contact_id", list(contacts)), channel=channel, purpose=purpose)
         .values_list("contact_id", "status")
     )
-    granted = {cid: c for cid, c in contacts.items() if states.get(cid) == ConsentStatus.GRANTED}
-    suppressed = _suppressed_after(merchant, granted, identities)
+    living = {cid: c for cid, c in contacts.items() if not c["erased_at"] and not c["merged_into_id"]}
+    suppressed = _suppressed_after(merchant, living, identities)
     answer: dict[int, str | None] = {}
     for cid in contact_ids:
         contact = contacts.get(cid)
@@ -130,10 +160,10 @@ def consent_gate_rows(
             answer[cid] = "erased"
         elif not _reachable(channel, contact, {kind for kind, _ in identities.get(cid, ())}):
             answer[cid] = "no_identity"
-        elif status != ConsentStatus.GRANTED:
-            answer[cid] = STATUS_REASON[status]
         elif cid in suppressed and not _granted_since(merchant, cid, channel, purpose, suppressed[cid]):
             answer[cid] = "suppressed"
+        elif status != ConsentStatus.GRANTED:
+            answer[cid] = STATUS_REASON[status]
         else:
             answer[cid] = None
     return answer

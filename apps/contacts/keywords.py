@@ -30,7 +30,7 @@ DEFAULT_KEYWORDS: dict[str, dict[str, str]] = {
              "opt-out", "opt out", "stop_promotions"],
             OPT_OUT,
         ),
-        **dict.fromkeys(["start", "yes", "unstop"], OPT_IN),
+        **dict.fromkeys(["start", "unstop"], OPT_IN),
         **dict.fromkeys(["help", "info"], HELP),
     },
     "es": {"baja": OPT_OUT, "alta": OPT_IN, "ayuda": HELP},
@@ -53,9 +53,11 @@ DEFAULT_REPLIES = {
 # Merchant settings that override the replies above.
 REPLY_SETTINGS = {OPT_OUT: "keyword_opt_out_reply", OPT_IN: "keyword_opt_in_reply", HELP: "help_text"}
 
-# "yes" is also an everyday answer in a support chat: it only counts when it can mean consent,
-# i.e. confirming a pending double opt-in or coming back after an opt-out.
-CONDITIONAL_OPT_IN = frozenset({"yes"})
+# YES / SÍ are everyday answers in a support chat ("is the order yours?"), never opt-in keywords: they
+# only confirm a pending double opt-in; after a revoke only an explicit opt-in keyword grants again.
+# Normalised word -> the language of the reply.
+CONFIRM_WORDS: dict[str, str] = {"yes": "en", "si": "es"}
+KEYWORD_MAX_LENGTH = 40
 
 _EDGE_PUNCTUATION = re.compile(r"^[\s¡¿\"'“”«»(\[]+|[\s.!?¡¿,;:…\"'“”«»)\]]+$")
 _SPACES = re.compile(r"\s+")
@@ -88,7 +90,7 @@ def keyword_table(*, merchant: Merchant) -> dict[str, str]:
 
 def keyword_match(*, merchant: Merchant, text: str) -> str | None:
     word = keyword_normalize(text)
-    if not word or len(word) > 40:
+    if not word or len(word) > KEYWORD_MAX_LENGTH:
         return None
     return keyword_table(merchant=merchant).get(word)
 
@@ -98,6 +100,8 @@ def _language_of(merchant: Merchant, contact: Contact, word: str) -> str:
         return "es"
     if word in DEFAULT_KEYWORDS["en"]:
         return "en"
+    if word in CONFIRM_WORDS:
+        return CONFIRM_WORDS[word]
     custom = ConsentKeyword.objects.for_merchant(merchant).filter(word=word).values_list("language", flat=True)
     language = (custom.first() or contact.locale or merchant.locale or "en")[:2]
     return language if language in DEFAULT_REPLIES else "en"
@@ -146,17 +150,15 @@ def keyword_handle_inbound(
     """Act on a whole-message keyword; None when the message is not one.
 
     Opt-out revokes marketing on this channel at once; opt-in grants it (or confirms a pending
-    double opt-in); help records nothing. The caller sends `reply_text` back as an automated
-    message and stores the inbound message as usual.
+    double opt-in); help records nothing. YES / SÍ (unless the merchant made them keywords of its
+    own) confirm a pending double opt-in and are an ordinary message otherwise, after a revoke too.
+    The caller sends `reply_text` back as an automated message and stores the inbound message as usual.
     """
     kind = keyword_match(merchant=merchant, text=text)
-    if kind is None:
-        return None
     word = keyword_normalize(text)
-    if word in CONDITIONAL_OPT_IN and _marketing_status(contact, channel) not in (
-        ConsentStatus.PENDING,
-        ConsentStatus.REVOKED,
-    ):
+    if kind is None and word in CONFIRM_WORDS:
+        kind = OPT_IN if _marketing_status(contact, channel) == ConsentStatus.PENDING else None
+    if kind is None:
         return None
     if kind in (OPT_OUT, OPT_IN):
         _record(merchant, contact, channel, kind, text, message_id)

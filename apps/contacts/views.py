@@ -306,9 +306,7 @@ def contact_settings(request):
     merchant = request.merchant
     keyword_form = forms.KeywordForm(prefix="kw")
     attribute_form = forms.AttributeForm(prefix="attr")
-    settings_form = forms.ConsentSettingsForm(
-        prefix="cs", initial={k: merchant.setting(k, "") for k in forms.ConsentSettingsForm.base_fields}
-    )
+    settings_form = forms.ConsentSettingsForm(prefix="cs", initial=forms.ConsentSettingsForm.initial_for(merchant))
     if request.method == "POST":
         outcome = _settings_post(request, keyword_form, attribute_form, settings_form)
         if outcome is True:
@@ -337,7 +335,9 @@ def _settings_post(request, keyword_form, attribute_form, settings_form):
     elif which == "settings" and _can(request, Capability.SETTINGS):
         settings_form = forms.ConsentSettingsForm(request.POST, prefix="cs")
         if settings_form.is_valid():
-            merchant_update(merchant=merchant, settings={**(merchant.settings or {}), **settings_form.cleaned_data})
+            merchant_update(
+                merchant=merchant, settings={**(merchant.settings or {}), **settings_form.settings_values()}
+            )
             messages.success(request, "Consent settings saved.")
             return True
     return (keyword_form, attribute_form, settings_form)

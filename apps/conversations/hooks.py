@@ -31,6 +31,8 @@ class Template(Protocol):
     @property
     def status(self) -> str: ...
     @property
+    def category(self) -> str: ...  # Meta's: marketing, utility; re-read at send time, Meta may change it
+    @property
     def channel_kind(self) -> str: ...
     @property
     def variables(self) -> list[str]: ...
@@ -42,6 +44,8 @@ _status_handlers: list[Callable[..., bool]] = []
 _template_status_handlers: list[Callable[..., Any]] = []
 _template_resolvers: list[Callable[..., Template | None]] = []
 _template_listers: list[TemplateLister] = []
+_template_category_handlers: list[Callable[..., Any]] = []
+_marketing_counters: list[Callable[..., int]] = []
 
 
 def _add(registry: list, fn: Callable) -> Callable:
@@ -60,6 +64,11 @@ def register_template_status_handler(fn: Callable[..., Any]) -> Callable[..., An
     return _add(_template_status_handlers, fn)
 
 
+def register_template_category_handler(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """fn(*, merchant, name, language, category, raw): Meta changed an approved template's category."""
+    return _add(_template_category_handlers, fn)
+
+
 def register_template_resolver(fn: Callable[..., Template | None]) -> Callable[..., Template | None]:
     """fn(*, merchant, template_id) -> Template | None (any status: the send policy checks it)."""
     return _add(_template_resolvers, fn)
@@ -69,6 +78,16 @@ def register_template_lister(fn: TemplateLister) -> TemplateLister:
     """fn(*, merchant, channel) -> list of Templates (the blocked composer offers the approved ones of
     the channel's kind)."""
     return _add(_template_listers, fn)
+
+
+def register_marketing_counter(fn: Callable[..., int]) -> Callable[..., int]:
+    """fn(*, merchant, contact_id, since) -> marketing messages the app sent that contact since then (the
+    merchant's frequency cap counts them with the conversations' own)."""
+    return _add(_marketing_counters, fn)
+
+
+def marketing_count(*, merchant, contact_id: int, since) -> int:
+    return sum(fn(merchant=merchant, contact_id=contact_id, since=since) for fn in list(_marketing_counters))
 
 
 def unregister_template_lister(fn: TemplateLister) -> None:
@@ -92,6 +111,12 @@ def dispatch_template_status(**kwargs: Any) -> int:
     for fn in list(_template_status_handlers):
         fn(**kwargs)
     return len(_template_status_handlers)
+
+
+def dispatch_template_category(**kwargs: Any) -> int:
+    for fn in list(_template_category_handlers):
+        fn(**kwargs)
+    return len(_template_category_handlers)
 
 
 def resolve_template(*, merchant, template_id: Any) -> Template | None:

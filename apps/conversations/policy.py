@@ -75,6 +75,11 @@ MESSAGES = {
     "human_agent_window_expired": (
         "The customer's last message is more than 7 days old: Messenger does not allow a reply."
     ),
+    "no_marketing_consent": "Marketing messages need the contact's granted marketing consent on this channel",
+    "suppressed": "Marketing messages are never sent to a person on the suppression list",
+    "quiet_hours": "Marketing messages are not sent during the merchant's quiet hours",
+    "frequency_cap": "The contact has reached the merchant's limit of marketing messages",
+    "template_not_found": "No template with this id.",
     "template_not_approved": "The template is not approved.",
     "template_params_invalid": "The template parameters do not match its variables.",
     "template_wrong_channel": "The template belongs to another channel kind.",
@@ -101,8 +106,13 @@ def _allow(messaging_type: str | None = None, tag: str | None = None) -> PolicyD
     return PolicyDecision(True, "allowed", "", messaging_type, tag)
 
 
-def _refuse(code: str) -> PolicyDecision:
-    return PolicyDecision(False, code, MESSAGES[code])
+def _refuse(code: str, message: str | None = None) -> PolicyDecision:
+    return PolicyDecision(False, code, message or MESSAGES[code])
+
+
+def refusal(code: str, message: str | None = None) -> PolicyDecision:
+    """A refusal decided outside this module's tables (the consent rule in `outbound`)."""
+    return _refuse(code, message)
 
 
 _UNSET = object()

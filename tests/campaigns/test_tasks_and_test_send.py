@@ -42,8 +42,31 @@ def test_test_send_goes_through_the_gate(api, provider, make_contact, make_campa
     assert provider.accepted[-1]["body"]["template"]["components"][0]["parameters"][0]["text"] == "Marta"
     stranger = make_contact(consent=None)
     refused = api.post(f"/api/v1/campaigns/{campaign.pk}/test-send/", {"contact": stranger.pk}, format="json")
-    assert refused.status_code == 422 and refused.json()["error"]["code"] == "consent_no_consent"
+    assert refused.status_code == 422 and refused.json()["error"] == {
+        "code": "no_marketing_consent",
+        "message": (
+            "This contact cannot receive marketing: the contact never granted marketing consent on this channel."
+        ),
+        "fields": {},
+    }
     assert not Delivery.objects.exists()  # a test send is not part of the campaign's ledger
+
+
+def test_test_send_to_an_erased_person_is_refused_as_suppressed(api, provider, make_contact, make_campaign):
+    from apps.contacts.services import contact_erase
+
+    campaign = make_campaign()
+    erased = contact_erase(contact=make_contact())
+    refused = api.post(f"/api/v1/campaigns/{campaign.pk}/test-send/", {"contact": erased.pk}, format="json")
+    assert (refused.status_code, refused.json()["error"]) == (
+        422,
+        {
+            "code": "suppressed",
+            "message": "This contact cannot receive marketing: the contact was erased.",
+            "fields": {},
+        },
+    )
+    assert provider.accepted == []
 
 
 @pytest.mark.parametrize("state", ["pending", "claimed"])

@@ -103,3 +103,33 @@ def test_a_suppressed_contact_among_many_costs_no_extra_query_per_contact(mercha
     with django_assert_max_num_queries(6):
         answer = consent_gate(merchant=merchant, channel="whatsapp", contact_ids=ids)
     assert answer == {blocked.pk: "suppressed", **{c.pk: None for c in others}}
+
+
+def test_a_suppressed_person_without_consent_is_suppressed_not_merely_unconsented(merchant):
+    Suppression.objects.create(merchant=merchant, kind="phone", value_hash=suppression_hash("phone", "+34600000782"))
+    contact = ContactFactory(merchant=merchant, phone="+34600000782")
+    assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[contact.pk]) == {contact.pk: "suppressed"}
+    grant(contact, source="web_form")
+    consent_record(
+        merchant=merchant, contact=contact, channel="whatsapp", purpose="marketing", action="revoke", source="keyword"
+    )
+    # Granted again after the suppression, then revoked: the revoke is the reason now.
+    assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[contact.pk]) == {contact.pk: "revoked"}
+
+
+@pytest.mark.parametrize(
+    ("reason", "code"),
+    [
+        ("erased", "suppressed"),
+        ("suppressed", "suppressed"),
+        ("no_consent", "no_marketing_consent"),
+        ("revoked", "no_marketing_consent"),
+        ("pending_confirmation", "no_marketing_consent"),
+        ("no_identity", "no_marketing_consent"),
+    ],
+)
+def test_every_gate_reason_has_the_contracts_code(reason, code):
+    from apps.contacts.gate import REASON_TEXT, refusal_code
+
+    assert reason in REASON_TEXT
+    assert refusal_code(reason) == code

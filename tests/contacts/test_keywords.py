@@ -82,11 +82,62 @@ def test_a_plain_yes_in_a_support_chat_subscribes_nobody(merchant):
     assert not ConsentEvent.objects.exists()
 
 
-def test_yes_after_an_opt_out_grants_back(merchant):
+@pytest.mark.parametrize("text", ["YES", "yes", "Yes!", "SÍ", "sí", "Si", "¡Sí!"])
+def test_yes_after_an_opt_out_is_an_ordinary_message(merchant, text):
     contact = ContactFactory(merchant=merchant)
+    grant(contact)
     keyword_handle_inbound(merchant=merchant, contact=contact, channel="whatsapp", text="stop", message_id="m1")
-    assert keyword_handle_inbound(merchant=merchant, contact=contact, channel="whatsapp", text="YES", message_id="m2")
+    result = keyword_handle_inbound(merchant=merchant, contact=contact, channel="whatsapp", text=text, message_id="m2")
+    assert result is None
+    assert ConsentState.objects.get(contact=contact).status == "revoked"
+    assert list(ConsentEvent.objects.filter(contact=contact).values_list("action", flat=True)) == ["grant", "revoke"]
+
+
+@pytest.mark.parametrize("text", ["yes", "SÍ"])
+def test_yes_to_a_granted_contact_records_nothing(merchant, text):
+    contact = ContactFactory(merchant=merchant)
+    grant(contact)
+    assert (
+        keyword_handle_inbound(merchant=merchant, contact=contact, channel="whatsapp", text=text, message_id="m")
+        is None
+    )
+    assert ConsentEvent.objects.filter(contact=contact).count() == 1
+
+
+def test_si_confirms_a_pending_double_opt_in_with_a_spanish_reply(merchant):
+    merchant.settings = {"double_opt_in": True}
+    merchant.save()
+    contact = ContactFactory(merchant=merchant)
+    grant(contact)
+    result = keyword_handle_inbound(merchant=merchant, contact=contact, channel="whatsapp", text="Sí", message_id="m")
+    assert (result.kind, result.reply_text.startswith("Recibirás")) == ("opt_in", True)
     assert ConsentState.objects.get(contact=contact).status == "granted"
+    assert ConsentEvent.objects.filter(contact=contact).last().action == "confirm"
+
+
+def test_yes_confirms_only_the_pending_channel(merchant):
+    merchant.settings = {"double_opt_in": True}
+    merchant.save()
+    contact = ContactFactory(merchant=merchant)
+    grant(contact, channel="messenger")
+    assert (
+        keyword_handle_inbound(merchant=merchant, contact=contact, channel="whatsapp", text="yes", message_id="m")
+        is None
+    )
+    assert ConsentState.objects.get(contact=contact, channel="messenger").status == "pending"
+    assert not ConsentState.objects.filter(contact=contact, channel="whatsapp").exists()
+
+
+def test_the_merchants_own_opt_in_word_grants_after_a_revoke(merchant):
+    ConsentKeyword.objects.create(merchant=merchant, word="suscribir", kind="opt_in", language="es")
+    contact = ContactFactory(merchant=merchant)
+    keyword_handle_inbound(merchant=merchant, contact=contact, channel="whatsapp", text="STOP", message_id="m1")
+    result = keyword_handle_inbound(
+        merchant=merchant, contact=contact, channel="whatsapp", text="Suscribir", message_id="m2"
+    )
+    assert result.kind == "opt_in"
+    assert ConsentState.objects.get(contact=contact).status == "granted"
+    assert ConsentEvent.objects.filter(contact=contact).last().action == "grant"
 
 
 @pytest.mark.parametrize("text", ["HELP", "info", "Ayuda?"])

@@ -81,7 +81,8 @@ def test_after_erasure_a_returning_person_is_suppressed_until_they_grant_again(m
     contact_erase(contact=contact)
     back = contact_resolve_identity(merchant=merchant, kind="whatsapp", external_id="34600111001")
     assert back.pk != contact.pk
-    assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[back.pk]) == {back.pk: "no_consent"}
+    # Suppressed, not merely unconsented: the new record never granted, but the person asked to be forgotten.
+    assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[back.pk]) == {back.pk: "suppressed"}
     consent_record(merchant=merchant, contact=back, channel="whatsapp", purpose="marketing", action="grant",
                    source="keyword")  # fmt: skip
     assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[back.pk]) == {back.pk: None}

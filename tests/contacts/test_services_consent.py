@@ -185,3 +185,48 @@ def test_consent_dated_in_the_future_is_refused(merchant):
         _record(contact, "grant", occurred_at=timezone.now() + timedelta(days=1))
     assert "occurred_at" in exc.value.message_dict
     assert not ConsentEvent.objects.exists()
+
+
+# ------------------------------------------------------------------ revoke wins when the order is uncertain
+def _whole_second(at):
+    return at.replace(microsecond=0)
+
+
+def test_a_whole_second_stop_in_the_same_second_as_an_earlier_recorded_grant_revokes(merchant):
+    contact = ContactFactory(merchant=merchant)
+    second = _whole_second(timezone.now() - timedelta(minutes=1))
+    _record(contact, "grant", occurred_at=second + timedelta(milliseconds=700))
+    stop = _record(contact, "revoke", source="provider_preference", wording="", occurred_at=second)
+    assert stop.resulting_status == "revoked"
+    assert (_state(contact).status, _state(contact).last_event_id) == ("revoked", stop.pk)
+
+
+def test_a_whole_second_stop_a_second_before_the_grant_is_old_news(merchant):
+    contact = ContactFactory(merchant=merchant)
+    second = _whole_second(timezone.now() - timedelta(minutes=1))
+    grant_event = _record(contact, "grant", occurred_at=second + timedelta(milliseconds=700))
+    stop = _record(
+        contact, "revoke", source="provider_preference", wording="", occurred_at=second - timedelta(seconds=1)
+    )
+    assert stop.resulting_status == "granted"
+    assert (_state(contact).status, _state(contact).last_event_id) == ("granted", grant_event.pk)
+
+
+def test_a_grant_within_the_second_of_a_whole_second_stop_does_not_resubscribe(merchant):
+    contact = ContactFactory(merchant=merchant)
+    second = _whole_second(timezone.now() - timedelta(minutes=1))
+    _record(contact, "grant", occurred_at=second - timedelta(minutes=5))
+    stop = _record(contact, "revoke", source="provider_preference", wording="", occurred_at=second)
+    late_grant = _record(contact, "grant", occurred_at=second + timedelta(milliseconds=500))
+    assert late_grant.resulting_status == "revoked"
+    assert (_state(contact).status, _state(contact).last_event_id) == ("revoked", stop.pk)
+    after = _record(contact, "grant", occurred_at=second + timedelta(milliseconds=1001))
+    assert (after.resulting_status, _state(contact).status) == ("granted", "granted")
+
+
+def test_a_revoke_tied_with_a_grant_to_the_microsecond_wins(merchant):
+    contact = ContactFactory(merchant=merchant)
+    at = timezone.now() - timedelta(minutes=1)
+    _record(contact, "revoke", source="keyword", wording="", occurred_at=at)
+    tied = _record(contact, "grant", source="agent", wording="Asked by phone", occurred_at=at)
+    assert (tied.resulting_status, _state(contact).status) == ("revoked", "revoked")

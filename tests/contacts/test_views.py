@@ -275,3 +275,41 @@ def test_admin_ledger_is_read_only(client, merchant, django_user_model):
     assert client.get(reverse("admin:contacts_consentevent_add")).status_code == 403
     event = ConsentEvent.objects.get(pk=event.pk)
     assert event.wording == "Send me offers from Acme on WhatsApp"
+
+
+def test_settings_store_the_marketing_quiet_hours_and_cap(admin_c, merchant):
+    data = {
+        "form": "settings",
+        "cs-quiet_start": "21:00",
+        "cs-quiet_end": "09:00",
+        "cs-cap_max": "2",
+        "cs-cap_period": "week",
+    }
+    assert admin_c.post(reverse("contacts:settings"), data).status_code == 302
+    merchant.refresh_from_db()
+    assert merchant.setting("marketing_quiet_hours") == {"start": "21:00", "end": "09:00"}
+    assert merchant.setting("marketing_frequency_cap") == {"max": 2, "period": "week"}
+    page = admin_c.get(reverse("contacts:settings")).content.decode()
+    assert 'name="cs-quiet_start" value="21:00"' in page and 'name="cs-cap_max" value="2"' in page
+    admin_c.post(reverse("contacts:settings"), {"form": "settings", "cs-quiet_start": "", "cs-quiet_end": ""})
+    merchant.refresh_from_db()
+    assert (merchant.setting("marketing_quiet_hours"), merchant.setting("marketing_frequency_cap")) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "error"),
+    [
+        ({"cs-quiet_start": "21:00"}, "quiet_end", "“” is not a time as HH:MM (00:00-23:59)."),
+        (
+            {"cs-quiet_start": "9pm", "cs-quiet_end": "09:00"},
+            "quiet_start",
+            "“9pm” is not a time as HH:MM (00:00-23:59).",
+        ),
+        ({"cs-cap_max": "0"}, "cap_max", "Ensure this value is greater than or equal to 1."),
+    ],
+)
+def test_bad_marketing_rules_are_form_errors_and_store_nothing(admin_c, merchant, fields, field, error):
+    response = admin_c.post(reverse("contacts:settings"), {"form": "settings", **fields})
+    assert response.context["settings_form"].errors == {field: [error]}
+    merchant.refresh_from_db()
+    assert merchant.settings == {}

@@ -328,6 +328,7 @@ def test_post_template_without_resolver_is_422(api, merchant, monkeypatch):
 
 def test_post_template_through_registered_resolver(api, merchant, monkeypatch):
     class Template:
+        id, category = 9, "utility"
         name, language, status, body, variables = "spring_sale", "es_ES", "approved", "Hola {{n}}", ["n"]
         id, channel_kind = 9, "whatsapp"
 
@@ -343,7 +344,7 @@ def test_post_template_through_registered_resolver(api, merchant, monkeypatch):
     response = api.post(url, {"template": {"id": 9, "params": {"n": "Ana"}}}, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["kind"] == "template" and response.json()["body"] == "Hola Ana"
-    assert seen == [(merchant.pk, "9")]
+    assert seen == [(merchant.pk, "9"), (merchant.pk, 9)]  # the request's lookup, then the send-time re-read
     missing_params = api.post(url, {"template": {"id": 9}}, format="json")
     assert missing_params.status_code == 422
     assert missing_params.json()["error"]["code"] == "template_params_invalid"

@@ -25,6 +25,7 @@ from apps.conversations.services import (
 from apps.conversations.services.delivery import DeliveryRetry
 from apps.conversations.services.media import MediaRetry
 from tests.conversations.fake_graph import graph_error
+from tests.factories.campaigns import TemplateFactory
 from tests.factories.contacts import ContactFactory, grant
 from tests.factories.conversations import ChannelFactory, ConversationFactory
 from tests.factories.merchants import UserFactory
@@ -196,16 +197,20 @@ def test_messenger_automated_after_24h_is_refused(merchant):
     assert excinfo.value.code == "automated_outside_window"
 
 
-class Template:
-    name, language, status, body, variables = "spring_sale", "es_ES", "approved", "Hola {{first_name}}", ["first_name"]
-    id, channel_kind = 1, "whatsapp"
+def utility_template(merchant, **kwargs):
+    return TemplateFactory(
+        merchant=merchant, name="spring_sale", category="utility", body="Hola {{first_name}}", buttons=[], **kwargs
+    )
 
 
 def test_template_send_outside_window(fake_graph, wa_conversation):
     wa_conversation.last_inbound_at = timezone.now() - timedelta(days=3)
     wa_conversation.save()
     message = message_send(
-        conversation=wa_conversation, template=Template(), template_params={"first_name": "Ana"}, opaque="delivery:9"
+        conversation=wa_conversation,
+        template=utility_template(wa_conversation.merchant),
+        template_params={"first_name": "Ana"},
+        opaque="delivery:9",
     )
     assert message.kind == "template" and message.body == "Hola Ana"
     message_deliver(message_id=message.pk)
@@ -216,8 +221,7 @@ def test_template_send_outside_window(fake_graph, wa_conversation):
 
 
 def test_unapproved_template_is_refused(wa_conversation):
-    template = Template()
-    template.status = "pending"
+    template = utility_template(wa_conversation.merchant, status="pending")
     with pytest.raises(PolicyRefused) as excinfo:
         message_send(conversation=wa_conversation, template=template, template_params={"first_name": "x"})
     assert excinfo.value.code == "template_not_approved"

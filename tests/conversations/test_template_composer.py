@@ -28,6 +28,7 @@ class FakeTemplate:
     status: str = "approved"
     channel_kind: str = "whatsapp"
     merchant_id: int = 0
+    category: str = "utility"
 
 
 CATALOGUE: list[FakeTemplate] = []
@@ -37,8 +38,14 @@ def fake_lister(*, merchant, channel):
     return [t for t in CATALOGUE if t.merchant_id == merchant.pk]
 
 
+def fake_resolver(*, merchant, template_id):
+    """The send path reads the template again at send time: from the same catalogue."""
+    return next((t for t in CATALOGUE if t.merchant_id == merchant.pk and str(t.id) == str(template_id)), None)
+
+
 @pytest.fixture
-def templates(merchant, other_merchant):
+def templates(merchant, other_merchant, monkeypatch):
+    monkeypatch.setattr(hooks, "_template_resolvers", [fake_resolver])
     CATALOGUE[:] = [
         FakeTemplate(1, "order_ready", merchant_id=merchant.pk),
         FakeTemplate(2, "draft_offer", status="pending", merchant_id=merchant.pk),

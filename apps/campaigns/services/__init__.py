@@ -27,6 +27,7 @@ from apps.campaigns.services.sending import (
 from apps.campaigns.services.statuses import consent_revoke_from_provider, delivery_status_handle
 from apps.campaigns.services.templates import (
     stop_button,
+    template_category_apply,
     template_create,
     template_delete,
     template_preview,
@@ -63,6 +64,7 @@ __all__ = [
     "segment_delete",
     "segment_update",
     "stop_button",
+    "template_category_apply",
     "template_create",
     "template_delete",
     "template_preview",

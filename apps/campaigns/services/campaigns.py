@@ -10,7 +10,6 @@ from django.db import connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
-from apps.campaigns import schedule
 from apps.campaigns.models import (
     Campaign,
     CampaignStatus,
@@ -22,6 +21,7 @@ from apps.campaigns.models import (
 )
 from apps.campaigns.services.ledger import ledger_chunks, ledger_insert
 from apps.campaigns.services.templates import field_name_valid, template_variables
+from apps.contacts import schedule
 from apps.conversations.models import Channel
 
 logger = logging.getLogger(__name__)
@@ -110,14 +110,10 @@ def _check_pacing(campaign: Campaign, errors: dict) -> None:
         errors["throttle_per_second"] = ["Between 0 (no local limit) and 1000 per second; empty: the provider's limit."]
     if not _quiet_hours_valid(campaign.quiet_hours):
         errors["quiet_hours"] = ['Give {"start": "21:00", "end": "09:00"} (HH:MM, in each contact\'s time zone).']
-    cap = campaign.frequency_cap
-    if cap is not None:
-        valid = isinstance(cap, dict) and cap.get("period") in schedule.PERIODS
-        valid = (
-            valid and isinstance(cap.get("max"), int) and not isinstance(cap["max"], bool) and 1 <= cap["max"] <= 100
-        )
-        if not valid:
-            errors["frequency_cap"] = ['Give {"max": 1-100, "period": "day" | "week"}.']
+    try:
+        schedule.frequency_cap_parse(campaign.frequency_cap)
+    except ValueError as exc:
+        errors["frequency_cap"] = [str(exc)]
 
 
 def campaign_validate(campaign: Campaign) -> None:

@@ -23,12 +23,20 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.campaigns import conf, schedule, throttle
+from apps.campaigns import conf, throttle
 from apps.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState, TemplateCategory
 from apps.campaigns.payloads import whatsapp_campaign_payload
 from apps.campaigns.sender import THROUGHPUT_PAUSE, BatchSender, Outcome, payload_bytes
 from apps.campaigns.services.templates import template_values
-from apps.contacts.gate import GATE_CONTACT_FIELDS, consent_gate, consent_gate_rows, contact_identities
+from apps.contacts import schedule
+from apps.contacts.gate import (
+    GATE_CONTACT_FIELDS,
+    REASON_TEXT,
+    consent_gate,
+    consent_gate_rows,
+    contact_identities,
+    refusal_code,
+)
 from apps.contacts.models import Contact
 from apps.core.sql import column_in
 
@@ -603,7 +611,7 @@ def campaign_test_send(*, campaign: Campaign, contact: Contact) -> str:
         contact.pk
     ]
     if reason:
-        raise LaunchRefused(f"consent_{reason}", f"This contact cannot receive marketing: {reason.replace('_', ' ')}.")
+        raise LaunchRefused(refusal_code(reason), f"This contact cannot receive marketing: {REASON_TEXT[reason]}.")
     row = Contact.objects.filter(pk=contact.pk).values(*CONTACT_FIELDS).get()
     values = template_values(
         template=campaign.template, contact=row, params=campaign.params, fallbacks=campaign.fallbacks

@@ -216,6 +216,25 @@ def template_status_apply(*, merchant, name: str, language: str, event: str, rea
     return changed
 
 
+def template_category_apply(*, merchant, name: str, language: str, category: str, raw=None) -> int:
+    """Meta's template_category_update: the approved template's category is now `category`.
+
+    A category we do not model (AUTHENTICATION) changes nothing: the stored one still decides, and an
+    unknown category is never read as permission to skip the consent check.
+    """
+    new = (category or "").lower()
+    if new not in TemplateCategory.values:
+        logger.warning("campaigns.template_category_unknown", extra={"template_name": name, "category": category})
+        return 0
+    changed = (
+        MessageTemplate.objects.for_merchant(merchant)
+        .filter(channel_kind=ChannelKind.WHATSAPP, name=name, language=language)
+        .update(category=new)
+    )
+    logger.info("campaigns.template_category", extra={"merchant_id": merchant.pk, "template_name": name, "to": new})
+    return changed
+
+
 def template_resolve(*, merchant, template_id) -> MessageTemplate | None:
     """For conversations' API: the merchant's template with this id (any status; the caller checks)."""
     try:

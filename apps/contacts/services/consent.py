@@ -35,6 +35,8 @@ CONFIRM_SALT = "contacts.consent.confirm"
 # make every real event after it look late and never take effect.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 CONFIRM_MAX_AGE = 60 * 60 * 24 * 14
+# Meta's user_preferences timestamps are whole seconds: such an event happened somewhere in [at, at + 1 s).
+SECOND_RESOLUTION_SOURCES = frozenset({ConsentSource.PROVIDER_PREFERENCE})
 
 
 def consent_next_status(*, current: str, action: str, double_opt_in: bool) -> str:
@@ -46,6 +48,27 @@ def consent_next_status(*, current: str, action: str, double_opt_in: bool) -> st
     if current == ConsentStatus.GRANTED:
         return ConsentStatus.GRANTED  # a repeated form grant never downgrades a confirmed consent
     return ConsentStatus.PENDING if double_opt_in else ConsentStatus.GRANTED
+
+
+def consent_time_resolution(source: str) -> timedelta:
+    """How far after its recorded `occurred_at` an event from this source may really have happened."""
+    return timedelta(seconds=1) if source in SECOND_RESOLUTION_SOURCES else timedelta(0)
+
+
+def consent_event_late(
+    *, action: str, at: datetime, source: str, last_action: str, last_at: datetime, last_source: str
+) -> bool:
+    """Did this event happen before the state's last effective event (so it is kept but changes nothing)?
+
+    Events are ordered by when the person acted. When the order of a revoke and a grant (or confirm)
+    cannot be told (their possible times overlap, an exact tie included), the revoke wins: such a
+    revoke is never late, such a grant always is. Pure, so the property tests can model it.
+    """
+    overlap = at <= last_at + consent_time_resolution(last_source) and last_at <= at + consent_time_resolution(source)
+    revoke, last_revoke = action == ConsentAction.REVOKE, last_action == ConsentAction.REVOKE
+    if overlap and revoke != last_revoke:
+        return not revoke
+    return at < last_at
 
 
 def _choice(errors: dict, name: str, value: str, choices) -> None:
@@ -131,7 +154,8 @@ def consent_record(
     """Append one ledger event and update the contact's ConsentState in the same transaction.
 
     An event that happened before the state's last effective event (a late import of old
-    evidence) is kept in the ledger but does not change the state. `double_opt_in` overrides the
+    evidence) is kept in the ledger but does not change the state; where the order of a revoke and
+    a grant is uncertain, the revoke wins (`consent_event_late`). `double_opt_in` overrides the
     merchant setting (None = use `merchant.settings["double_opt_in"]`).
     """
     consent_validate(
@@ -149,7 +173,9 @@ def consent_record(
         .first()
     )
     current = state.status if state else ConsentStatus.NONE
-    late = state is not None and occurred_at < state.last_event.occurred_at
+    late = state is not None and consent_late_against(
+        action=action, occurred_at=occurred_at, source=source, last=state.last_event
+    )
     if double_opt_in is None:
         double_opt_in = bool(merchant.setting("double_opt_in", False))
     doi = double_opt_in and source in DOUBLE_OPT_IN_SOURCES
@@ -163,6 +189,14 @@ def consent_record(
     if not late:
         _state_apply(state=state, event=event)
     return event
+
+
+def consent_late_against(*, action: str, occurred_at: datetime, source: str, last: ConsentEvent) -> bool:
+    """`consent_event_late` against the state's last effective event (the ledger's writers call this)."""
+    return consent_event_late(
+        action=action, at=occurred_at, source=source,
+        last_action=last.action, last_at=last.occurred_at, last_source=last.source,
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------ double opt-in by signed link

@@ -20,7 +20,7 @@ from apps.contacts.models import (
     Suppression,
 )
 from apps.contacts.services.bulk import fast_insert
-from apps.contacts.services.consent import consent_next_status
+from apps.contacts.services.consent import consent_late_against, consent_next_status
 from apps.contacts.services.import_parse import (  # noqa: F401  (re-exported for views and the API)
     IDENTITY_TARGETS,
     MAX_REPORTED_ERRORS,
@@ -171,7 +171,9 @@ def _write_consents(merchant: Merchant, rows: list[Row], imp: ContactImport, act
         c = row.consent
         state = states.get((row.contact.pk, c["channel"], c["purpose"]))
         current = state.status if state else ConsentStatus.NONE
-        late = state is not None and c["occurred_at"] < state.last_event.occurred_at
+        late = state is not None and consent_late_against(
+            action=c["action"], occurred_at=c["occurred_at"], source=ConsentSource.IMPORT, last=state.last_event
+        )
         resulting = current if late else consent_next_status(current=current, action=c["action"], double_opt_in=False)
         events.append(ConsentEvent(
             merchant=merchant, contact=row.contact, channel=c["channel"], purpose=c["purpose"], action=c["action"],
@@ -184,7 +186,9 @@ def _write_consents(merchant: Merchant, rows: list[Row], imp: ContactImport, act
     for event in events:
         key = (event.contact_id, event.channel, event.purpose)
         state = states.get(key) or new_states.get(key)
-        if state is not None and event.occurred_at < state.last_event.occurred_at:
+        if state is not None and consent_late_against(
+            action=event.action, occurred_at=event.occurred_at, source=event.source, last=state.last_event
+        ):
             continue
         if state is None:
             state = new_states[key] = ConsentState(

@@ -7,7 +7,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from apps.conversations import policy, providers
+from apps.conversations import outbound, policy, providers
 from apps.conversations.models import Attachment, AttachmentStatus, ChannelKind, Message, MessageKind, MessageStatus
 from apps.conversations.services.messages import status_apply
 
@@ -104,6 +104,8 @@ def message_deliver(*, message_id: int, final_attempt: bool = True) -> str:
         recipient = policy.recipient_for(message.conversation)
         if not message.channel.is_active or not recipient:
             return _fail(message, "channel_inactive" if not message.channel.is_active else "no_identity", "")
+        if refusal := outbound.delivery_refusal(message=message):
+            return _fail(message, refusal.code, refusal.message)
         client = providers.get_client(message.channel)
         try:
             result = client.send(message_payload_for_provider(message, recipient, client))

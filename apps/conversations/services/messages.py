@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.contacts.keywords import keyword_handle_inbound, keyword_normalize
-from apps.conversations import events, policy
+from apps.contacts.keywords import CONFIRM_WORDS, KEYWORD_MAX_LENGTH, keyword_handle_inbound, keyword_normalize
+from apps.conversations import events, outbound, policy
 from apps.conversations.models import (
     AuthorKind,
     Channel,
@@ -28,8 +28,6 @@ from apps.conversations.services.payloads import conversation_payload, message_p
 
 logger = logging.getLogger(__name__)
 
-KEYWORD_MAX_LENGTH = 40  # apps.contacts.keywords.keyword_match's own limit on a normalised keyword
-CONFIRM_WORDS = frozenset({"yes", "si"})  # normalised: "Yes!", "SÍ" (answers to a double opt-in request)
 MAX_TEXT = 4096  # WhatsApp's limit for a text body; Messenger allows 2000 (checked at send)
 MESSENGER_MAX_TEXT = 2000
 PREVIEW_LENGTH = 200
@@ -194,6 +192,7 @@ def _provider_attachments_check(channel: Channel, text: str, attachments) -> Non
         raise ValidationError({"attachments": "Messenger sends a file without text: send the text as its own message"})
 
 
+@transaction.atomic  # from the check to the stored message: the frequency cap's lock holds until then
 def message_send(
     *,
     conversation: Conversation,
@@ -207,11 +206,14 @@ def message_send(
     human_agent: bool | None = None,
     opaque: str | None = None,
     now: datetime | None = None,
+    category: str = outbound.ContentCategory.SERVICE,
 ) -> Message:
-    """The only way a reply leaves: policy check, store `queued`, deliver after commit.
+    """The only way a message leaves: the outbound check, store `queued`, deliver after commit.
 
     Raises PolicyRefused (with the policy code) or ValidationError (bad input). Notes are internal:
     stored and shown to agents, never sent. Web-chat replies are delivered by the live event itself.
+    `category`: what free text is; an automated sender of promotions passes "marketing" (a template's
+    own category, read again now, decides for a template).
     """
     channel = conversation.channel
     text = _text_check(channel, text, bool(attachments), template is not None)
@@ -221,20 +223,11 @@ def message_send(
         return _store_outbound(
             conversation, author, text, MessageKind.NOTE, MessageStatus.SENT, automated, human=author is not None
         )
-    now = now or timezone.now()
     if human_agent is None:
         human_agent = author is not None and not automated
-    decision = policy.send_policy_check(
-        conversation=conversation,
-        now=now,
-        is_template=template is not None,
-        automated=automated,
-        human_agent=human_agent,
+    template, decision, content = _outbound_allow(
+        conversation, template, template_params, category, automated, human_agent, now or timezone.now()
     )
-    if not decision.allowed:
-        raise policy.PolicyRefused(decision.code, decision.message)
-    if template is not None:
-        policy.template_check(template=template, channel=channel, params=template_params)
     webchat = channel.kind == ChannelKind.WEBCHAT
     message = _store_outbound(
         conversation,
@@ -247,12 +240,40 @@ def message_send(
         template=template,
         template_params=template_params,
         decision=decision,
-        opaque=opaque,
+        metadata=_outbound_metadata(opaque, content.category),
         human=human_agent and not automated,
     )
     if not webchat:
         transaction.on_commit(lambda: _enqueue_delivery(message.pk))
     return message
+
+
+def _outbound_allow(
+    conversation, template, template_params, category: str, automated: bool, human_agent: bool, now: datetime
+) -> tuple[object | None, policy.PolicyDecision, outbound.Outbound]:
+    """The outbound check, on the template as stored now; raises PolicyRefused. -> (that template, decision,
+    what was checked)"""
+    if template is not None:
+        template = outbound.template_fresh(merchant=conversation.merchant, template=template)
+    content = outbound.Outbound(
+        category=outbound.content_category(template=template, declared=category),
+        is_template=template is not None,
+        automated=automated,
+        human_agent=human_agent,
+    )
+    decision = outbound.outbound_check(conversation=conversation, content=content, now=now)
+    if not decision.allowed:
+        raise policy.PolicyRefused(decision.code, decision.message)
+    if template is not None:
+        policy.template_check(template=template, channel=conversation.channel, params=template_params)
+    return template, decision, content
+
+
+def _outbound_metadata(opaque: str | None, category: str) -> dict:
+    metadata = {"opaque": opaque} if opaque else {}
+    if category == outbound.ContentCategory.MARKETING:
+        metadata[outbound.CATEGORY_KEY] = category  # delivery checks the consent again
+    return metadata
 
 
 def _enqueue_delivery(message_id: int) -> None:
@@ -277,7 +298,7 @@ def _store_outbound(
     template=None,
     template_params=None,
     decision=None,
-    opaque=None,
+    metadata: dict | None = None,
     human: bool = False,
 ) -> Message:
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
@@ -299,7 +320,7 @@ def _store_outbound(
         template_params=dict(template_params or {}),
         messaging_type=(decision.messaging_type or "") if decision else "",
         tag=(decision.tag or "") if decision else "",
-        metadata={"opaque": opaque} if opaque else {},
+        metadata=metadata or {},
         created_at=now,
         sent_at=now if status == MessageStatus.SENT else None,
     )

@@ -47,6 +47,9 @@ def process(channel: Channel, data: dict, result: ProcessResult) -> None:
             elif kind == "message_template_status_update":
                 safely(result, "template_status", _template_status, channel, value)
                 result.template_updates += 1
+            elif kind == "template_category_update":
+                safely(result, "template_category", _template_category, channel, value)
+                result.template_updates += 1
             else:
                 result.ignored += 1
                 logger.info("conversations.webhook_ignored", extra={"field": str(kind)[:50]})
@@ -255,5 +258,20 @@ def _template_status(channel: Channel, value: dict) -> None:
         language=str(value.get("message_template_language") or ""),
         event=str(value.get("event") or ""),
         reason=str(value.get("reason") or ""),
+        raw=value,
+    )
+
+
+def _template_category(channel: Channel, value: dict) -> None:
+    # Meta announces a change ahead (`correct_category`) and again once made (`previous_category`):
+    # only the completed change is the template's category now.
+    if "previous_category" not in value:
+        logger.info("conversations.template_category_announced", extra={"template": value.get("message_template_name")})
+        return
+    hooks.dispatch_template_category(
+        merchant=channel.merchant,
+        name=str(value.get("message_template_name") or ""),
+        language=str(value.get("message_template_language") or ""),
+        category=str(value.get("new_category") or ""),
         raw=value,
     )

@@ -1,7 +1,10 @@
 """Wall-clock arithmetic for quiet hours and frequency caps, in each contact's own time zone.
 
 Pure functions (no database): they take an aware UTC instant and an IANA zone name and answer
-with aware UTC instants, so DST gaps and folds are handled in one place and tested hard.
+with aware UTC instants, so DST gaps and folds are handled in one place and tested hard. Both
+marketing paths use them: campaigns with each campaign's own rules, and the one outbound check
+(agent, API, automated senders) with the merchant's rules stored under the two settings below.
+It lives with the contacts because the zone is the contact's, and every sender sits above.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ from functools import lru_cache
 
 HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 PERIODS = ("day", "week")
+CAP_MAX = 100
+# Merchant.settings keys for marketing sent outside campaigns; absent = no rule (the default).
+QUIET_HOURS_SETTING = "marketing_quiet_hours"  # {"start": "21:00", "end": "09:00"}
+FREQUENCY_CAP_SETTING = "marketing_frequency_cap"  # {"max": 2, "period": "day" | "week"}
 
 
 @lru_cache(maxsize=1024)
@@ -98,3 +105,14 @@ def quiet_hours_parse(value: dict | None) -> tuple[time, time] | None:
         return None
     start, end = parse_hhmm(value.get("start", "")), parse_hhmm(value.get("end", ""))
     return None if start == end else (start, end)
+
+
+def frequency_cap_parse(value: dict | None) -> tuple[int, str] | None:
+    """{"max": 2, "period": "day"} -> (2, "day"); None = no cap. ValueError for anything else."""
+    if value is None:
+        return None
+    limit = value.get("max") if isinstance(value, dict) else None
+    period = value.get("period") if isinstance(value, dict) else None
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= CAP_MAX or period not in PERIODS:
+        raise ValueError(f'Give {{"max": 1-{CAP_MAX}, "period": "day" | "week"}}.')
+    return limit, period

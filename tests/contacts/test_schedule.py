@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.campaigns import schedule
+from apps.contacts import schedule
 
 NIGHT = (time(21, 0), time(9, 0))
 
@@ -130,3 +130,29 @@ def test_cap_window_contains_now_and_starts_at_a_local_day_boundary(now, tz, per
     assert now - start < timedelta(days=7 if period == "week" else 1, hours=1)
     local_start = start.astimezone(schedule.zone(tz))
     assert local_start.time() <= time(1, 0)  # midnight, or the end of a DST gap at midnight
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, None), ({"max": 1, "period": "day"}, (1, "day")), ({"max": 100, "period": "week"}, (100, "week"))],
+)
+def test_frequency_cap_parse(value, expected):
+    assert schedule.frequency_cap_parse(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        {"max": 0, "period": "day"},
+        {"max": 101, "period": "day"},
+        {"max": True, "period": "day"},
+        {"max": "2", "period": "day"},
+        {"max": 2, "period": "month"},
+        {"max": 2},
+        [2, "day"],
+    ],
+)
+def test_a_malformed_frequency_cap_is_refused_with_its_shape(value):
+    with pytest.raises(ValueError, match=r'^Give \{"max": 1-100, "period": "day" \| "week"\}\.$'):
+        schedule.frequency_cap_parse(value)
