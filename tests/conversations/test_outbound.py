@@ -19,6 +19,7 @@ from apps.conversations.services.inbound import webhook_event_process
 from tests.factories.campaigns import TemplateFactory
 from tests.factories.contacts import ContactFactory, grant
 from tests.factories.conversations import ConversationFactory
+from tests.samples import WA_PHONE_NUMBER_ID
 
 pytestmark = pytest.mark.django_db
 
@@ -284,7 +285,7 @@ def test_inbox_template_form_shows_the_refusal(agent_membership, member_client, 
 def inbound_text(text: str, message_id: str, timestamp: int) -> dict:
     value = {
         "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "34910000001", "phone_number_id": "209384756102938"},
+        "metadata": {"display_phone_number": "34910000001", "phone_number_id": WA_PHONE_NUMBER_ID},
         "contacts": [{"profile": {"name": "Ana"}, "wa_id": WA_ID}],
         "messages": [
             {"from": WA_ID, "id": message_id, "timestamp": str(timestamp), "type": "text", "text": {"body": text}}
@@ -310,7 +311,7 @@ def test_a_yes_after_stop_is_an_answer_not_a_subscription(conversation, post_web
 def user_preference_stop(timestamp: int) -> dict:
     value = {
         "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "34910000001", "phone_number_id": "209384756102938"},
+        "metadata": {"display_phone_number": "34910000001", "phone_number_id": WA_PHONE_NUMBER_ID},
         "contacts": [{"wa_id": WA_ID}],
         "user_preferences": [
             {
