@@ -1,7 +1,7 @@
 """Real Celery workers on Redis, SIGKILLed in the middle of a campaign and restarted, beat down for a while.
 
-The workers run without `-B`: beat is its own process, started late (or, in the first test, with the
-first worker), so nothing here leans on the scheduler for correctness. The fake Graph API answers in
+The workers run without `-B`: beat is its own process, started late (or, in one case, with the first
+worker and kept running), so nothing here leans on the scheduler for correctness. The fake Graph API answers in
 100-300 ms (slower under load), refuses some requests with 5xx, drops some connections without an
 answer (half of them after accepting) and posts a signed `sent` status webhook for each message it
 accepted, echoing biz_opaque_callback_data, to the live server. The broker's redelivery is forced
@@ -124,24 +124,30 @@ def _parked(fake: FakeProvider) -> bool:
 
 
 class Stops:
-    """Contacts not reached yet send STOP while the campaign runs: claimed-but-unsent ones first."""
+    """Contacts not reached yet send STOP while the campaign runs (consent service, as the inbound
+    keyword handler records it), at most one every `every` seconds."""
 
-    def __init__(self, campaign: Campaign, merchant, budget: int):
-        self.campaign, self.merchant, self.budget = campaign, merchant, budget
+    def __init__(self, campaign: Campaign, merchant, budget: int, every: float = 0.2):
+        self.campaign, self.merchant, self.budget, self.every = campaign, merchant, budget, every
         self.committed: dict[int, float] = {}  # contact id -> time.time() once the revoke committed
+        self.live = 0  # how many hit a claim a live sender held
+        self.last = 0.0
 
-    def one(self) -> None:
-        if len(self.committed) >= self.budget:
-            return
+    def _target(self, live: bool) -> Delivery | None:
         rows = Delivery.objects.filter(campaign=self.campaign, dispatched_at__isnull=True).exclude(
             contact_id__in=list(self.committed)
         )
-        claimed = rows.filter(state=DeliveryState.CLAIMED).order_by("-id")
-        target = (
-            claimed.filter(lease_expires_at__gt=timezone.now()).first()  # a live sender is about to stamp it
-            or claimed.first()
-            or rows.filter(state=DeliveryState.PENDING).order_by("-id").first()
-        )
+        # The last row of a live claim: its sender stamps it a second or two from now.
+        claimed = rows.filter(state=DeliveryState.CLAIMED, lease_expires_at__gt=timezone.now()).order_by("-id")
+        if live:
+            return claimed.first()
+        dead = rows.filter(state=DeliveryState.CLAIMED).order_by("-id")  # no worker runs: a dead worker's claim
+        return dead.first() or rows.filter(state=DeliveryState.PENDING).order_by("-id").first()
+
+    def one(self, live: bool = True) -> None:
+        if len(self.committed) >= self.budget or time.monotonic() - self.last < self.every:
+            return
+        target = self._target(live)
         if target is None:
             return
         consent_record(
@@ -154,10 +160,13 @@ class Stops:
             wording="STOP",
         )
         self.committed[target.contact_id] = time.time()
+        self.live += live
+        self.last = time.monotonic()
 
-    def some(self, n: int) -> None:
+    def pending(self, n: int) -> None:
         for _ in range(n):
-            self.one()
+            self.last = 0.0
+            self.one(live=False)
 
 
 KILL_AT = {
@@ -170,10 +179,14 @@ KILL_AT = {
 }
 
 
-@pytest.mark.parametrize("moment", list(KILL_AT))
-def test_sigkill_with_beat_down_never_sends_twice(
-    moment, tmp_path, live_server, make_contact, make_campaign, channel, merchant, api
+@pytest.mark.parametrize(
+    ("moment", "beat"),
+    [*((moment, "down") for moment in KILL_AT), ("during_the_requests", "up")],
+)
+def test_sigkill_never_sends_twice_nor_after_stop(
+    moment, beat, tmp_path, live_server, make_contact, make_campaign, channel, merchant, api
 ):
+    """beat "down": beat starts only after the crash, redelivery and two leases; "up": it runs throughout."""
     from portal.celery import app
 
     app.control.purge()  # tasks left on this Redis db by earlier tests must not run against this database
@@ -192,6 +205,8 @@ def test_sigkill_with_beat_down_never_sends_twice(
         drill = KILL_AT[moment].get("drill")
         first = _start_worker(tmp_path, _env(fake.url, **({"CAMPAIGNS_DRILL_PARK": drill} if drill else {})), 1)
         processes.append(first)
+        if beat == "up":
+            processes.append(_start_beat(tmp_path, _env(fake.url)))
         if drill:
             _wait(lambda: _parked(fake), 90, f"the worker to park at {drill}")
         else:
@@ -200,29 +215,40 @@ def test_sigkill_with_beat_down_never_sends_twice(
         killed_with = len(fake.requests)
         assert killed_with < len(consented), "the kill must land mid-campaign"
         assert Delivery.objects.filter(campaign=campaign, state=DeliveryState.CLAIMED).exists()
-        stops.some(8)  # while no worker runs
+        stops.pending(8)  # while no worker runs
         fake.release()
         time.sleep(2)
 
         env = _env(fake.url)
         processes.append(_start_worker(tmp_path, env, 2))
         time.sleep(3)
-        stops.some(4)
         assert _redeliver_unacked() > 0  # the killed worker's sender tasks come back
         beat_down_until = time.monotonic() + 2 * LEASE + TICK  # leases expire with no beat to reap them
-        _wait(lambda: time.monotonic() > beat_down_until, 30, "beat to stay down", every=stops.one)
+        _wait(lambda: time.monotonic() > beat_down_until, 30, "two leases and a tick", every=stops.one)
+        # The redelivered senders settle the dead worker's claims themselves: no beat needed for that.
+        expired_long_ago = timezone.now() - timezone.timedelta(seconds=LEASE)
+        stale_claims = Delivery.objects.filter(
+            campaign=campaign, state=DeliveryState.CLAIMED, lease_expires_at__lt=expired_long_ago
+        )
+        assert list(stale_claims.values_list("pk", flat=True)) == []
 
         claimed_at_beat_start = set(
             Delivery.objects.filter(campaign=campaign, state=DeliveryState.CLAIMED).values_list("pk", "claim_token")
         )
-        processes.append(_start_beat(tmp_path, env))
+        if beat == "down":
+            processes.append(_start_beat(tmp_path, env))
         time.sleep(LEASE + TICK + 2.0)  # the lease, one tick, and the time it takes beat to start
         still_claimed = set(
             Delivery.objects.filter(campaign=campaign, state=DeliveryState.CLAIMED).values_list("pk", "claim_token")
         )
         assert claimed_at_beat_start & still_claimed == set()
 
-        _wait(lambda: Campaign.objects.get(pk=campaign.pk).status == "completed", 90, "the campaign to complete")
+        _wait(
+            lambda: Campaign.objects.get(pk=campaign.pk).status == "completed",
+            90,
+            "the campaign to complete",
+            every=stops.one,
+        )
         accepted_ids = {int(item["opaque"].rsplit(":", 1)[1]) for item in fake.accepted}
         _wait(
             lambda: not Delivery.objects.filter(pk__in=accepted_ids, state__in=["claimed", "unknown"]).exists(),
@@ -256,7 +282,8 @@ def test_sigkill_with_beat_down_never_sends_twice(
     }
     late = {cid: offsets for cid, offsets in late.items() if any(offset > WIRE_HOP for offset in offsets)}
     assert late == {}, "requests reached the provider after the contact's STOP had committed"
-    assert len(stops.committed) == 20
+    assert stops.live >= 3, "the drill must STOP contacts whose claim a live sender holds"
+    assert len(stops.committed) == 8 + stops.live
 
     states = dict(Delivery.objects.filter(campaign=campaign).values_list("contact_id", "state"))
     for contact in consented:

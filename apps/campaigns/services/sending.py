@@ -3,9 +3,17 @@
 The claim transaction is where the consent gate runs: rows are taken with FOR UPDATE SKIP LOCKED,
 the contacts are locked (so a STOP committing first is seen, and one committing later waits), and
 consent, quiet hours and frequency caps are read at that moment. Only then does a delivery become
-`claimed` with a lease. Just before each chunk goes to the provider it is stamped `dispatched_at`
-(committed): a claim whose lease expires without that stamp was never sent and goes back to
-`pending`; one with it may have been sent and becomes `unknown` until a status webhook says.
+`claimed` with a lease and a token. Just before each chunk goes to the provider it is stamped
+`dispatched_at` (committed), and the stamp reads the gate again under the same contact locks: a STOP
+committed after the claim stops the rows not yet on the wire. A claim whose lease expires without
+that stamp was never sent and goes back to `pending`; one with it may have been sent and becomes
+`unknown` until a status webhook says.
+
+None of this depends on beat (docs/architecture.md, DR-9). The stamp needs the row still claimed by
+this token within its lease; the reaper needs the lease expired; each is one conditional statement,
+ordered by the row lock. So a redelivered or duplicated sender task can run next to the original, any
+worker may reap, and a row that was stamped never goes back to `pending`. The senders reap their own
+campaign's expired claims before each claim, so a dead worker's claims settle while beat is down.
 """
 
 from __future__ import annotations
