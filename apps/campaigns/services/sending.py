@@ -279,16 +279,16 @@ def _mark_dispatched(claim: Claim, ids: list[int]) -> list[int] | None:
         return []
     campaign = claim.campaign
     with transaction.atomic():
-        contact_ids = sorted({claim.contacts[did] for did in ids})
-        refused = _refused_now(campaign, contact_ids)
-        gone = [did for did in ids if claim.contacts[did] in refused]
-        for reason in {refused[claim.contacts[did]] for did in gone}:
+        refused = _refused_now(campaign, sorted({claim.contacts[did] for did in ids}))
+        by_reason: dict[str, list[int]] = defaultdict(list)
+        for did in ids:
+            if claim.contacts[did] in refused:
+                by_reason[refused[claim.contacts[did]]].append(did)
+        for reason, skipped in by_reason.items():
             Delivery.objects.filter(
-                ids_in(Delivery, [did for did in gone if refused[claim.contacts[did]] == reason]),
-                state=DeliveryState.CLAIMED,
-                claim_token=claim.token,
+                ids_in(Delivery, skipped), state=DeliveryState.CLAIMED, claim_token=claim.token
             ).update(state=DeliveryState.SKIPPED, reason=reason, claim_token="", lease_expires_at=None)
-        stamped = _stamp_claimed([did for did in ids if did not in set(gone)], claim.token, campaign.pk)
+        stamped = _stamp_claimed([did for did in ids if claim.contacts[did] not in refused], claim.token, campaign.pk)
     if not stamped and _status_now(campaign.pk) != CampaignStatus.RUNNING:
         return None
     return stamped
