@@ -280,7 +280,7 @@ def test_sigkill_never_sends_twice_nor_after_stop(
     addresses = {c.pk: c.phone.lstrip("+") for c in [*consented, *refused]}
     received = fake.per_recipient()
     assert {to: n for to, n in received.items() if n > 1} == {}, "someone received the campaign twice"
-    assert all(received[addresses[c.pk]] == 0 for c in refused)
+    assert [received[addresses[c.pk]] for c in refused] == [0] * len(refused)
 
     late = {
         cid: [round(entry["at"] - at, 3) for entry in fake.log if entry["to"] == addresses[cid]]
@@ -298,6 +298,7 @@ def test_sigkill_never_sends_twice_nor_after_stop(
             assert outcome in {(1, "sent"), (0, "skipped"), (0, "unknown")}, (contact.pk, outcome)
         else:
             assert outcome in {(1, "sent"), (0, "unknown")}, (contact.pk, outcome)
+    assert {states[c.pk] for c in refused} == {"skipped"}
     stats = api.get(f"/api/v1/campaigns/{campaign.pk}/stats/").json()
     unknown = sum(1 for state in states.values() if state == "unknown")
     assert stats["states"]["unknown"] == unknown
