@@ -34,6 +34,11 @@ def heartbeat_stale_seconds() -> float:
     return _value("CAMPAIGNS_HEARTBEAT_STALE_SECONDS", 10)
 
 
+def follow_up_horizon_seconds() -> float:
+    """A sender chain with nothing due waits for work due within this long; later work is the tick's."""
+    return _value("CAMPAIGNS_FOLLOW_UP_SECONDS", 150)
+
+
 def max_attempts() -> int:
     return int(_value("CAMPAIGNS_MAX_ATTEMPTS", 5))
 

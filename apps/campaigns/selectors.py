@@ -8,6 +8,7 @@ from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from apps.campaigns.models import (
     Campaign,
+    CampaignStatus,
     Delivery,
     DeliveryState,
     MessageTemplate,
@@ -172,3 +173,18 @@ def _replied(campaign: Campaign, reached, since) -> int:
 def delivery_list(*, campaign: Campaign, state: str | None = None) -> QuerySet[Delivery]:
     qs = Delivery.objects.filter(campaign=campaign).select_related("contact")
     return qs.filter(state=state) if state else qs
+
+
+def campaign_next_work_at(*, campaign_id: int):
+    """When a running campaign next has something to settle or send: the earliest pending `not_before`
+    or claim lease. None when it is not running or nothing is pending or claimed. Each probe walks
+    its partial index."""
+    if not Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING).exists():
+        return None
+    rows = Delivery.objects.filter(campaign_id=campaign_id)
+    pending = rows.filter(state=DeliveryState.PENDING).order_by("not_before", "id").values_list("not_before", flat=True)
+    claimed = (
+        rows.filter(state=DeliveryState.CLAIMED).order_by("lease_expires_at").values_list("lease_expires_at", flat=True)
+    )
+    times = [t for t in (pending.first(), claimed.first()) if t is not None]
+    return min(times) if times else None

@@ -38,14 +38,22 @@ def campaign_dispatch(campaign_id: int) -> None:
 
 @shared_task(ignore_result=True, acks_late=True)
 def campaign_send_batch(campaign_id: int) -> None:
-    """Up to ~20 s of batches (the next claimed while the current one sends), then hands over."""
+    """Up to ~20 s of batches (the next claimed while the current one sends), then hands over.
+
+    Safe to run twice at once (a redelivery): every claim is its own. With nothing due, the chain
+    completes the campaign, or comes back when the next retry or lease falls due, beat or no beat.
+    """
+    from apps.campaigns.selectors import campaign_next_work_at
     from apps.campaigns.services import campaign_complete_if_done
     from apps.campaigns.services.sending import batch_loop
 
     if batch_loop(campaign_id=campaign_id):
         campaign_send_batch.delay(campaign_id)
-    else:
-        campaign_complete_if_done(campaign_id=campaign_id)
+    elif not campaign_complete_if_done(campaign_id=campaign_id):
+        due = campaign_next_work_at(campaign_id=campaign_id)
+        wait = (due - timezone.now()).total_seconds() if due else None
+        if wait is not None and wait <= conf.follow_up_horizon_seconds():
+            campaign_send_batch.apply_async((campaign_id,), countdown=max(0.5, wait + 0.5))
 
 
 @shared_task(ignore_result=True)

@@ -3,9 +3,17 @@
 The claim transaction is where the consent gate runs: rows are taken with FOR UPDATE SKIP LOCKED,
 the contacts are locked (so a STOP committing first is seen, and one committing later waits), and
 consent, quiet hours and frequency caps are read at that moment. Only then does a delivery become
-`claimed` with a lease. Just before each chunk goes to the provider it is stamped `dispatched_at`
-(committed): a claim whose lease expires without that stamp was never sent and goes back to
-`pending`; one with it may have been sent and becomes `unknown` until a status webhook says.
+`claimed` with a lease and a token. Just before each chunk goes to the provider it is stamped
+`dispatched_at` (committed), and the stamp reads the gate again under the same contact locks: a STOP
+committed after the claim stops the rows not yet on the wire. A claim whose lease expires without
+that stamp was never sent and goes back to `pending`; one with it may have been sent and becomes
+`unknown` until a status webhook says.
+
+None of this depends on beat (docs/architecture.md, DR-14). The stamp needs the row still claimed by
+this token within its lease; the reaper needs the lease expired; each is one conditional statement,
+ordered by the row lock. So a redelivered or duplicated sender task can run next to the original, any
+worker may reap, and a row that was stamped never goes back to `pending`. The senders reap their own
+campaign's expired claims before each claim, so a dead worker's claims settle while beat is down.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.campaigns import conf, throttle
+from apps.campaigns import conf, drill, throttle
 from apps.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState, TemplateCategory
 from apps.campaigns.payloads import whatsapp_campaign_payload
 from apps.campaigns.sender import THROUGHPUT_PAUSE, BatchSender, Outcome, payload_bytes
@@ -78,9 +86,11 @@ class Claim:
     campaign: Campaign | None
     token: str
     items: list[tuple[int, bytes]] = field(default_factory=list)  # (delivery id, provider request body)
+    contacts: dict[int, int] = field(default_factory=dict)  # delivery id -> contact id, for the stamp's gate
     skipped: dict[str, int] = field(default_factory=dict)
     deferred: int = 0
     picked: int = 0
+    lease_until: datetime | None = None  # nothing of this claim is stamped from then on
 
 
 def contact_tz(contact: dict, merchant_tz: str) -> str:
@@ -251,21 +261,63 @@ def batch_claim(*, campaign_id: int, limit: int, now: datetime | None = None) ->
         (did, payload_bytes(whatsapp_campaign_payload(template=template, to=to, values=values, opaque=opaque_for(did))))
         for did, (to, values) in sendable.items()
     ]
+    contact_of = dict(picked)
     return Claim(
         campaign,
         token,
         items,
+        {did: contact_of[did] for did in sendable},
         {r: len(i) for r, i in skipped.items()},
         sum(len(i) for i in deferred.values()),
         len(picked),
+        lease,
     )
 
 
-def _mark_dispatched(ids: list[int], token: str, campaign_id: int) -> list[int] | None:
-    """Stamp the chunk just before sending, in one autocommitted statement; only rows still claimed by
-    us come back. The campaign's status is read in the same statement: None = it is no longer running
-    (paused or cancelled), and nothing was stamped.
+def _mark_dispatched(claim: Claim, ids: list[int]) -> list[int] | None:
+    """Stamp the chunk just before sending; only the rows that come back may go on the wire.
+
+    One transaction: the chunk's contacts are locked (a STOP in flight holds its contact's lock, so
+    the stamp waits for it and sees it; one that starts later waits for the stamp) and the consent
+    gate is read again: the claim may be seconds old. Rows it now refuses are skipped with its reason.
+    The stamp itself is one statement conditional on the claim: still `claimed`, by this token, with
+    the lease not yet expired, and the campaign still running (None = it is not: nothing stamped).
     """
+    if not ids:
+        return []
+    campaign = claim.campaign
+    with transaction.atomic():
+        refused = _refused_now(campaign, sorted({claim.contacts[did] for did in ids}))
+        by_reason: dict[str, list[int]] = defaultdict(list)
+        for did in ids:
+            if claim.contacts[did] in refused:
+                by_reason[refused[claim.contacts[did]]].append(did)
+        for reason, skipped in by_reason.items():
+            Delivery.objects.filter(
+                ids_in(Delivery, skipped), state=DeliveryState.CLAIMED, claim_token=claim.token
+            ).update(state=DeliveryState.SKIPPED, reason=reason, claim_token="", lease_expires_at=None)
+        stamped = _stamp_claimed([did for did in ids if claim.contacts[did] not in refused], claim.token, campaign.pk)
+    if not stamped and _status_now(campaign.pk) != CampaignStatus.RUNNING:
+        return None
+    return stamped
+
+
+def _refused_now(campaign: Campaign, contact_ids: list[int]) -> dict[int, str]:
+    """contact id -> the gate's reason, for the contacts it refuses now; their rows are locked until commit."""
+    contacts = _lock_contacts(campaign.merchant_id, contact_ids)
+    identities = contact_identities(merchant=campaign.merchant, contact_ids=list(contacts))
+    gate = consent_gate_rows(
+        merchant=campaign.merchant,
+        channel=campaign.channel.kind,
+        contact_ids=contact_ids,
+        contacts=contacts,
+        identities=identities,
+    )
+    return {cid: reason for cid, reason in gate.items() if reason}
+
+
+def _stamp_claimed(ids: list[int], token: str, campaign_id: int) -> list[int]:
+    """The stamp: rows still claimed by `token` within their lease, while the campaign runs."""
     if not ids:
         return []
     table, campaigns = Delivery._meta.db_table, Campaign._meta.db_table
@@ -273,17 +325,15 @@ def _mark_dispatched(ids: list[int], token: str, campaign_id: int) -> list[int] 
         where, params = f"{table}.id = ANY(%s::bigint[])", [list(ids)]
     else:
         where, params = f"{table}.id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+    now = timezone.now()
     sql = (
         f"UPDATE {table} SET dispatched_at = %s WHERE {where} "  # noqa: S608
-        f"AND {table}.state = 'claimed' AND {table}.claim_token = %s "
+        f"AND {table}.state = 'claimed' AND {table}.claim_token = %s AND {table}.lease_expires_at > %s "
         f"AND EXISTS (SELECT 1 FROM {campaigns} c WHERE c.id = %s AND c.status = 'running') RETURNING {table}.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [timezone.now(), *params, token, campaign_id])
-        stamped = [row[0] for row in cursor.fetchall()]
-    if not stamped and _status_now(campaign_id) != CampaignStatus.RUNNING:
-        return None
-    return stamped
+        cursor.execute(sql, [now, *params, token, now, campaign_id])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _release(ids: list[int], *, token: str, not_before: datetime, cancelled: bool = False) -> None:
@@ -443,8 +493,11 @@ class _Feed:
             wait = throttle.reserve(self.key, len(chunk), self.rate) if self.rate else 0
             if wait:
                 time.sleep(wait)
-            stamped = _mark_dispatched([did for did, _ in chunk], self.claim.token, self.campaign.pk)
-            if stamped is None:  # paused or cancelled: only never-dispatched rows are handed back
+            drill.checkpoint("stamp", len(chunk))
+            stamped = _mark_dispatched(self.claim, [did for did, _ in chunk])
+            if not stamped and self.claim.lease_until <= timezone.now():
+                stamped = None  # the lease ran out: the rest is no longer ours to send
+            if stamped is None:  # paused, cancelled or lease lost: only never-dispatched rows are handed back
                 self._hand_back([did for did, _ in items[self.position :]])
                 return None
             self.position += len(chunk)
@@ -469,6 +522,7 @@ class _Ledger:
         self.totals: dict[str, int] = defaultdict(int)
 
     def __call__(self, outcomes: list[Outcome]) -> None:
+        drill.checkpoint("record", len(outcomes))
         for kind, count in _record(self.claim.campaign, outcomes, self.claim.token).items():
             self.totals[kind] += count
         if self.rate and any(o.kind == "throttled" for o in outcomes):
@@ -510,9 +564,16 @@ def batch_run(*, campaign_id: int, limit: int | None = None) -> Claim:
     return claim
 
 
+def _reap_and_claim(campaign_id: int, limit: int) -> Claim:
+    """The senders settle their campaign's expired claims themselves: a dead worker's claims come
+    back (or become `unknown`) within a lease even while no beat runs."""
+    deliveries_reap(campaign_id=campaign_id)
+    return batch_claim(campaign_id=campaign_id, limit=limit)
+
+
 def _claim_in_thread(campaign_id: int, limit: int) -> Claim:
     try:
-        return batch_claim(campaign_id=campaign_id, limit=limit)
+        return _reap_and_claim(campaign_id, limit)
     finally:
         connection.close()  # the helper thread's own connection
 
@@ -528,7 +589,7 @@ class _Inline:
 
     def submit(self, fn, *args):
         future: Future = Future()
-        future.set_result(batch_claim(campaign_id=args[0], limit=args[1]))
+        future.set_result(_reap_and_claim(args[0], args[1]))
         return future
 
 
@@ -580,10 +641,17 @@ def _batch_limit(campaign_id: int) -> int:
     return max(10, min(conf.batch_size(), throttle_rate * 2))
 
 
-def deliveries_reap(*, now: datetime | None = None) -> dict[str, int]:
-    """Expired claims: never dispatched -> pending again; dispatched -> unknown (never resent blindly)."""
+def deliveries_reap(*, now: datetime | None = None, campaign_id: int | None = None) -> dict[str, int]:
+    """Expired claims: never dispatched -> pending again; dispatched -> unknown (never resent blindly).
+
+    Safe from anywhere, any number of times, next to live senders: a stamp needs an unexpired lease and
+    this needs an expired one, each is one conditional statement, and the row lock orders them, so a
+    row goes back to `pending` only if nobody can still stamp it, and a stamped row never does.
+    """
     now = now or timezone.now()
     expired = Delivery.objects.filter(state=DeliveryState.CLAIMED, lease_expires_at__lt=now)
+    if campaign_id is not None:
+        expired = expired.filter(campaign_id=campaign_id)
     back = expired.filter(dispatched_at__isnull=True).update(
         state=DeliveryState.PENDING, claim_token="", lease_expires_at=None, attempted_at=None, not_before=timezone.now()
     )
