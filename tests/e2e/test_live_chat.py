@@ -167,28 +167,12 @@ def _reconnect_loses_nothing(server, agent, customer, channel, membership):
     assert customer.locator("#charla-widget .msg").filter(has_text="Sent while you were away").count() == 1
 
 
-class _Template:
-    def __init__(self, merchant_id: int):
-        self.id, self.name, self.language, self.status, self.channel_kind = (
-            7,
-            "order_ready",
-            "en_US",
-            "approved",
-            "whatsapp",
-        )
-        self.body, self.variables, self.merchant_id = (
-            "Hi {{first_name}}, order {{order}} is ready.",
-            ["first_name", "order"],
-            merchant_id,
-        )
-
-
 def test_blocked_whatsapp_reply_offers_a_template_and_sends_it(browser):
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from apps.conversations import hooks
+    from tests.factories.campaigns import TemplateFactory
     from tests.factories.conversations import ChannelFactory, ConversationFactory
 
     merchant = MerchantFactory(name="Template Shop")
@@ -199,34 +183,34 @@ def test_blocked_whatsapp_reply_offers_a_template_and_sends_it(browser):
         contact__name="Ana López",
         last_inbound_at=timezone.now() - timedelta(days=3),
     )
-    template = _Template(merchant.pk)
-
-    def lister(*, merchant, channel):
-        return [template] if merchant.pk == template.merchant_id else []
-
-    hooks.register_template_lister(lister)
-    try:
-        with portal_server() as server:
-            context = browser.new_context()
-            context.add_cookies([{"name": "sessionid", "value": session_cookie(membership.user), "url": server.url}])
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            page.goto(f"{server.url}/inbox/c/{conversation.pk}/")
-            page.locator("#live-status").filter(has_text="Live").wait_for()
-            page.locator(".send-block").filter(has_text="more than 24 hours old").wait_for()
-            page.locator("#id_template_id").select_option("7")
-            first_name = page.locator("#id_param_first_name")
-            first_name.wait_for()
-            assert first_name.input_value() == "Ana"  # prefilled from the contact
-            page.locator("#id_param_order").press_sequentially("#42", delay=10)
-            page.locator("#template-preview").filter(has_text="Hi Ana, order #42 is ready.").wait_for()
-            page.get_by_role("button", name="Send template").click()
-            page.locator("#message-list .msg.outbound").filter(has_text="Hi Ana, order #42 is ready.").wait_for()
-            page.locator("#template-send").wait_for(state="detached")
-            assert page.locator(".send-block").count() == 1  # still blocked for free text
-            context.close()
-    finally:
-        hooks.unregister_template_lister(lister)
+    # A real approved utility template: the picker lists it and the send re-reads it (category included).
+    template = TemplateFactory(
+        merchant=merchant,
+        name="order_ready",
+        language="en_US",
+        category="utility",
+        body="Hi {{first_name}}, order {{order}} is ready.",
+        buttons=[],
+    )
+    with portal_server() as server:
+        context = browser.new_context()
+        context.add_cookies([{"name": "sessionid", "value": session_cookie(membership.user), "url": server.url}])
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{server.url}/inbox/c/{conversation.pk}/")
+        page.locator("#live-status").filter(has_text="Live").wait_for()
+        page.locator(".send-block").filter(has_text="more than 24 hours old").wait_for()
+        page.locator("#id_template_id").select_option(str(template.pk))
+        first_name = page.locator("#id_param_first_name")
+        first_name.wait_for()
+        assert first_name.input_value() == "Ana"  # prefilled from the contact
+        page.locator("#id_param_order").press_sequentially("#42", delay=10)
+        page.locator("#template-preview").filter(has_text="Hi Ana, order #42 is ready.").wait_for()
+        page.get_by_role("button", name="Send template").click()
+        page.locator("#message-list .msg.outbound").filter(has_text="Hi Ana, order #42 is ready.").wait_for()
+        page.locator("#template-send").wait_for(state="detached")
+        assert page.locator(".send-block").count() == 1  # still blocked for free text
+        context.close()
     message = Message.objects.get(conversation=conversation)
     assert (message.kind, message.template_name, message.template_params) == (
         "template",
