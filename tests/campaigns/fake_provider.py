@@ -28,7 +28,7 @@ class FakeProvider:
         self.errors: dict[str, int] = {}
         self.errors_once: dict[str, int] = {}
         self.requests: list[dict] = []  # every POST body, accepted or not
-        self.accepted: list[dict] = []  # {"to", "wamid", "opaque", "body"}
+        self.accepted: list[dict] = []  # {"to" (the number or user id addressed), "wamid", "opaque", "body"}
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests it was answering at once
         self.lock = threading.Lock()
@@ -53,10 +53,11 @@ class FakeProvider:
 
     async def _messages(self, request: web.Request) -> web.Response:
         body = await request.json()
-        to = str(body.get("to", ""))
+        # The addressee: `to` (a number) wins over `recipient` (a business-scoped user id), as Meta documents.
+        to = str(body.get("to") or body.get("recipient") or "")
         with self.lock:
             self.requests.append(body)
-            code = self.errors_once.pop(to, None) or self.errors.get(to)
+            code = (self.errors_once.pop(to, None) or self.errors.get(to)) if to else 100  # 100: no addressee
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -72,9 +73,8 @@ class FakeProvider:
             self.accepted.append(
                 {"to": to, "wamid": wamid, "opaque": body.get("biz_opaque_callback_data"), "body": body}
             )
-        return web.json_response(
-            {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": wamid}]}
-        )
+        contact = {"input": to, "wa_id": to} if body.get("to") else {"input": to, "user_id": to}
+        return web.json_response({"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]})
 
     def per_recipient(self) -> Counter:
         with self.lock:
