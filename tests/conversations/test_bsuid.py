@@ -138,9 +138,8 @@ def erased(api, merchant, kind: str, external_id: str) -> None:
 
 
 PREFERENCES = {
-    ("whatsapp", "stop"): "whatsapp/user_preferences_stop.json",
-    ("whatsapp", "resume"): "whatsapp/user_preferences_resume.json",
-    ("whatsapp_user", "stop"): "whatsapp/user_preferences_stop_bsuid.json",
+    "whatsapp": "whatsapp/user_preferences_stop.json",
+    "whatsapp_user": "whatsapp/user_preferences_stop_bsuid.json",
 }
 
 
@@ -152,9 +151,9 @@ def test_a_preference_of_an_erased_person_creates_nobody_and_records_nothing(
     external_id = WA_CUSTOMER if kind == "whatsapp" else WA_BSUID
     erased(api, merchant, kind, external_id)
     events_before = ConsentEvent.objects.count()
-    payload = sample(PREFERENCES.get((kind, value), "whatsapp/user_preferences_stop_bsuid.json"))
+    payload = sample(PREFERENCES[kind])
     preference = payload["entry"][0]["changes"][0]["value"]["user_preferences"][0]
-    preference["value"] = value
+    preference.update(value=value, detail=f"User requested to {value} marketing messages")
     assert preference.get("wa_id", preference.get("user_id")) == external_id
     with caplog.at_level(logging.INFO, logger="apps.conversations.services.inbound.whatsapp"):
         assert post_webhook(wa_channel, payload).status_code == 200
