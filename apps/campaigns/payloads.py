@@ -6,6 +6,7 @@ from typing import Any
 
 from apps.campaigns.models import MessageTemplate
 from apps.campaigns.services.templates import template_variables
+from apps.conversations.providers import whatsapp_addressee
 
 
 def whatsapp_campaign_payload(*, template: MessageTemplate, to: str, values: dict[str, str], opaque: str) -> dict:
@@ -32,7 +33,7 @@ def whatsapp_campaign_payload(*, template: MessageTemplate, to: str, values: dic
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": to,
+        **whatsapp_addressee(to),
         "type": "template",
         "template": body,
         "biz_opaque_callback_data": opaque,

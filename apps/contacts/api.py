@@ -41,6 +41,7 @@ LIST_FILTERS = [
     OpenApiParameter("phone", str, description="exact phone (normalised to E.164)"),
     OpenApiParameter("email", str, description="exact e-mail (case-insensitive)"),
     OpenApiParameter("whatsapp_id", str, description="WhatsApp wa_id"),
+    OpenApiParameter("whatsapp_user_id", str, description="WhatsApp business-scoped user id (exact)"),
     OpenApiParameter("messenger_psid", str, description="Messenger PSID"),
     OpenApiParameter("tag", str, description="contacts carrying this tag"),
     OpenApiParameter("consent", str, description="<channel>:<status> (marketing) or <channel>:<purpose>:<status>"),
@@ -92,7 +93,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, MerchantV
         channel = params.get("channel", "")
         if channel and channel not in IdentityKind.values:
             raise DRFValidationError({"channel": [f"Choose one of: {', '.join(IdentityKind.values)}."]})
-        pairs = (("whatsapp_id", "whatsapp"), ("messenger_psid", "messenger"))
+        pairs = (("whatsapp_id", "whatsapp"), ("whatsapp_user_id", "whatsapp_user"), ("messenger_psid", "messenger"))
         identities = {kind: params[name] for name, kind in pairs if params.get(name)}
         return selectors.contact_list(
             merchant=self.merchant, q=params.get("q", ""), tag=params.get("tag", ""), consent=consent,

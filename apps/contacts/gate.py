@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from django.db.models import Q
 
+from apps.contacts.addresses import whatsapp_address
 from apps.contacts.models import (
     Channel,
     ConsentAction,
@@ -14,7 +15,6 @@ from apps.contacts.models import (
     ConsentStatus,
     Contact,
     ContactIdentity,
-    IdentityKind,
     Purpose,
     Suppression,
 )
@@ -47,15 +47,15 @@ def refusal_code(reason: str) -> str:
     return "suppressed" if reason in SUPPRESSION_REASONS else "no_marketing_consent"
 
 
-def _reachable(channel: str, contact: dict, kinds: set[str]) -> bool:
-    """The contact has an address on the channel (WhatsApp also accepts the E.164 phone)."""
+def _reachable(channel: str, contact: dict, identities: list[tuple[str, str]]) -> bool:
+    """The contact has an address on the channel (WhatsApp: a wa_id, the E.164 phone or a user id)."""
     if channel == Channel.WHATSAPP:
-        return IdentityKind.WHATSAPP in kinds or bool(contact["phone"])
+        return whatsapp_address(phone=contact["phone"], identities=identities) is not None
     if channel == Channel.SMS:
         return bool(contact["phone"])
     if channel == Channel.EMAIL:
         return bool(contact["email"])
-    return channel in kinds
+    return channel in {kind for kind, _ in identities}
 
 
 def _suppressed_after(merchant: Merchant, contacts: dict, identities: dict) -> dict[int, object]:
@@ -158,7 +158,7 @@ def consent_gate_rows(
             answer[cid] = "no_identity"
         elif contact["erased_at"]:
             answer[cid] = "erased"
-        elif not _reachable(channel, contact, {kind for kind, _ in identities.get(cid, ())}):
+        elif not _reachable(channel, contact, identities.get(cid, [])):
             answer[cid] = "no_identity"
         elif cid in suppressed and not _granted_since(merchant, cid, channel, purpose, suppressed[cid]):
             answer[cid] = "suppressed"

@@ -206,7 +206,7 @@ class ConsentState(MerchantOwned):
 class Suppression(MerchantOwned):
     """A hashed identifier of an erased contact: blocks marketing until a new consent is given."""
 
-    kind = models.CharField(max_length=20)  # phone | email | whatsapp | messenger | webchat
+    kind = models.CharField(max_length=20)  # phone (wa_ids too) | email | whatsapp_user | messenger | webchat
     value_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
 

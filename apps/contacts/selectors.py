@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -17,7 +18,9 @@ from apps.contacts.models import (
     Contact,
     ContactIdentity,
     Purpose,
+    Suppression,
 )
+from apps.contacts.suppression import bare_identifier_pairs
 
 
 def consent_status_subquery(*, channel: str, purpose: str):
@@ -159,3 +162,38 @@ def dashboard_cards(*, merchant) -> list:
             title="Opt-outs in the last 7 days", value=str(opt_outs), url=url, capability=Capability.CONTACTS_VIEW
         ),
     ]
+
+
+# ------------------------------------------------------------------ erased people
+def identifiers_held(*, merchant_id: int, values: Iterable[str]) -> set[str]:
+    """The values a live contact holds, as a channel id or (a number) as its phone."""
+    values = {value for value in values if value}
+    held = set(
+        ContactIdentity.objects.for_merchant(merchant_id)
+        .filter(external_id__in=values)
+        .values_list("external_id", flat=True)
+    )
+    phones = Contact.objects.for_merchant(merchant_id).filter(phone__in=[f"+{v}" for v in values if v.isdigit()])
+    return held | {phone.lstrip("+") for phone in phones.values_list("phone", flat=True)}
+
+
+def erased_identifiers(*, merchant_id: int, values: Iterable[str]) -> set[str]:
+    """The values (met in a webhook, without their kind) that name an erased person: suppressed, and held by
+    no live contact (someone who came back, by writing again or by import, holds them again)."""
+    hashes = {value_hash: value for value in values if value for _, value_hash in bare_identifier_pairs(value)}
+    if not hashes:
+        return set()
+    suppressed = Suppression.objects.for_merchant(merchant_id).filter(value_hash__in=hashes)
+    candidates = {hashes[value_hash] for value_hash in suppressed.values_list("value_hash", flat=True)}
+    if not candidates:
+        return set()
+    return candidates - identifiers_held(merchant_id=merchant_id, values=candidates)
+
+
+def person_erased(*, merchant_id: int, values: Iterable[str]) -> bool:
+    """These ids (one person's wa_id and user id) belong to someone erased whom no live contact stands for:
+    whatever Meta reports about them must not bring them back as a contact."""
+    values = {value for value in values if value}
+    if not erased_identifiers(merchant_id=merchant_id, values=values):
+        return False
+    return not identifiers_held(merchant_id=merchant_id, values=values)

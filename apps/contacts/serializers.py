@@ -18,6 +18,9 @@ def _identity(contact: Contact, kind: str) -> str | None:
 
 class ContactSerializer(serializers.ModelSerializer):
     whatsapp_id = serializers.SerializerMethodField()
+    whatsapp_user_id = serializers.SerializerMethodField(
+        help_text="WhatsApp business-scoped user id (e.g. US.13491208655302741918), learnt from Meta's webhooks"
+    )
     messenger_psid = serializers.SerializerMethodField()
     webchat_visitor_ids = serializers.SerializerMethodField()
     effective_timezone = serializers.SerializerMethodField(
@@ -27,14 +30,17 @@ class ContactSerializer(serializers.ModelSerializer):
     class Meta:
         model = Contact
         fields = [
-            "id", "name", "phone", "email", "whatsapp_id", "messenger_psid", "webchat_visitor_ids", "timezone",
-            "effective_timezone", "locale", "tags", "attributes", "first_seen_at", "last_seen_at", "created_at",
-            "updated_at",
+            "id", "name", "phone", "email", "whatsapp_id", "whatsapp_user_id", "messenger_psid", "webchat_visitor_ids",
+            "timezone", "effective_timezone", "locale", "tags", "attributes", "first_seen_at", "last_seen_at",
+            "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
     def get_whatsapp_id(self, contact) -> str | None:
         return _identity(contact, IdentityKind.WHATSAPP)
+
+    def get_whatsapp_user_id(self, contact) -> str | None:
+        return _identity(contact, IdentityKind.WHATSAPP_USER)
 
     def get_messenger_psid(self, contact) -> str | None:
         return _identity(contact, IdentityKind.MESSENGER)

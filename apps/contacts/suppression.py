@@ -22,6 +22,8 @@ def identifier_normalize(kind: str, value: str) -> str:
         return value.lower()
     if kind in {"phone", "whatsapp"}:
         return "".join(ch for ch in value if ch.isdigit())  # "+34600…" and wa_id "34600…" hash alike
+    # A business-scoped user id (`whatsapp_user`) is kept as Meta sent it: its letters are part of the id, and
+    # it is no number, so it hashes under its own kind (a person known by it alone is suppressed by it).
     return value
 
 
@@ -56,6 +58,14 @@ def suppression_hasher():
 def hash_kind(kind: str) -> str:
     # A WhatsApp id is the phone's digits: both hash under "phone" so either finds the other.
     return "phone" if kind == "whatsapp" else kind
+
+
+def bare_identifier_pairs(value: str, digest=suppression_hash) -> set[tuple[str, str]]:
+    """(kind, hash) pairs an identifier met without its kind (a webhook's `from`, `recipient_user_id`,
+    a Messenger `sender.id`) may be suppressed under: a number as a phone, anything else as a WhatsApp
+    business-scoped user id, and anything as a Messenger PSID."""
+    kinds = ["phone" if value.isdigit() else "whatsapp_user", "messenger"]
+    return {(kind, digest(kind, value)) for kind in kinds}
 
 
 def contact_identifiers(

@@ -178,22 +178,19 @@ def _messenger(
 def recipient_for(conversation) -> str | None:
     """The external id the provider addresses (wa_id, PSID, widget visitor id), or None.
 
-    A WhatsApp contact known only by phone (imported, never wrote) is addressed by that number: the Cloud
-    API accepts E.164 digits in `to`, and a template may start the conversation.
+    On WhatsApp the contact's address follows `apps.contacts.addresses.whatsapp_address`: a contact known only
+    by phone (imported, never wrote) is addressed by that number, one known only by business-scoped user id
+    by that id; a template may start the conversation with either.
     """
+    from apps.contacts.addresses import WHATSAPP_ADDRESS_KINDS, whatsapp_address
     from apps.contacts.models import ContactIdentity
 
     kind = conversation.channel.kind
-    external_id = (
-        ContactIdentity.objects.filter(contact_id=conversation.contact_id, kind=kind)
-        .order_by("-id")
-        .values_list("external_id", flat=True)
-        .first()
-    )
-    if external_id or kind != "whatsapp":
-        return external_id
-    phone = conversation.contact.phone or ""
-    return phone.lstrip("+") if phone.startswith("+") and phone[1:].isdigit() else None
+    identities = ContactIdentity.objects.filter(contact_id=conversation.contact_id).order_by("id")
+    if kind != "whatsapp":
+        return identities.filter(kind=kind).values_list("external_id", flat=True).last()
+    rows = identities.filter(kind__in=WHATSAPP_ADDRESS_KINDS).values_list("kind", "external_id")
+    return whatsapp_address(phone=conversation.contact.phone, identities=rows)
 
 
 def template_variables(template: Template) -> list[str]:

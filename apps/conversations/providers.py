@@ -316,11 +316,19 @@ def get_client(channel, **kwargs: Any) -> GraphClient:
 
 
 # --------------------------------------------------------------------------- payload builders
+def whatsapp_addressee(address: str) -> dict[str, str]:
+    """The body fields that name the person: a number (a wa_id, or an E.164 phone) goes in `to`; a
+    business-scoped user id (`US.1349…`, never a number) goes in `recipient`, and `to` is left out,
+    since Meta lets `to` win when both are present."""
+    address = str(address)
+    return {"to": address} if address.removeprefix("+").isdigit() else {"recipient": address}
+
+
 def whatsapp_text_payload(to: str, text: str) -> dict:
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": to,
+        **whatsapp_addressee(to),
         "type": "text",
         "text": {"preview_url": False, "body": text},
     }
@@ -345,7 +353,7 @@ def whatsapp_template_payload(
     payload = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": to,
+        **whatsapp_addressee(to),
         "type": "template",
         "template": template,
     }
@@ -386,7 +394,7 @@ def whatsapp_media_payload(to: str, media_type: str, media_id: str, caption: str
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": to,
+        **whatsapp_addressee(to),
         "type": media_type,
         media_type: media,
     }

@@ -67,7 +67,7 @@ class FakeProvider:
         self.errors_once: dict[str, int] = {}
         self.requests: list[dict] = []  # every POST body, accepted or not
         self.log: list[dict] = []  # {"to", "opaque", "at" (time.time() on receipt), "fate"}
-        self.accepted: list[dict] = []  # {"to", "wamid", "opaque", "body"}
+        self.accepted: list[dict] = []  # {"to" (the number or user id addressed), "wamid", "opaque", "body"}
         self.webhooks_posted = 0
         self.webhook_failures: list[str] = []
         self.in_flight = 0
@@ -117,11 +117,12 @@ class FakeProvider:
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        to = str(body.get("to", ""))
+        # The addressee: `to` (a number) wins over `recipient` (a business-scoped user id), as Meta documents.
+        to = str(body.get("to") or body.get("recipient") or "")
         opaque = body.get("biz_opaque_callback_data")
         with self.lock:
             self.requests.append(body)
-            code = self.errors_once.pop(to, None) or self.errors.get(to)
+            code = (self.errors_once.pop(to, None) or self.errors.get(to)) if to else 100  # 100: no addressee
             fate = self._fate() if not code else REFUSED_5XX
             held = self.hold_after is not None and len(self.requests) > self.hold_after
             self.log.append({"to": to, "opaque": opaque, "at": time.time(), "fate": code or fate})
@@ -146,9 +147,8 @@ class FakeProvider:
         if fate in (DROPPED, ACCEPTED_THEN_DROPPED):
             request.transport.close()  # no answer at all: the client sees the connection drop
             return web.Response()
-        return web.json_response(
-            {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": wamid}]}
-        )
+        contact = {"input": to, "wa_id": to} if body.get("to") else {"input": to, "user_id": to}
+        return web.json_response({"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]})
 
     def _accept(self, to: str, opaque, body: dict) -> str:
         wamid = "wamid.FAKE" + secrets.token_hex(10)
@@ -159,7 +159,8 @@ class FakeProvider:
         return wamid
 
     def status_payload(self, to: str, wamid: str, opaque, status: str = "sent") -> dict:
-        item = {"id": wamid, "status": status, "timestamp": str(int(time.time())), "recipient_id": to}
+        addressee = "recipient_id" if to.isascii() and to.isdigit() else "recipient_user_id"  # as Meta names them
+        item = {"id": wamid, "status": status, "timestamp": str(int(time.time())), addressee: to}
         if opaque:
             item["biz_opaque_callback_data"] = opaque
         value = {

@@ -60,18 +60,31 @@ def test_patch_updates_profile_and_identities(api, merchant):
     ("query", "expected"),
     [("phone=%2B34600111001", ["a"]), ("whatsapp_id=34600111001", ["a"]), ("tag=vip", ["a", "b"]),
      ("consent=whatsapp:granted", ["b"]), ("consent=whatsapp:marketing:none", ["a", "c"]), ("q=Bea", ["b"]),
-     ("email=C%40X.TEST", ["c"]), ("channel=whatsapp", ["a"])],
+     ("email=C%40X.TEST", ["c"]), ("channel=whatsapp", ["a"]), ("whatsapp_user_id=ES.1729304857612093", ["b"]),
+     ("whatsapp_user_id=ES.17293", []), ("channel=whatsapp_user", ["b"])],
 )  # fmt: skip
 def test_list_filters(api, merchant, query, expected):
     a = ContactFactory(merchant=merchant, name="Ana", phone="+34600111001", tags=["vip"])
     b = ContactFactory(merchant=merchant, name="Bea", tags=["vip", "x"])
     c = ContactFactory(merchant=merchant, name="Carl", email="c@x.test", tags=[])
     IdentityFactory(contact=a, kind="whatsapp", external_id="34600111001")
+    IdentityFactory(contact=b, kind="whatsapp_user", external_id="ES.1729304857612093")
     grant(b)
     names = {a.pk: "a", b.pk: "b", c.pk: "c"}
     response = api.get(f"{LIST}?{query}")
     assert response.status_code == 200, response.json()
     assert sorted(names[r["id"]] for r in response.json()["results"]) == expected
+
+
+def test_the_business_scoped_user_id_is_shown_and_read_only(api, merchant):
+    contact = ContactFactory(merchant=merchant, phone="")
+    IdentityFactory(contact=contact, kind="whatsapp_user", external_id="ES.1729304857612093")
+    shown = api.get(f"{LIST}{contact.pk}/").json()
+    assert (shown["whatsapp_user_id"], shown["whatsapp_id"], shown["phone"]) == ("ES.1729304857612093", None, "")
+    response = api.patch(f"{LIST}{contact.pk}/", {"whatsapp_user_id": "US.1", "locale": "es"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert (response.json()["whatsapp_user_id"], response.json()["locale"]) == ("ES.1729304857612093", "es")
+    assert Contact.objects.get(pk=contact.pk).identities.get().external_id == "ES.1729304857612093"
 
 
 def test_bad_consent_filter_is_400(api):

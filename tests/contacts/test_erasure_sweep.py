@@ -42,7 +42,8 @@ EMAIL = "zebulon.quuxley@example.test"
 NEEDLES = [PHONE, WA_ID, NAME, "Zebulon", "Quuxley", EMAIL]
 PSID = "7712093388123456"
 PAGE_ID = "118273645500001"
-NEEDLES += [PSID]
+BSUID = "ES.8837261904451122"  # the same person's WhatsApp business-scoped user id
+NEEDLES += [PSID, BSUID]
 PHONE_NUMBER_ID = "209384756100001"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -82,7 +83,10 @@ def hits(needles: list[str]) -> list[str]:
 def wa_payload(*, messages=(), statuses=(), preferences=(), name=NAME) -> dict:
     value = {"messaging_product": "whatsapp", "metadata": {"phone_number_id": PHONE_NUMBER_ID}}
     if messages:
-        value |= {"contacts": [{"profile": {"name": name}, "wa_id": WA_ID}], "messages": list(messages)}
+        value |= {
+            "contacts": [{"profile": {"name": name}, "wa_id": WA_ID, "user_id": BSUID}],
+            "messages": list(messages),
+        }
     if statuses:
         value["statuses"] = list(statuses)
     field = "messages"
@@ -93,7 +97,14 @@ def wa_payload(*, messages=(), statuses=(), preferences=(), name=NAME) -> dict:
 
 
 def wa_text(mid: str, body: str, ts: int = 1764057600) -> dict:
-    return {"from": WA_ID, "id": mid, "timestamp": str(ts), "type": "text", "text": {"body": body}}
+    return {
+        "from": WA_ID,
+        "from_user_id": BSUID,
+        "id": mid,
+        "timestamp": str(ts),
+        "type": "text",
+        "text": {"body": body},
+    }
 
 
 @pytest.fixture
@@ -151,7 +162,8 @@ def whatsapp_life(post, wa, fake_graph, api, monkeypatch) -> Contact:
         provider_message_id="wamid.zq-out", status="sent", body=f"Hello {NAME}",
         error_message=f"Recipient {PHONE} was slow",
     )  # fmt: skip
-    status = {"id": reply.provider_message_id, "status": "read", "timestamp": "1764058000", "recipient_id": WA_ID}
+    status = {"id": reply.provider_message_id, "status": "read", "timestamp": "1764058000", "recipient_id": WA_ID,
+              "recipient_user_id": BSUID}  # fmt: skip
     post(wa, wa_payload(statuses=[status]))
     process()
     _failed_webhook(post, wa, monkeypatch)
@@ -277,6 +289,7 @@ def test_erasure_leaves_no_copy_of_the_person_anywhere(
     assert set(Suppression.objects.values_list("kind", "value_hash")) == {
         ("phone", suppression_hash("phone", PHONE)), ("email", suppression_hash("email", EMAIL)),
         ("messenger", suppression_hash("messenger", PSID)), ("webchat", suppression_hash("webchat", visitor_id)),
+        ("whatsapp_user", suppression_hash("whatsapp_user", BSUID)),
     }  # fmt: skip
     # The ledger still proves what happened: every event, its action, source and wording; the number
     # inside an evidence id became the suppression token.
@@ -340,6 +353,51 @@ def test_a_late_status_for_an_erased_person_is_applied_then_forgotten(api, merch
     stored = json.loads(WebhookEvent.objects.get().body)
     assert [s["recipient_id"] for s in stored["entry"][0]["changes"][0]["value"]["statuses"]] == ["34611222333"]
     assert hits(NEEDLES) == []
+
+
+def test_a_late_status_by_user_id_for_an_erased_user_id_only_person_is_applied_then_forgotten(
+    api, merchant, post_webhook, wa
+):
+    contact = ContactFactory(merchant=merchant, name=NAME, phone="", email=EMAIL)
+    IdentityFactory(contact=contact, kind="whatsapp_user", external_id=BSUID)
+    reply = MessageFactory(
+        conversation=ConversationFactory(merchant=merchant, channel=wa, contact=contact, identity=False),
+        direction="outbound", author_kind="agent", provider_message_id="wamid.zq-late", status="sent",
+    )  # fmt: skip
+    assert api.delete(f"/api/v1/contacts/{contact.pk}/").status_code == 204
+    assert set(Suppression.objects.values_list("kind", "value_hash")) == {
+        ("whatsapp_user", suppression_hash("whatsapp_user", BSUID)), ("email", suppression_hash("email", EMAIL)),
+    }  # fmt: skip
+    statuses = [
+        {"id": "wamid.zq-late", "status": "read", "timestamp": "1764058000", "recipient_user_id": BSUID},
+        {"id": "wamid.other", "status": "read", "timestamp": "1764058000", "recipient_user_id": "ES.1111"},
+    ]
+    post_webhook(wa, wa_payload(statuses=statuses))
+    process()
+    reply.refresh_from_db()
+    assert reply.status == "read"
+    stored = json.loads(WebhookEvent.objects.get().body)
+    assert [s["recipient_user_id"] for s in stored["entry"][0]["changes"][0]["value"]["statuses"]] == ["ES.1111"]
+    assert hits(NEEDLES) == []
+
+
+def test_an_erased_user_id_only_person_who_writes_again_is_suppressed_until_they_grant(api, merchant, post_webhook, wa):
+    from apps.contacts.gate import consent_gate
+    from tests.factories.contacts import grant
+
+    contact = ContactFactory(merchant=merchant, name=NAME, phone="", email="")
+    IdentityFactory(contact=contact, kind="whatsapp_user", external_id=BSUID)
+    grant(contact)
+    assert api.delete(f"/api/v1/contacts/{contact.pk}/").status_code == 204
+    back = wa_text("wamid.zq-back", "Hola otra vez")
+    del back["from"]  # a user who hides their number sends the user id alone
+    post_webhook(wa, wa_payload(messages=[back]))
+    process()
+    returning = Contact.objects.get(erased_at=None)
+    assert list(returning.identities.values_list("kind", "external_id")) == [("whatsapp_user", BSUID)]
+    assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[returning.pk]) == {
+        returning.pk: "suppressed"
+    }
 
 
 def test_a_person_who_writes_again_after_erasure_is_a_new_contact_and_kept(api, merchant, post_webhook, wa):

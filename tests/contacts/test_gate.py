@@ -49,6 +49,33 @@ def test_gate_is_per_channel_and_purpose(merchant):
     assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[contact.pk]) == {contact.pk: None}
 
 
+def test_whatsapp_reaches_a_contact_known_only_by_business_scoped_user_id(merchant):
+    by_user_id = ContactFactory(merchant=merchant, phone="")
+    IdentityFactory(contact=by_user_id, kind="whatsapp_user", external_id="ES.1729304857612093")
+    grant(by_user_id)
+    by_psid = ContactFactory(merchant=merchant, phone="")
+    IdentityFactory(contact=by_psid, kind="messenger", external_id="7231405968472130")
+    grant(by_psid)
+    ids = [by_user_id.pk, by_psid.pk]
+    assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=ids) == {
+        by_user_id.pk: None,
+        by_psid.pk: "no_identity",
+    }
+    assert consent_gate(merchant=merchant, channel="sms", contact_ids=[by_user_id.pk]) == {by_user_id.pk: "no_identity"}
+
+
+def test_a_suppressed_business_scoped_user_id_is_refused_until_granted_again(merchant):
+    contact = ContactFactory(merchant=merchant, phone="")
+    IdentityFactory(contact=contact, kind="whatsapp_user", external_id="ES.1729304857612093")
+    grant(contact, occurred_at=timezone.now() - timedelta(days=2))
+    Suppression.objects.create(
+        merchant=merchant, kind="whatsapp_user", value_hash=suppression_hash("whatsapp_user", "ES.1729304857612093")
+    )
+    assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[contact.pk]) == {contact.pk: "suppressed"}
+    grant(contact)
+    assert consent_gate(merchant=merchant, channel="whatsapp", contact_ids=[contact.pk]) == {contact.pk: None}
+
+
 def test_messenger_needs_a_psid(merchant):
     contact = ContactFactory(merchant=merchant)
     grant(contact, channel="messenger")

@@ -5,7 +5,7 @@ Use the `fake_graph` fixture (tests/conversations/conftest.py re-exports it; oth
 settings.META_GRAPH_API_URL at the server and removes the client's backoff sleeps.
 
     fake_graph.queue(500, {...})          # next POST answers this (FIFO), then back to success
-    fake_graph.fail_for["34600111222"] = 131047   # every send to this recipient fails with this code
+    fake_graph.fail_for["34600111222"] = 131047   # every send to this number (or user id) fails with this code
     fake_graph.media["123"] = (b"...", "image/jpeg")
     fake_graph.profiles["<psid>"] = {"first_name": "Ana", "last_name": "López"}   # Messenger User Profile API
     fake_graph.sent -> [{"path", "query", "auth", "body"}]
@@ -59,19 +59,31 @@ class FakeGraph:
         self.server.server_close()
 
     def _next(self, body: dict) -> tuple[int, dict | bytes]:
-        to = str(body.get("to") or (body.get("recipient") or {}).get("id") or "").lstrip("+")
         with self.lock:
             if self.responses:
                 return self.responses.pop(0)
+        if "messaging_product" in body:
+            return self._whatsapp(body)
+        to = str((body.get("recipient") or {}).get("id") or "")
         if to in self.fail_for:
             return 400, graph_error(self.fail_for[to])
-        if "messaging_product" in body:
-            return 200, {
-                "messaging_product": "whatsapp",
-                "contacts": [{"input": to, "wa_id": to}],
-                "messages": [{"id": "wamid.FAKE" + secrets.token_hex(12)}],
-            }
         return 200, {"recipient_id": to, "message_id": "m_FAKE" + secrets.token_hex(12)}
+
+    def _whatsapp(self, body: dict) -> tuple[int, dict]:
+        """`to` (a number) wins over `recipient` (a business-scoped user id), as Meta documents; the answer
+        names the contact by `wa_id` for a number and by `user_id` for a user id."""
+        to, user_id = str(body.get("to") or "").lstrip("+"), body.get("recipient")
+        if not to and not isinstance(user_id, str):
+            return 400, graph_error(100, "(#100) The parameter to is required.")
+        address = to or user_id
+        if address in self.fail_for:
+            return 400, graph_error(self.fail_for[address])
+        contact = {"input": address, "wa_id": to} if to else {"input": address, "user_id": user_id}
+        return 200, {
+            "messaging_product": "whatsapp",
+            "contacts": [contact],
+            "messages": [{"id": "wamid.FAKE" + secrets.token_hex(12)}],
+        }
 
     def _handler(self):
         outer = self

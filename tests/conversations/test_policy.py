@@ -128,3 +128,14 @@ def test_whatsapp_contact_known_only_by_phone_is_addressed_by_number():
     assert recipient_for(conversation) == "34600111222"
     messenger = ConversationFactory(channel__kind="messenger", identity=False, contact__phone="+34600111223")
     assert recipient_for(messenger) is None
+
+
+def test_whatsapp_contact_known_only_by_user_id_is_addressed_by_it_and_a_number_wins():
+    from apps.conversations.policy import recipient_for
+    from tests.factories.contacts import IdentityFactory
+
+    conversation = ConversationFactory(channel__kind="whatsapp", identity=False, contact__phone="")
+    IdentityFactory(contact=conversation.contact, kind="whatsapp_user", external_id="ES.1729304857612093")
+    assert recipient_for(conversation) == "ES.1729304857612093"
+    IdentityFactory(contact=conversation.contact, kind="whatsapp", external_id="34655667788")
+    assert recipient_for(conversation) == "34655667788"

@@ -175,3 +175,14 @@ def test_media_url_and_download(fake_graph, wa):
 def test_webchat_has_no_provider_client(merchant):
     with pytest.raises(ValueError):
         providers.get_client(ChannelFactory(merchant=merchant, kind="webchat"))
+
+
+def test_a_business_scoped_user_id_goes_in_recipient_and_a_number_in_to():
+    by_user_id = providers.whatsapp_text_payload("US.13491208655302741918", "Hola")
+    assert (by_user_id["recipient"], "to" in by_user_id) == ("US.13491208655302741918", False)
+    assert providers.whatsapp_addressee("34600111222") == {"to": "34600111222"}
+    assert providers.whatsapp_addressee("+34600111222") == {"to": "+34600111222"}
+    template = providers.whatsapp_template_payload("US.ENT.11815799212886844830", "t", "en", None)
+    assert (template["recipient"], "to" in template) == ("US.ENT.11815799212886844830", False)
+    media = providers.whatsapp_media_payload("US.13491208655302741918", "image", "MEDIA1")
+    assert (media["recipient"], "to" in media, media["image"]) == ("US.13491208655302741918", False, {"id": "MEDIA1"})

@@ -37,6 +37,7 @@ from apps.campaigns.payloads import whatsapp_campaign_payload
 from apps.campaigns.sender import THROUGHPUT_PAUSE, BatchSender, Outcome, payload_bytes
 from apps.campaigns.services.templates import template_values
 from apps.contacts import schedule
+from apps.contacts.addresses import whatsapp_address
 from apps.contacts.gate import (
     GATE_CONTACT_FIELDS,
     REASON_TEXT,
@@ -115,13 +116,9 @@ def _lock_contacts(merchant_id: int, ids: list[int]) -> dict[int, dict]:
 
 
 def _addresses(contacts: dict[int, dict], identities: dict[int, list[tuple[str, str]]]) -> dict[int, str]:
-    """contact id -> WhatsApp address: its WhatsApp id, else the digits of its E.164 phone."""
-    found = {}
-    for cid, contact in contacts.items():
-        wa_id = next((external_id for kind, external_id in identities.get(cid, ()) if kind == "whatsapp"), "")
-        if wa_id or contact["phone"]:
-            found[cid] = wa_id or contact["phone"].lstrip("+")
-    return found
+    """contact id -> WhatsApp address (`whatsapp_address`: wa_id, else phone, else business-scoped user id)."""
+    found = {cid: whatsapp_address(phone=c["phone"], identities=identities.get(cid, ())) for cid, c in contacts.items()}
+    return {cid: address for cid, address in found.items() if address}
 
 
 class _PerZone:

@@ -17,9 +17,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.contacts.models import Contact, ContactIdentity, Suppression
 from apps.contacts.redaction import DROPPED, Traces, traces_build
-from apps.contacts.suppression import suppression_hash
+from apps.contacts.selectors import erased_identifiers
 from apps.conversations.models import Attachment, Conversation, LiveEvent, Message, WebhookEvent
 from apps.conversations.services.retention import messages_redact
 
@@ -59,8 +58,8 @@ def webhook_events_redact(*, merchant_id: int, traces: Traces) -> int:
 
 
 # Where Meta names the person in a webhook: WhatsApp message senders, contacts and status recipients,
-# preference owners; Messenger senders and recipients ({"id": ...}).
-PERSON_KEYS = ("from", "wa_id", "recipient_id")
+# preference owners, by number and by business-scoped user id; Messenger senders and recipients ({"id": ...}).
+PERSON_KEYS = ("from", "wa_id", "recipient_id", "from_user_id", "user_id", "recipient_user_id")
 PERSON_OBJECTS = ("sender", "recipient")
 
 
@@ -99,23 +98,7 @@ def _people_in(value, parent: str = "") -> set[str]:
 
 def _erased_identifiers(merchant_id: int, people: set[str]) -> list[str]:
     """Identifiers of erased people: suppressed, and no live contact holds them any more."""
-    hashes = {suppression_hash("phone", p): p for p in people if p.isdigit()}
-    hashes |= {suppression_hash("messenger", p): p for p in people}
-    if not hashes:
-        return []
-    suppressed = Suppression.objects.for_merchant(merchant_id).filter(value_hash__in=hashes)
-    candidates = {hashes[h] for h in suppressed.values_list("value_hash", flat=True)}
-    if not candidates:
-        return []
-    # Someone who came back (wrote again, or was imported with that phone) is a live contact again.
-    live = set(
-        ContactIdentity.objects.for_merchant(merchant_id)
-        .filter(external_id__in=candidates)
-        .values_list("external_id", flat=True)
-    )
-    phones = Contact.objects.for_merchant(merchant_id).filter(phone__in=[f"+{c}" for c in candidates])
-    live |= {phone.lstrip("+") for phone in phones.values_list("phone", flat=True)}
-    return sorted(candidates - live)
+    return sorted(erased_identifiers(merchant_id=merchant_id, values=people))
 
 
 def _body_without(body: str, traces: Traces) -> str | None:

@@ -43,6 +43,7 @@ class ProcessResult:
     preferences: int = 0
     template_updates: int = 0
     ignored: int = 0
+    erased_people: int = 0  # items about an erased person, left unapplied (their stored copy is pruned)
     errors: list[str] = field(default_factory=list)  # transient: the task retries the event
     rejected: list[str] = field(default_factory=list)  # deterministic: kept on the event, never retried
 

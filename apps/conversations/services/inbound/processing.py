@@ -44,9 +44,10 @@ def webhook_event_process(*, event_id: int) -> ProcessResult:
     failures = result.errors + result.rejected
     status = WebhookEventStatus.FAILED if failures else WebhookEventStatus.PROCESSED
     _finish(event, result, status, "\n".join(failures))
-    # Only statuses name someone without resolving them to a live contact (a sender always is one); a
-    # failed event is replayed first, since it may be a returning person's.
-    if status == WebhookEventStatus.PROCESSED and result.statuses:
+    # Only statuses, and what Meta reports about an erased person, name someone without resolving them to a
+    # live contact (a sender always is one); a failed event is replayed first, since it may be a returning
+    # person's.
+    if status == WebhookEventStatus.PROCESSED and (result.statuses or result.erased_people):
         webhook_event_forget_erased(event=event)
     return result
 

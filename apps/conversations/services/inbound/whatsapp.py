@@ -11,6 +11,7 @@ import logging
 from datetime import UTC, datetime
 
 from apps.contacts.models import IdentityKind
+from apps.contacts.selectors import person_erased
 from apps.conversations import hooks
 from apps.conversations.inbound_content import wa_message_content
 from apps.conversations.models import Channel, ChannelKind
@@ -156,7 +157,12 @@ def _count_update(result: ProcessResult, message, kind: str, item: dict) -> None
 
 
 def _system(channel: Channel, item: dict, identities, result: ProcessResult) -> None:
-    """A number or security-code change, noted in the conversation (internal)."""
+    """A number or security-code change, noted in the conversation (internal). Meta sends it, not the
+    person: about someone erased it brings nobody back."""
+    if _erased(channel, identities):
+        result.erased_people += 1
+        logger.info("conversations.notice_of_erased_person", extra={"channel_id": channel.pk})
+        return
     system = as_dict(item.get("system"))
     notice = str(system.get("type") or "")
     note = conversation_system_note(
@@ -185,6 +191,12 @@ def _notice_contact(channel: Channel, system: dict, identities: list[tuple[str, 
 
 
 _CHANGES = {"reaction": _reaction, "edit": _edit, "system": _system}
+
+
+def _erased(channel: Channel, identities: list[tuple[str, str]]) -> bool:
+    """Only a message the person writes creates a contact again after their erasure; what Meta reports about
+    them (a preference, a notice) does not."""
+    return person_erased(merchant_id=channel.merchant_id, values=[value for _, value in identities])
 
 
 # --------------------------------------------------------------------------- statuses
@@ -220,17 +232,24 @@ def _preferences(channel: Channel | None, value: dict, result: ProcessResult) ->
             result.ignored += 1
             continue
         who = item.get("wa_id") or item.get("user_id")
-        safely(result, f"user_preference {who}", _preference, channel, item)
+        safely(result, f"user_preference {who}", _preference, channel, item, result)
         result.preferences += 1
 
 
-def _preference(channel: Channel, item: dict) -> None:
+def _preference(channel: Channel, item: dict, result: ProcessResult) -> None:
     from apps.contacts.models import ConsentEvent
     from apps.contacts.services import consent_record
 
     wa_id, user_id = str(item.get("wa_id") or ""), str(item.get("user_id") or "")
     identities = identities_of(wa_id, user_id)
     if not identities:
+        return
+    if _erased(channel, identities):
+        # A stop is already honoured by the suppression; a resume is no consent from someone we erased:
+        # they grant again by a new interaction. Either way nothing is recorded and nobody is created.
+        logger.info("conversations.preference_of_erased_person", extra={"channel_id": channel.pk,
+                                                                        "value": item["value"]})  # fmt: skip
+        result.erased_people += 1
         return
     action = "revoke" if item["value"] == "stop" else "grant"
     evidence = f"user_preferences:{wa_id or user_id}:{item.get('timestamp')}:{item['value']}"
