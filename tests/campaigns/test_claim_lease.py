@@ -89,10 +89,12 @@ def test_a_dead_senders_claims_are_settled_by_the_next_sender_without_beat(provi
 
     assert batch_loop(campaign_id=campaign.pk, budget_seconds=0) == 3  # reaped first, then claimed again
 
-    assert provider.per_recipient() == addresses(contacts[1:])
+    stamped_contact_id = Delivery.objects.get(pk=ids[0]).contact_id  # claim order is the database's, not ours
+    others = [contact for contact in contacts if contact.pk != stamped_contact_id]
+    assert provider.per_recipient() == addresses(others)
     assert Delivery.objects.get(pk=ids[0]).state == DeliveryState.UNKNOWN  # may have gone out: never resent
     batch_send(claim=dead)  # the dead sender's claim, had it survived: its lease is over, nothing goes out
-    assert provider.per_recipient() == addresses(contacts[1:])
+    assert provider.per_recipient() == addresses(others)
     assert campaign_stats(campaign=campaign)["states"]["unknown"] == 1
 
 
