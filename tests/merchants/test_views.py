@@ -36,8 +36,17 @@ class TestLogin:
         client.post(reverse("logout"))
         assert client.get(reverse("core:dashboard")).status_code == 302
 
-    def test_password_reset_mails_a_link_that_sets_the_password(self, client, agent_membership):
-        client.post(reverse("password_reset"), {"email": agent_membership.user.email})
+    def test_password_reset_mails_a_link_that_sets_the_password(
+        self, client, agent_membership, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        from apps.accounts import tasks
+
+        queued = []
+        monkeypatch.setattr(tasks.password_reset_send, "delay", queued.append)
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(reverse("password_reset"), {"email": agent_membership.user.email})
+        assert mail.outbox == [] and queued == [agent_membership.user.email]  # mailed by the worker
+        assert tasks.password_reset_send(*queued) == 1
         assert len(mail.outbox) == 1
         link = re.search(r"https?://[^/]+(/accounts/reset/\S+)", mail.outbox[0].body).group(1)
         form_page = client.get(link, follow=True)
