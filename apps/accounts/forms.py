@@ -3,12 +3,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from apps.accounts import lockout
-from apps.core.ratelimit import RateLimited
-
-
-def client_ip(request) -> str:
-    """The client's address, as uvicorn --proxy-headers sets it behind the proxy."""
-    return request.META["REMOTE_ADDR"]
+from apps.core.ratelimit import RateLimited, client_ip
 
 
 class SignInLockoutMixin:

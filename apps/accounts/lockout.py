@@ -25,22 +25,24 @@ def _generation_key(email: str) -> str:
     return f"{settings.CHARLA_RATE_LIMIT_PREFIX}:signin-generation:{hashlib.sha256(email.encode()).hexdigest()[:32]}"
 
 
-def _buckets(*, email: str, ip: str) -> tuple[Bucket, Bucket]:
+def _buckets(*, email: str, ip: str | None) -> tuple[Bucket, ...]:
+    """The account's bucket from this IP, then the IP's; with no client address, the account's alone."""
     email = email.lower()
     generation = cache.get(_generation_key(email), "0")
-    return Bucket(ACCOUNT_IP, f"{email}|{generation}|{ip}"), Bucket(IP, ip)
+    account = Bucket(ACCOUNT_IP, f"{email}|{generation}|{ip or '-'}")
+    return (account, Bucket(IP, ip)) if ip else (account,)
 
 
-def signin_check(*, email: str, ip: str) -> None:
+def signin_check(*, email: str, ip: str | None) -> None:
     """RateLimited while this account from this IP, or this IP, is locked."""
     rate_check(*_buckets(email=email, ip=ip))
 
 
-def signin_failed(*, email: str, ip: str) -> None:
+def signin_failed(*, email: str, ip: str | None) -> None:
     rate_count(*_buckets(email=email, ip=ip))
 
 
-def signin_succeeded(*, email: str, ip: str) -> None:
+def signin_succeeded(*, email: str, ip: str | None) -> None:
     """A member who mistyped a few times starts afresh; the IP's count across accounts stays."""
     rate_reset(_buckets(email=email, ip=ip)[0])
 

@@ -9,8 +9,7 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 
 from apps.accounts import tasks
-from apps.accounts.forms import client_ip
-from apps.core.ratelimit import Bucket, RateLimited, rate_hit
+from apps.core.ratelimit import Bucket, RateLimited, client_ip, rate_hit
 from apps.merchants.events import access_changed
 
 RESET_LIMITED = "Too many reset requests. Try again in {minutes} minutes."
@@ -41,10 +40,10 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         email = form.cleaned_data["email"]
+        ip = client_ip(self.request)
+        buckets = [Bucket("password_reset.ip", ip)] if ip else []
         try:
-            rate_hit(
-                Bucket("password_reset.ip", client_ip(self.request)), Bucket("password_reset.email", email.lower())
-            )
+            rate_hit(*buckets, Bucket("password_reset.email", email.lower()))
         except RateLimited as exc:
             form.add_error(None, RESET_LIMITED.format(minutes=exc.minutes))
             return self.render_to_response(self.get_context_data(form=form), status=429)

@@ -89,7 +89,7 @@ def _unauthorised() -> JsonResponse:
 
 def _rate_limited(request, *, action: str, channel, visitor: widget.Visitor) -> JsonResponse | None:
     """A 429 when this call is one too many for the visitor, their IP or the merchant; None to go on."""
-    ip = request.META.get("REMOTE_ADDR")  # the client, as uvicorn --proxy-headers sets it behind the proxy
+    ip = ratelimit.client_ip(request)
     try:
         ratelimit.rate_hit(*widget.widget_buckets(action=action, channel=channel, visitor_id=visitor.visitor_id, ip=ip))
     except ratelimit.RateLimited as exc:

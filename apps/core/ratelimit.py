@@ -43,6 +43,13 @@ class RateLimited(Exception):
         return max(1, math.ceil(self.retry_after / 60))
 
 
+def client_ip(request) -> str | None:
+    """The client's address: uvicorn's --proxy-headers sets it from the proxy's header. ASGI leaves it out
+    when the server knows no peer (a unix socket without a trusted proxy); callers then skip their IP bucket
+    rather than put every such client in one."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
 def rate_parse(text: str) -> Rate:
     """'20/15min' -> Rate(20, 900); a malformed rate is a configuration error, raised at first use."""
     count, _, per = text.partition("/")

@@ -140,3 +140,13 @@ def test_a_merchant_admin_unlocks_their_member_but_not_another_merchants(client,
     assert "Sign-in unlocked for 1 account(s)." in response.content.decode()
     assert sign_in(Client(), ours.email, PASSWORD).status_code == 302
     assert sign_in(Client(), theirs.email, PASSWORD).status_code == 429
+
+
+def test_without_a_client_address_accounts_still_lock_but_clients_share_no_bucket(client, agent_membership):
+    for n in range(25):
+        sign_in(client, f"nobody{n}@example.test", "guess", ip="")
+    fresh = UserFactory()
+    assert sign_in(Client(), fresh.email, PASSWORD, ip="").status_code == 302
+    for n in range(5):
+        sign_in(client, agent_membership.user.email, f"guess-{n}", ip="")
+    assert sign_in(client, agent_membership.user.email, PASSWORD, ip="").status_code == 429
