@@ -222,6 +222,9 @@ def _prechat_save(request, *, channel, visitor: widget.Visitor, cleaned: dict):
     contact = contact_resolve_identity(
         merchant=channel.merchant, kind="webchat", external_id=visitor.visitor_id, name=cleaned["name"]
     )
+    if cleaned["email"] and contact.email and cleaned["email"].lower() != contact.email.lower():
+        # A consent given (or confirmed) for one address must not come to cover another one typed later.
+        raise ValidationError({"email": ["This chat already has another e-mail address; ask us here to change it."]})
     updates = {k: cleaned[k] for k in ("name", "email") if cleaned[k]}
     if updates:
         contact = contact_update(contact=contact, **updates)

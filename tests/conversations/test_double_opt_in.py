@@ -78,7 +78,7 @@ def test_pending_email_grant_is_confirmed_through_the_typed_address(
     assert event.resulting_status == "pending"
     # Nothing in the chat: a click or a YES there would prove nothing about the address.
     assert not Message.objects.exists() and not Conversation.objects.exists()
-    assert mail.outbox == [] and mailer.queued == [(event.pk, "http://testserver/")]
+    assert mail.outbox == [] and mailer.queued == [(event.pk, "ana@example.test", "http://testserver/")]
     assert mailer.send() == [True]
     (sent,) = mail.outbox
     assert sent.to == ["ana@example.test"] and sent.subject == "Confirm your subscription to Acme Shop"
@@ -89,6 +89,26 @@ def test_pending_email_grant_is_confirmed_through_the_typed_address(
     assert ConsentState.objects.get().status == "granted"
     # A retried task after the confirmation asks nothing more.
     assert mailer.send() == [False] and len(mail.outbox) == 1
+
+
+def test_the_widget_never_moves_a_consent_to_another_address(
+    client, channel, mailer, django_capture_on_commit_callbacks
+):
+    from apps.contacts.services import contact_update
+
+    _, token = visitor(channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        prechat(client, channel, token)
+    retyped = prechat(client, channel, token, email="victim@example.test")
+    assert retyped.status_code == 400
+    assert retyped.json()["error"]["fields"] == {
+        "email": ["This chat already has another e-mail address; ask us here to change it."]
+    }
+    event = ConsentEvent.objects.get()
+    assert event.contact.email == "ana@example.test"
+    # The address changed (by an agent) before the worker ran: the link is not mailed to either address.
+    contact_update(contact=event.contact, email="new@example.test")
+    assert mailer.send() == [False] and mail.outbox == []
 
 
 def test_replying_yes_in_the_chat_does_not_confirm_an_email_grant(client, channel):

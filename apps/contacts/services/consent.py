@@ -226,18 +226,22 @@ def consent_confirmation_email(*, event: ConsentEvent, base_url: str | None = No
     """
     from apps.contacts import tasks
 
-    if event.resulting_status != ConsentStatus.PENDING or event.channel != Channel.EMAIL:
+    email = event.contact.email
+    if event.resulting_status != ConsentStatus.PENDING or event.channel != Channel.EMAIL or not email:
         return False
-    transaction.on_commit(lambda: tasks.consent_confirmation_email_send.delay(event.pk, base_url or ""))
+    transaction.on_commit(lambda: tasks.consent_confirmation_email_send.delay(event.pk, email, base_url or ""))
     return True
 
 
-def consent_confirmation_email_send(*, event_id: int, base_url: str = "") -> bool:
-    """Mail the confirmation link for this grant if it is still pending; False when there is nothing to ask."""
+def consent_confirmation_email_send(*, event_id: int, email: str, base_url: str = "") -> bool:
+    """Mail the confirmation link to `email` while the grant is pending and the contact still has that address
+    (the one the grant was given for); False when there is nothing to ask."""
     event = ConsentEvent.objects.select_related("contact", "merchant").get(pk=event_id)
     contact = event.contact
     state = ConsentState.objects.filter(contact=contact, channel=event.channel, purpose=event.purpose).first()
-    if state is None or state.status != ConsentStatus.PENDING or not contact.email or contact.erased_at:
+    if state is None or state.status != ConsentStatus.PENDING or contact.erased_at:
+        return False
+    if contact.email.lower() != email.lower():
         return False
     link = consent_confirm_url(event=event, base_url=base_url)
     body = render_to_string(
