@@ -198,6 +198,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Windows of apps/core/ratelimit.py ("count/[n]unit", unit s, min, h, d): the widget's endpoints and socket
+# per visitor, client IP and merchant; failed sign-ins per account and IP and per IP (a full bucket locks
+# sign-in until its window ends or an admin unlocks); password-reset requests per IP and per e-mail.
+CHARLA_RATE_LIMITS = {
+    "widget.prechat.visitor": "5/min",
+    "widget.prechat.ip": "20/min",
+    "widget.prechat.merchant": "300/min",
+    "widget.message.visitor": "60/min",
+    "widget.message.ip": "300/min",
+    "widget.message.merchant": "6000/min",
+    "widget.upload.visitor": "10/min",
+    "widget.upload.ip": "30/min",
+    "widget.upload.merchant": "600/min",
+    "signin.account_ip": "5/15min",
+    "signin.ip": "20/15min",
+    "password_reset.ip": "5/h",
+    "password_reset.email": "3/h",
+}
+CHARLA_RATE_LIMITS.update(env.dict("CHARLA_RATE_LIMITS", default={}))
+CHARLA_RATE_LIMIT_PREFIX = "charla:rl"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 X_FRAME_OPTIONS = "DENY"

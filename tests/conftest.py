@@ -105,3 +105,11 @@ def pytest_runtest_setup(item):
         pytest.fail("this test needs PostgreSQL: set DATABASE_URL (make test deselects it otherwise)")
     if item.get_closest_marker("redis") and not settings.REDIS_URL:
         pytest.fail("this test needs Redis: set REDIS_URL (make test deselects it otherwise)")
+
+
+@pytest.fixture(autouse=True)
+def rate_limits_fresh(settings):
+    """Each test counts from zero: rate-limit windows live in the shared cache, which outlives a test."""
+    import uuid
+
+    settings.CHARLA_RATE_LIMIT_PREFIX = f"charla:rl-test-{uuid.uuid4().hex}"

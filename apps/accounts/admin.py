@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from apps.accounts import lockout
 from apps.accounts.models import User
 from apps.core.admin import VIEW, MerchantScopedMixin, is_platform_admin
 from apps.merchants.events import access_changed
@@ -25,6 +26,15 @@ class UserAdmin(MerchantScopedMixin, BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    actions = ["unlock_sign_in"]
+
+    @admin.action(description="Unlock sign-in (after too many failed attempts)")
+    def unlock_sign_in(self, request, queryset) -> None:
+        # The queryset is the changelist's: a merchant admin unlocks their own merchants' members only.
+        emails = list(queryset.values_list("email", flat=True))
+        for email in emails:
+            lockout.signin_unlock(email=email)
+        self.message_user(request, f"Sign-in unlocked for {len(emails)} account(s).", messages.SUCCESS)
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None and not is_platform_admin(request):

@@ -1,8 +1,34 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+
+from apps.accounts import lockout
+from apps.core.ratelimit import RateLimited, client_ip
 
 
-class EmailAuthenticationForm(AuthenticationForm):
+class SignInLockoutMixin:
+    """For an AuthenticationForm: refuse while locked (before any password is checked), count wrong passwords."""
+
+    def clean(self) -> dict:
+        email = self.cleaned_data.get("username")
+        if not email:
+            return super().clean()  # the field's own error; nothing to check a password against
+        ip = client_ip(self.request)
+        try:
+            lockout.signin_check(email=email, ip=ip)
+        except RateLimited as exc:
+            raise ValidationError(lockout.LOCKED_MESSAGE.format(minutes=exc.minutes), code="locked") from None
+        try:
+            data = super().clean()
+        except ValidationError as exc:
+            if exc.code == "invalid_login":
+                lockout.signin_failed(email=email, ip=ip)
+            raise
+        lockout.signin_succeeded(email=email, ip=ip)
+        return data
+
+
+class EmailAuthenticationForm(SignInLockoutMixin, AuthenticationForm):
     username = forms.EmailField(
         label="E-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )

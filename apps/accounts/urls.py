@@ -7,17 +7,13 @@ from apps.accounts.forms import EmailAuthenticationForm
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html", authentication_form=EmailAuthenticationForm),
+        views.LoginView.as_view(template_name="accounts/login.html", authentication_form=EmailAuthenticationForm),
         name="login",
     ),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="accounts/password_reset.html",
-            email_template_name="accounts/email/password_reset.txt",
-            subject_template_name="accounts/email/password_reset_subject.txt",
-        ),
+        views.PasswordResetView.as_view(template_name="accounts/password_reset.html"),
         name="password_reset",
     ),
     path(

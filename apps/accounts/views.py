@@ -1,10 +1,26 @@
-"""Django's auth views, plus telling the user's open sockets when a sign-in they rely on ends."""
+"""Django's auth views, with the sign-in lockout and throttled, constant-work password resets, plus telling
+the user's open sockets when a sign-in they rely on ends."""
 
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.db import transaction
+from django.http import HttpResponseRedirect
 
+from apps.accounts import tasks
+from apps.core.ratelimit import Bucket, RateLimited, client_ip, rate_hit
 from apps.merchants.events import access_changed
+
+RESET_LIMITED = "Too many reset requests. Try again in {minutes} minutes."
+
+
+class LoginView(auth_views.LoginView):
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, "locked"):
+            response.status_code = 429
+        return response
 
 
 class LogoutView(auth_views.LogoutView):
@@ -16,6 +32,23 @@ class LogoutView(auth_views.LogoutView):
         if user_id is not None:
             access_changed(user_id=user_id)
         return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """The request only enqueues: looking the address up and mailing happen in the worker, so the answer
+    (and the time it takes) is the same for an address with an account and one without."""
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        ip = client_ip(self.request)
+        buckets = [Bucket("password_reset.ip", ip)] if ip else []
+        try:
+            rate_hit(*buckets, Bucket("password_reset.email", email.lower()))
+        except RateLimited as exc:
+            form.add_error(None, RESET_LIMITED.format(minutes=exc.minutes))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        transaction.on_commit(lambda: tasks.password_reset_send.delay(email))
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

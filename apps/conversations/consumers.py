@@ -12,8 +12,9 @@ import logging
 import time
 from typing import Any
 
-from apps.conversations import events, live
+from apps.conversations import events, live, widget
 from apps.conversations.relay import relay_ensure_started
+from apps.core import ratelimit
 from apps.core.roles import Capability
 from apps.core.sockets import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GroupSocket, MemberSocket
 
@@ -301,6 +302,16 @@ class WidgetConsumer(LiveConsumer):
         problem = live.widget_message_problem(client_id=client_id, text=text)
         if problem:
             return await self.send_error("invalid", problem, id=client_id)
+        # Per visitor, IP and merchant across sockets and processes: a visitor may open many sockets.
+        client = self.scope.get("client")  # ASGI makes the client optional; uvicorn always sets it
+        buckets = widget.widget_buckets(
+            action="message", channel=self.channel, visitor_id=self.visitor.visitor_id, ip=client[0] if client else None
+        )
+        try:
+            await ratelimit.rate_hit_async(*buckets)
+        except ratelimit.RateLimited as exc:
+            message = f"Too many messages; try again in {exc.retry_after} seconds."
+            return await self.send_error("rate_limited", message, id=client_id, retry_after=exc.retry_after)
         result = await live.widget_message_receive(
             channel=self.channel,
             visitor_id=self.visitor.visitor_id,

@@ -12,9 +12,15 @@ from urllib.parse import urlsplit
 
 from django.core import signing
 
+from apps.core.ratelimit import Bucket
+
 TOKEN_SALT = "conversations.widget.visitor"
 # Long-lived on purpose: the conversation must survive page loads for returning customers.
 TOKEN_MAX_AGE = 60 * 60 * 24 * 365
+
+# The only ledger channel a visitor proves by using the widget is the chat itself; an e-mail address (or a
+# number) typed into the form may be anyone's.
+PROVEN_CONSENT_CHANNELS = frozenset({"webchat"})
 
 DEFAULT_CONSENT_WORDING = "Send me news and offers by e-mail. I can unsubscribe at any time."
 
@@ -44,6 +50,24 @@ def visitor_token_read(*, token: str, channel_id: int) -> Visitor | None:
     if not isinstance(data, dict) or data.get("c") != channel_id or not isinstance(data.get("v"), str):
         return None
     return Visitor(channel_id=channel_id, visitor_id=data["v"])
+
+
+def consent_double_opt_in(*, consent_channel: str) -> bool | None:
+    """Double opt-in for a pre-chat grant: forced for what the visitor only typed, else the merchant's setting."""
+    return None if consent_channel in PROVEN_CONSENT_CHANNELS else True
+
+
+def widget_buckets(*, action: str, channel, visitor_id: str, ip: str | None) -> tuple[Bucket, ...]:
+    """What one widget call counts against (`action`: prechat, message, upload), narrowest first.
+
+    The visitor's bucket stops one chat window, the IP's a script minting fresh visitor tokens, the
+    merchant's a spread-out flood; a server that reports no client address leaves only the other two.
+    """
+    buckets = [Bucket(f"widget.{action}.visitor", f"{channel.pk}:{visitor_id}")]
+    if ip:
+        buckets.append(Bucket(f"widget.{action}.ip", ip))
+    buckets.append(Bucket(f"widget.{action}.merchant", str(channel.merchant_id)))
+    return tuple(buckets)
 
 
 def origin_normalise(origin: str) -> str:

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 
 from apps.conversations import events, live, uploads, widget
 from apps.conversations.models import Message, MessageKind
+from apps.core import ratelimit
 from apps.core.downloads import download_response
 
 HISTORY_LIMIT = 50
@@ -38,6 +39,7 @@ def _cors(response: HttpResponse, origin: str) -> HttpResponse:
     response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
     response["Access-Control-Allow-Headers"] = "Content-Type"
     response["Access-Control-Max-Age"] = "600"
+    response["Access-Control-Expose-Headers"] = "Retry-After"  # not CORS-safelisted: the script backs off on it
     patch_vary_headers(response, ["Origin"])
     return response
 
@@ -83,6 +85,18 @@ def _visitor(channel, data: dict) -> widget.Visitor | None:
 
 def _unauthorised() -> JsonResponse:
     return _error(401, "bad_token", "This chat session is not valid any more; reload the page.")
+
+
+def _rate_limited(request, *, action: str, channel, visitor: widget.Visitor) -> JsonResponse | None:
+    """A 429 when this call is one too many for the visitor, their IP or the merchant; None to go on."""
+    ip = ratelimit.client_ip(request)
+    try:
+        ratelimit.rate_hit(*widget.widget_buckets(action=action, channel=channel, visitor_id=visitor.visitor_id, ip=ip))
+    except ratelimit.RateLimited as exc:
+        response = _error(429, "rate_limited", f"Too many requests; try again in {exc.retry_after} seconds.")
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    return None
 
 
 # --------------------------------------------------------------------------- script
@@ -188,6 +202,8 @@ def widget_prechat(request, *, channel, data: dict):
     visitor = _visitor(channel, data)
     if visitor is None:
         return _unauthorised()
+    if limited := _rate_limited(request, action="prechat", channel=channel, visitor=visitor):
+        return limited
     cleaned, errors = _prechat_clean(channel, data)
     if errors:
         return _error(400, "invalid", "Check the highlighted fields.", errors)
@@ -206,6 +222,9 @@ def _prechat_save(request, *, channel, visitor: widget.Visitor, cleaned: dict):
     contact = contact_resolve_identity(
         merchant=channel.merchant, kind="webchat", external_id=visitor.visitor_id, name=cleaned["name"]
     )
+    if cleaned["email"] and contact.email and cleaned["email"].lower() != contact.email.lower():
+        # A consent given (or confirmed) for one address must not come to cover another one typed later.
+        raise ValidationError({"email": ["This chat already has another e-mail address; ask us here to change it."]})
     updates = {k: cleaned[k] for k in ("name", "email") if cleaned[k]}
     if updates:
         contact = contact_update(contact=contact, **updates)
@@ -222,18 +241,20 @@ def _prechat_save(request, *, channel, visitor: widget.Visitor, cleaned: dict):
             ip_address=request.META.get("REMOTE_ADDR") or None,
             user_agent=request.headers.get("User-Agent", "")[:500],
             actor_label=f"Web-chat widget {channel.name}"[:200],
+            double_opt_in=widget.consent_double_opt_in(consent_channel=cleaned["consent_channel"]),
         )
-        if event.resulting_status == "pending":  # the merchant has double opt-in on: ask where they chat
+        if event.resulting_status == "pending":
             _confirmation_request(request, channel=channel, contact=contact, event=event)
     return contact
 
 
 def _confirmation_request(request, *, channel, contact, event) -> None:
     from apps.conversations.services import conversation_start
-    from apps.conversations.services.consent import consent_confirmation_request
+    from apps.conversations.services.consent import consent_confirmation_ask
 
-    conversation, _ = conversation_start(channel=channel, contact=contact)
-    consent_confirmation_request(conversation=conversation, event=event, base_url=request.build_absolute_uri("/"))
+    if event.channel == channel.kind:  # the grant is for this chat: the conversation is where to ask
+        conversation_start(channel=channel, contact=contact)
+    consent_confirmation_ask(event=event, base_url=request.build_absolute_uri("/"))
 
 
 # --------------------------------------------------------------------------- files
@@ -255,6 +276,8 @@ def widget_upload(request, *, channel, data: dict):
     visitor = _visitor(channel, data)
     if visitor is None:
         return _unauthorised()
+    if limited := _rate_limited(request, action="upload", channel=channel, visitor=visitor):
+        return limited
     upload = request.FILES.get("file")
     client_id = str(data.get("id") or "")
     if upload is None:

@@ -21,6 +21,7 @@ from django.db.models import Model, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
+from apps.accounts.forms import SignInLockoutMixin
 from apps.core.roles import Role
 from apps.merchants.models import Membership, Merchant
 
@@ -75,8 +76,9 @@ def scope_to_merchants(queryset: QuerySet, merchant_ids: frozenset[int]) -> Quer
     return queryset.filter(pk__in=owned)
 
 
-class AdminLoginForm(AdminAuthenticationForm):
-    """Admin sign-in for superusers and merchant admins (Django's own form asks for is_staff)."""
+class AdminLoginForm(SignInLockoutMixin, AdminAuthenticationForm):
+    """Admin sign-in for superusers and merchant admins (Django's own form asks for is_staff), with the
+    portal's lockout: the same failed-sign-in buckets, so neither door is a way around the other."""
 
     def confirm_login_allowed(self, user) -> None:
         AuthenticationForm.confirm_login_allowed(self, user)

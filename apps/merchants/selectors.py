@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from apps.merchants.models import ApiKey, Invitation, Membership
@@ -30,3 +31,8 @@ def invitation_list_pending(*, merchant) -> QuerySet[Invitation]:
 
 def api_key_list(*, merchant) -> QuerySet[ApiKey]:
     return ApiKey.objects.for_merchant(merchant).select_related("created_by")
+
+
+def invitation_has_account(*, invitation: Invitation) -> bool:
+    """Does the invitee already have an account (then they sign in to accept, never set a password)?"""
+    return get_user_model().objects.filter(email__iexact=invitation.email).exists()

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.roles import Role
-from apps.merchants import events
+from apps.merchants import events, selectors
 from apps.merchants.models import ApiKey, Invitation, Membership, Merchant
 
 User = get_user_model()
@@ -151,16 +151,23 @@ def invitation_for_token(token: str) -> Invitation | None:
     return invitation
 
 
+ACCOUNT_EXISTS = "An account with this e-mail address exists: sign in to accept the invitation."
+
+
 @transaction.atomic
 def invitation_accept(*, invitation: Invitation, user: User | None = None, password: str | None = None) -> Membership:
-    """Join the invitation's merchant as `user`, or as a new user with `password`."""
+    """Join the invitation's merchant as the signed-in `user`, or as a new user with `password`.
+
+    A link proves only that someone can read the invitee's mail at the time: it never sets the password
+    of an account that already exists (that owner signs in, then accepts).
+    """
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at or invitation.expires_at <= timezone.now():
         raise ValidationError({"token": "This invitation has expired or was already used."})
     if user is None:
-        user = User.objects.filter(email=invitation.email).first()
-        if user is None:
-            user = User(email=invitation.email)
+        if selectors.invitation_has_account(invitation=invitation):
+            raise ValidationError({"email": ACCOUNT_EXISTS})
+        user = User(email=invitation.email)
         if password is None:
             raise ValidationError({"password": "Choose a password."})
         validate_password(password, user)

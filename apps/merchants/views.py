@@ -3,6 +3,8 @@ from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from apps.core.middleware import SESSION_MERCHANT_KEY
@@ -107,6 +109,8 @@ def invitation_accept(request, token: str):
     if invitation is None:
         return render(request, "merchants/invitation_invalid.html", status=404)
     signed_in_as_invitee = request.user.is_authenticated and request.user.email == invitation.email
+    if not signed_in_as_invitee and selectors.invitation_has_account(invitation=invitation):
+        return _sign_in_to_accept(request, invitation)
     form = AcceptInvitationForm(request.POST or None)
     if request.method == "POST" and (signed_in_as_invitee or form.is_valid()):
         try:
@@ -126,6 +130,15 @@ def invitation_accept(request, token: str):
             return redirect("core:dashboard")
     context = {"invitation": invitation, "form": form, "signed_in_as_invitee": signed_in_as_invitee}
     return render(request, "merchants/invitation_accept.html", context, status=400 if form.errors else 200)
+
+
+def _sign_in_to_accept(request, invitation):
+    """The invitee has an account: the link only sends them to sign in, and back here to accept."""
+    sign_in = f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}"
+    context = {"invitation": invitation, "sign_in_url": sign_in, "error": services.ACCOUNT_EXISTS}
+    return render(
+        request, "merchants/invitation_sign_in.html", context, status=409 if request.method == "POST" else 200
+    )
 
 
 @member_required(Capability.SETTINGS)

@@ -1,4 +1,4 @@
-"""Double opt-in on the channel: a pending widget grant gets one confirmation message; YES or the link confirms."""
+"""Double opt-in on the grant's own channel: an e-mail grant is confirmed from the mailbox, a chat grant in the chat."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import uuid
 from urllib.parse import urlsplit
 
 import pytest
+from django.core import mail
 
 from apps.contacts.models import ConsentEvent, ConsentState
 from apps.conversations import live
-from apps.conversations.models import Conversation, LiveEvent, Message
+from apps.conversations.models import Conversation, Message
 from apps.conversations.services.consent import consent_confirmation_request
 from tests.conversations.live_support import ORIGIN, visitor, webchat_channel
 from tests.factories.conversations import ConversationFactory
@@ -47,60 +48,110 @@ def say(channel, visitor_id, text):
     return message
 
 
-def test_pending_widget_grant_gets_one_confirmation_message_with_the_link(client, channel):
+@pytest.fixture
+def mailer(monkeypatch):
+    """The confirmation e-mail task's queue: the request only enqueues; `send()` runs what was queued."""
+    from apps.contacts import tasks
+
+    queued: list[tuple] = []
+    monkeypatch.setattr(tasks.consent_confirmation_email_send, "delay", lambda *args: queued.append(args))
+
+    class Mailer:
+        def send(self) -> list[bool]:
+            return [tasks.consent_confirmation_email_send(*args) for args in queued]
+
+    Mailer.queued = queued
+    return Mailer()
+
+
+def _link(body: str) -> str:
+    return urlsplit(next(word for word in body.split() if word.startswith("http://testserver/"))).path
+
+
+def test_pending_email_grant_is_confirmed_through_the_typed_address(
+    client, channel, mailer, django_capture_on_commit_callbacks
+):
     _, token = visitor(channel)
-    assert prechat(client, channel, token).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert prechat(client, channel, token).status_code == 200
     event = ConsentEvent.objects.get()
     assert event.resulting_status == "pending"
-    conversation = Conversation.objects.get(channel=channel, contact=event.contact)
-    (message,) = Message.objects.filter(conversation=conversation)
-    assert (message.direction, message.author_kind, message.automated, message.status) == (
-        "outbound",
-        "bot",
-        True,
-        "sent",
-    )
-    assert "reply YES" in message.body and "by e-mail" in message.body
-    assert message.metadata["consent_confirm"] == {"event_id": event.pk, "channel": "email", "purpose": "marketing"}
-    # The customer's widget receives it: a public message event on that conversation.
-    created = LiveEvent.objects.get(kind="message.created", conversation_id=conversation.pk)
-    assert created.payload["internal"] is False and created.payload["body"] == message.body
-    # The link in the message is the contacts confirmation page; opening and confirming it grants.
-    link = next(word for word in message.body.split() if word.startswith("http://testserver/"))
-    path = urlsplit(link).path
+    # Nothing in the chat: a click or a YES there would prove nothing about the address.
+    assert not Message.objects.exists() and not Conversation.objects.exists()
+    assert mail.outbox == [] and mailer.queued == [(event.pk, "ana@example.test", "http://testserver/")]
+    assert mailer.send() == [True]
+    (sent,) = mail.outbox
+    assert sent.to == ["ana@example.test"] and sent.subject == "Confirm your subscription to Acme Shop"
+    path = _link(sent.body)
     assert path.startswith("/contacts/confirm/")
     assert client.get(path).status_code == 200 and ConsentState.objects.get().status == "pending"
     assert client.post(path).status_code == 200
     assert ConsentState.objects.get().status == "granted"
+    # A retried task after the confirmation asks nothing more.
+    assert mailer.send() == [False] and len(mail.outbox) == 1
 
 
-def test_replying_yes_confirms_the_grant_the_message_asked_about(client, channel):
+def test_the_widget_never_moves_a_consent_to_another_address(
+    client, channel, mailer, django_capture_on_commit_callbacks
+):
+    from apps.contacts.services import contact_update
+
+    _, token = visitor(channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        prechat(client, channel, token)
+    retyped = prechat(client, channel, token, email="victim@example.test")
+    assert retyped.status_code == 400
+    assert retyped.json()["error"]["fields"] == {
+        "email": ["This chat already has another e-mail address; ask us here to change it."]
+    }
+    event = ConsentEvent.objects.get()
+    assert event.contact.email == "ana@example.test"
+    # The address changed (by an agent) before the worker ran: the link is not mailed to either address.
+    contact_update(contact=event.contact, email="new@example.test")
+    assert mailer.send() == [False] and mail.outbox == []
+
+
+def test_replying_yes_in_the_chat_does_not_confirm_an_email_grant(client, channel):
     visitor_id, token = visitor(channel)
     prechat(client, channel, token)
-    say(channel, visitor_id, "Yes!")
+    message = say(channel, visitor_id, "Yes!")
     state = ConsentState.objects.get()
-    assert (state.channel, state.status) == ("email", "granted")
-    confirm = ConsentEvent.objects.get(action="confirm")
-    assert confirm.source == "keyword" and "Yes!" in confirm.wording
-    reply = Message.objects.filter(direction="outbound").order_by("-id").first()
-    assert reply.automated and "is confirmed" in reply.body
-    # A second YES has nothing pending to confirm: no more events, no more replies.
-    replies = Message.objects.filter(direction="outbound").count()
-    say(channel, visitor_id, "yes")
-    assert ConsentEvent.objects.count() == 2 and Message.objects.filter(direction="outbound").count() == replies
+    assert (state.channel, state.status) == ("email", "pending")
+    assert not ConsentEvent.objects.filter(action="confirm").exists()
+    assert "keyword" not in message.metadata and not Message.objects.filter(direction="outbound").exists()
 
 
-def test_no_message_without_double_opt_in_or_without_the_box(client, merchant):
+def test_email_grant_is_pending_without_double_opt_in_and_nothing_without_the_box(
+    client, merchant, mailer, django_capture_on_commit_callbacks
+):
     channel = webchat_channel(merchant, settings={"prechat_enabled": True})
     _, token = visitor(channel)
-    prechat(client, channel, token)
-    assert ConsentState.objects.get().status == "granted"
-    assert not Message.objects.exists() and not Conversation.objects.exists()
-    merchant.settings = {"double_opt_in": True}
-    merchant.save(update_fields=["settings"])
+    with django_capture_on_commit_callbacks(execute=True):
+        prechat(client, channel, token)
+    assert ConsentState.objects.get().status == "pending"
+    assert len(mailer.queued) == 1 and not Message.objects.exists() and not Conversation.objects.exists()
     _, token = visitor(channel)
-    prechat(client, channel, token, consent=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        prechat(client, channel, token, consent=False, email="bo@example.test")
+    assert ConsentState.objects.count() == 1 and len(mailer.queued) == 1
+
+
+def test_webchat_grant_follows_the_merchant_setting(client, merchant):
+    channel = webchat_channel(merchant, settings={"prechat_enabled": True, "consent_channel": "webchat"})
+    _, token = visitor(channel)
+    prechat(client, channel, token)
+    assert ConsentState.objects.get(channel="webchat").status == "granted"
     assert not Message.objects.exists()
+
+
+def test_whatsapp_grant_from_the_widget_stays_pending_with_no_chat_request(client, merchant, mailer):
+    channel = webchat_channel(merchant, settings={"prechat_enabled": True, "consent_channel": "whatsapp"})
+    visitor_id, token = visitor(channel)
+    prechat(client, channel, token)
+    assert ConsentState.objects.get(channel="whatsapp").status == "pending"
+    say(channel, visitor_id, "YES")  # in the web chat: not the WhatsApp number
+    assert ConsentState.objects.get(channel="whatsapp").status == "pending"
+    assert not Message.objects.filter(direction="outbound").exists() and mailer.queued == []
 
 
 def test_yes_without_a_request_is_an_ordinary_message(channel):
@@ -121,18 +172,23 @@ def test_webchat_consent_is_confirmed_by_the_keyword_engine_once(client, doi_mer
     assert Message.objects.filter(direction="outbound").count() == 2  # the request and one reply
 
 
-def test_request_is_not_sent_for_a_granted_event_or_another_contact(merchant):
+def test_request_is_not_sent_for_a_granted_event_another_contact_or_another_channel(merchant):
     from apps.contacts.services import consent_record
 
     conversation = ConversationFactory(merchant=merchant, channel=webchat_channel(merchant))
     granted = consent_record(
-        merchant=merchant, contact=conversation.contact, channel="email", purpose="marketing", action="grant",
+        merchant=merchant, contact=conversation.contact, channel="webchat", purpose="marketing", action="grant",
         source="web_form", wording="Subscribe me.",
     )  # fmt: skip
     assert consent_confirmation_request(conversation=conversation, event=granted) is None
     other = ConversationFactory(merchant=merchant, channel=conversation.channel)
-    pending = consent_record(
+    email = consent_record(
         merchant=merchant, contact=other.contact, channel="email", purpose="marketing", action="grant",
+        source="web_form", wording="Subscribe me.", double_opt_in=True,
+    )  # fmt: skip
+    assert consent_confirmation_request(conversation=other, event=email) is None  # the chat cannot prove an e-mail
+    pending = consent_record(
+        merchant=merchant, contact=other.contact, channel="webchat", purpose="marketing", action="grant",
         source="web_form", wording="Subscribe me.", double_opt_in=True,
     )  # fmt: skip
     assert consent_confirmation_request(conversation=conversation, event=pending) is None

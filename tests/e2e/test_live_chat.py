@@ -220,11 +220,13 @@ def test_blocked_whatsapp_reply_offers_a_template_and_sends_it(browser):
 
 
 def test_double_opt_in_request_reaches_the_widget_with_a_working_link(browser):
+    """A grant for the chat itself is asked for in the chat (an e-mail grant is asked for by e-mail)."""
     from apps.contacts.models import ConsentState
 
     merchant = MerchantFactory(name="Opt-in Shop", settings={"double_opt_in": True})
     with portal_server() as server:
-        channel = webchat_channel(merchant, allowed_origins=[], settings={"prechat_enabled": True})
+        settings = {"prechat_enabled": True, "consent_channel": "webchat"}
+        channel = webchat_channel(merchant, allowed_origins=[], settings=settings)
         snippet = f'<script src="{server.url}/inbox/widget/{channel.public_key}.js" async></script>'
         with shop_site(snippet) as shop:
             channel.allowed_origins = [shop]
@@ -247,4 +249,4 @@ def test_double_opt_in_request_reaches_the_widget_with_a_working_link(browser):
             confirm.get_by_role("button", name="Yes, confirm").click()
             confirm.wait_for_load_state()
             context.close()
-    assert ConsentState.objects.get(channel="email").status == "granted"
+    assert ConsentState.objects.get(channel="webchat").status == "granted"

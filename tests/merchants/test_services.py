@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.core.roles import Role
 from apps.merchants import services
 from apps.merchants.models import ApiKey, Invitation, Membership, Merchant
-from tests.factories.merchants import MembershipFactory, UserFactory
+from tests.factories.merchants import PASSWORD, MembershipFactory, UserFactory
 
 User = get_user_model()
 pytestmark = pytest.mark.django_db
@@ -110,6 +110,19 @@ class TestInvitations:
         assert services.invitation_for_token(sent.token) is None
         with pytest.raises(ValidationError):
             services.invitation_accept(invitation=sent.invitation, password="A-fine-password-9")
+
+    def test_accepting_for_an_existing_account_never_sets_its_password(self, merchant):
+        existing = UserFactory(email="owner@x.test")
+        sent = services.invitation_create(merchant=merchant, email="Owner@X.test", role=Role.AGENT, invited_by=None)
+        with pytest.raises(ValidationError) as refused:
+            services.invitation_accept(invitation=sent.invitation, password="Attacker-chosen-9")
+        assert refused.value.message_dict == {"email": [services.ACCOUNT_EXISTS]}
+        existing.refresh_from_db()
+        assert existing.check_password(PASSWORD) and not existing.check_password("Attacker-chosen-9")
+        assert not Membership.objects.filter(user=existing).exists()
+        assert services.invitation_for_token(sent.token) == sent.invitation  # still usable by its owner
+        membership = services.invitation_accept(invitation=sent.invitation, user=existing)
+        assert (membership.user, membership.role) == (existing, Role.AGENT)
 
     def test_expired_invitation_is_refused(self, merchant):
         sent = services.invitation_create(merchant=merchant, email="late@x.test", role=Role.AGENT, invited_by=None)

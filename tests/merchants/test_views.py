@@ -7,7 +7,7 @@ from django.urls import reverse
 from apps.core.roles import Role
 from apps.merchants.models import ApiKey, Invitation, Membership
 from apps.merchants.services import api_key_authenticate, invitation_create
-from tests.factories.merchants import PASSWORD, MembershipFactory, MerchantFactory
+from tests.factories.merchants import PASSWORD, MembershipFactory, MerchantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,8 +36,17 @@ class TestLogin:
         client.post(reverse("logout"))
         assert client.get(reverse("core:dashboard")).status_code == 302
 
-    def test_password_reset_mails_a_link_that_sets_the_password(self, client, agent_membership):
-        client.post(reverse("password_reset"), {"email": agent_membership.user.email})
+    def test_password_reset_mails_a_link_that_sets_the_password(
+        self, client, agent_membership, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        from apps.accounts import tasks
+
+        queued = []
+        monkeypatch.setattr(tasks.password_reset_send, "delay", queued.append)
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(reverse("password_reset"), {"email": agent_membership.user.email})
+        assert mail.outbox == [] and queued == [agent_membership.user.email]  # mailed by the worker
+        assert tasks.password_reset_send(*queued) == 1
         assert len(mail.outbox) == 1
         link = re.search(r"https?://[^/]+(/accounts/reset/\S+)", mail.outbox[0].body).group(1)
         form_page = client.get(link, follow=True)
@@ -126,6 +135,25 @@ class TestInvitationAcceptPage:
         assert response.redirect_chain[-1][0] == reverse("core:dashboard")
         assert Membership.objects.get(user__email="joiner@x.test").role == Role.AGENT
         assert client.get(url).status_code == 404  # used once
+
+    def test_an_existing_account_signs_in_then_joins_and_keeps_its_password(self, client, merchant):
+        existing = UserFactory(email="owner@x.test")
+        sent = invitation_create(merchant=merchant, email="owner@x.test", role=Role.AGENT, invited_by=None)
+        url = reverse("merchants:invitation_accept", args=[sent.token])
+        page = client.get(url)
+        sign_in = f"{reverse('login')}?next={url.replace('/', '%2F')}"
+        assert page.status_code == 200 and page.context["sign_in_url"] == sign_in
+        assert 'name="password1"' not in page.content.decode()
+        taken = client.post(url, {"password1": "Attacker-chosen-9", "password2": "Attacker-chosen-9"})
+        assert taken.status_code == 409 and "sign in to accept" in taken.content.decode()
+        existing.refresh_from_db()
+        assert existing.check_password(PASSWORD) and "_auth_user_id" not in client.session
+        assert not Membership.objects.filter(user=existing).exists()
+        signed_in = client.post(sign_in, {"username": existing.email, "password": PASSWORD})
+        assert signed_in.status_code == 302 and signed_in["Location"] == url
+        assert client.get(url).context["signed_in_as_invitee"] is True
+        assert client.post(url).status_code == 302
+        assert Membership.objects.get(user=existing, merchant=merchant).role == Role.AGENT
 
     def test_unknown_token_is_404(self, client):
         assert client.get(reverse("merchants:invitation_accept", args=["nope"])).status_code == 404

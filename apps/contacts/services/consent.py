@@ -5,10 +5,14 @@ from __future__ import annotations
 import ipaddress
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.contacts.models import (
@@ -206,6 +210,45 @@ def consent_confirm_token(*, event: ConsentEvent) -> str:
         {"m": event.merchant_id, "c": event.contact_id, "ch": event.channel, "p": event.purpose, "e": event.pk},
         salt=CONFIRM_SALT,
     )
+
+
+def consent_confirm_url(*, event: ConsentEvent, base_url: str | None = None) -> str:
+    """The public link that confirms this pending grant (the signed-token page)."""
+    path = reverse("contacts:confirm", args=[consent_confirm_token(event=event)])
+    return (base_url or settings.PUBLIC_BASE_URL).rstrip("/") + path
+
+
+def consent_confirmation_email(*, event: ConsentEvent, base_url: str | None = None) -> bool:
+    """Ask the owner of the contact's address to confirm a pending e-mail grant; False when not pending.
+
+    Typing an address proves nothing, so the link goes to that address, by a task after commit (the
+    request that recorded the grant never waits for the mail server).
+    """
+    from apps.contacts import tasks
+
+    email = event.contact.email
+    if event.resulting_status != ConsentStatus.PENDING or event.channel != Channel.EMAIL or not email:
+        return False
+    transaction.on_commit(lambda: tasks.consent_confirmation_email_send.delay(event.pk, email, base_url or ""))
+    return True
+
+
+def consent_confirmation_email_send(*, event_id: int, email: str, base_url: str = "") -> bool:
+    """Mail the confirmation link to `email` while the grant is pending and the contact still has that address
+    (the one the grant was given for); False when there is nothing to ask."""
+    event = ConsentEvent.objects.select_related("contact", "merchant").get(pk=event_id)
+    contact = event.contact
+    state = ConsentState.objects.filter(contact=contact, channel=event.channel, purpose=event.purpose).first()
+    if state is None or state.status != ConsentStatus.PENDING or contact.erased_at:
+        return False
+    if contact.email.lower() != email.lower():
+        return False
+    link = consent_confirm_url(event=event, base_url=base_url)
+    body = render_to_string(
+        "contacts/email/consent_confirm.txt", {"email": contact.email, "merchant": event.merchant.name, "link": link}
+    )
+    send_mail(f"Confirm your subscription to {event.merchant.name}", body, None, [contact.email])
+    return True
 
 
 class ConfirmationInvalid(Exception):

@@ -1,33 +1,25 @@
-"""Double opt-in on the channel: ask a customer to confirm a pending marketing grant where they chat.
+"""Double opt-in on the channel: ask a customer to confirm a pending marketing grant on that channel.
 
 A grant from a form (the widget's pre-chat box, any web form) stays `pending` while the merchant has
-double opt-in on. The customer gets one automated message on their conversation with the signed
-confirmation link and the offer to reply YES; that reply confirms the grant the message asked about.
+double opt-in on, and always when the person only typed the address. Only the grant's own channel can
+confirm it: a pending e-mail grant gets the confirmation e-mail, a pending grant on a chat channel one
+automated message on the contact's conversation there, with the signed link and the offer to reply YES
+(the contacts keyword engine confirms that YES, since the grant is pending on that very channel).
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.urls import reverse
 
 from apps.conversations import policy
-from apps.conversations.models import Conversation, Message, MessageDirection
+from apps.conversations.models import Conversation, Message
 
 logger = logging.getLogger(__name__)
 
 METADATA_KEY = "consent_confirm"
 CHANNEL_LABELS = {"email": "e-mail", "whatsapp": "WhatsApp", "messenger": "Messenger", "sms": "SMS", "webchat": "chat"}
-
-
-def consent_confirm_url(*, event, base_url: str | None = None) -> str:
-    """The public link that confirms this pending grant (contacts' signed-token page)."""
-    from apps.contacts.services import consent_confirm_token
-
-    path = reverse("contacts:confirm", args=[consent_confirm_token(event=event)])
-    return (base_url or settings.PUBLIC_BASE_URL).rstrip("/") + path
 
 
 def consent_confirmation_text(*, merchant_name: str, channel: str, url: str) -> str:
@@ -40,11 +32,14 @@ def consent_confirmation_text(*, merchant_name: str, channel: str, url: str) -> 
 
 def consent_confirmation_request(*, conversation: Conversation, event, base_url: str | None = None) -> Message | None:
     """Send the confirmation request for a pending grant on this conversation; None when nothing was sent
-    (the grant is not pending, or the channel refuses an automated message right now)."""
+    (the grant is not pending or is for another channel, or the channel refuses an automated message now)."""
+    from apps.contacts.services import consent_confirm_url
     from apps.conversations.services.messages import message_send
 
     if event.resulting_status != "pending" or event.contact_id != conversation.contact_id:
         return None
+    if event.channel != conversation.channel.kind:
+        return None  # a YES or a click in another channel proves nothing about this one
     text = consent_confirmation_text(
         merchant_name=conversation.channel.merchant.name,
         channel=event.channel,
@@ -60,37 +55,20 @@ def consent_confirmation_request(*, conversation: Conversation, event, base_url:
     return message
 
 
-def consent_confirm_by_reply(*, message: Message, contact) -> str | None:
-    """A customer's YES to our confirmation request: confirm the grant it asked about.
+def consent_confirmation_ask(*, event, base_url: str | None = None) -> bool:
+    """Ask for a pending grant's confirmation on its own channel; False when there is no way to ask yet
+    (no conversation on that channel): the grant stays pending until the person says YES there."""
+    from apps.contacts.services import consent_confirmation_email
 
-    Returns the reply to send back, or None when there was no pending request to answer. Only the
-    newest request of this conversation counts, and only while its grant is still pending.
-    """
-    from apps.contacts.models import ConsentState
-    from apps.contacts.services import consent_record
-
-    request = (
-        Message.objects.filter(
-            conversation_id=message.conversation_id,
-            direction=MessageDirection.OUTBOUND,
-            automated=True,
-            metadata__has_key=METADATA_KEY,
-        )
+    if event.channel == "email":
+        return consent_confirmation_email(event=event, base_url=base_url)
+    conversation = (
+        Conversation.objects.for_merchant(event.merchant_id)
+        .filter(contact_id=event.contact_id, channel__kind=event.channel)
+        .select_related("channel__merchant")
         .order_by("-id")
-        .values_list("metadata", flat=True)
         .first()
     )
-    asked = (request or {}).get(METADATA_KEY) or {}
-    if not asked:
-        return None
-    state = ConsentState.objects.filter(contact=contact, channel=asked["channel"], purpose=asked["purpose"]).first()
-    if state is None or state.status != "pending":
-        return None
-    merchant = message.channel.merchant
-    consent_record(
-        merchant=merchant, contact=contact, channel=asked["channel"], purpose=asked["purpose"], action="confirm",
-        source="keyword", wording=f"Reply on {message.channel.kind} to confirmation request for #{asked['event_id']}: "
-        f"{message.body.strip()[:200]}", evidence_message_id=message.provider_message_id or str(message.pk),
-        actor_label=f"Reply on {message.channel.kind}", double_opt_in=False,
-    )  # fmt: skip
-    return f"Thank you: your subscription to news and offers from {merchant.name} is confirmed. Reply STOP to cancel."
+    if conversation is None:
+        return False
+    return consent_confirmation_request(conversation=conversation, event=event, base_url=base_url) is not None

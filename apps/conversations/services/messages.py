@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.contacts.keywords import CONFIRM_WORDS, KEYWORD_MAX_LENGTH, keyword_handle_inbound, keyword_normalize
+from apps.contacts.keywords import KEYWORD_MAX_LENGTH, keyword_handle_inbound, keyword_normalize
 from apps.conversations import events, outbound, policy
 from apps.conversations.models import (
     AuthorKind,
@@ -21,7 +21,6 @@ from apps.conversations.models import (
     MessageKind,
     MessageStatus,
 )
-from apps.conversations.services.consent import consent_confirm_by_reply
 from apps.conversations.services.conversations import conversation_for_inbound
 from apps.conversations.services.media import attachments_create_pending, enqueue_fetches
 from apps.conversations.services.payloads import conversation_payload, message_payload
@@ -160,11 +159,9 @@ def _keywords(message: Message, contact, text: str) -> None:
         text=text,
         message_id=message.provider_message_id or str(message.pk),
     )
-    reply, kind = (result.reply_text, result.kind) if result else ("", "")
-    if result is None and word in CONFIRM_WORDS:
-        reply, kind = consent_confirm_by_reply(message=message, contact=contact) or "", "confirm"
-    if not reply:
+    if result is None or not result.reply_text:
         return
+    reply, kind = result.reply_text, result.kind
     message.metadata["keyword"] = kind
     message.save(update_fields=["metadata"])
     try:
