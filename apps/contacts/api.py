@@ -28,6 +28,7 @@ from apps.contacts.serializers import (
     ImportReportSerializer,
     MergeInputSerializer,
 )
+from apps.contacts.services.consent import CALLER_SOURCES
 from apps.contacts.services.imports import contact_import_run, contact_import_upload
 from apps.contacts.services.merge import contact_merge
 from apps.contacts.services.privacy import consent_ledger_csv, contact_erase, contact_export
@@ -159,7 +160,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, MerchantV
         try:
             event = services.consent_record(
                 merchant=self.merchant, contact=contact, actor=self.acting_user, actor_label=_actor_label(self),
-                occurred_at=occurred_at, **fields,
+                occurred_at=occurred_at, sources=CALLER_SOURCES, **fields,
             )  # fmt: skip
         except ValidationError as exc:
             errors = exc.message_dict
