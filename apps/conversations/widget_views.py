@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 
 from apps.conversations import events, live, uploads, widget
 from apps.conversations.models import Message, MessageKind
+from apps.core.body_limits import limit_text, upload_over_limit
 from apps.core.downloads import download_response
 
 HISTORY_LIMIT = 50
@@ -59,6 +60,8 @@ def widget_endpoint(view):
             return _cors(HttpResponse(status=204), origin)
         if request.method != "POST":
             return _cors(_error(405, "method_not_allowed", "Use POST."), origin)
+        if upload_over_limit(request, limit=uploads.MAX_UPLOAD_BYTES):
+            return _cors(_error(413, "too_large", limit_text(uploads.MAX_UPLOAD_BYTES)), origin)
         data = _body(request)
         if data is None:
             return _cors(_error(400, "bad_request", "Send a JSON object."), origin)
