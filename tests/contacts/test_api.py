@@ -294,3 +294,11 @@ def test_api_grant_with_wording_is_recorded_for_every_caller_source(api, merchan
     response = api.post(f"{LIST}{contact.pk}/consents/", payload, format="json")
     assert response.status_code == 201, response.json()
     assert ConsentEvent.objects.get().source == source
+
+
+def test_import_of_too_many_columns_is_400_naming_the_file(api):
+    body = {"csv": ",".join(f"c{i}" for i in range(201)) + "\n", "mapping": {"c0": "phone"}}
+    response = api.post(IMPORT, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"file": ["The file has 201 columns; at most 200 can be imported."]}
+    assert not Contact.objects.exists()
