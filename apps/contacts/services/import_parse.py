@@ -85,7 +85,8 @@ def csv_headers(text: str) -> list[str]:
     except csv.Error as exc:
         raise ValidationError({"file": [f"Not a readable CSV file: {exc}."]}) from None
     if len(headers) > MAX_COLUMNS:
-        raise ValidationError({"file": [f"The file has {len(headers)} columns; at most {MAX_COLUMNS} can be imported."]})
+        message = f"The file has {len(headers)} columns; at most {MAX_COLUMNS} can be imported."
+        raise ValidationError({"file": [message]})
     if any(len(header) > MAX_HEADER_CHARS for header in headers):
         raise ValidationError({"file": [f"A column name is longer than {MAX_HEADER_CHARS} characters."]})
     return headers
