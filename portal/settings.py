@@ -268,7 +268,10 @@ REST_FRAMEWORK = {
         "apps.core.api.authentication.ApiKeyAuthentication",
         "apps.core.api.authentication.PortalSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.IsMerchantMember"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "apps.core.api.permissions.IsMerchantMember",
+        "apps.core.api.permissions.ApiKeyHasScope",
+    ],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["apps.core.api.throttling.ApiKeyRateThrottle"],
