@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET
 
 from apps.conversations import events, live, uploads, widget
 from apps.conversations.models import Message, MessageKind
-from apps.core.body_limits import limit_text, upload_over_limit
+from apps.core.body_limits import body_limit_register, limit_text, upload_over_limit
 from apps.core.downloads import download_response
 
 HISTORY_LIMIT = 50
@@ -67,7 +67,7 @@ def widget_endpoint(view):
             return _cors(_error(400, "bad_request", "Send a JSON object."), origin)
         return _cors(view(request, channel=channel, data=data), origin)
 
-    return wrapped
+    return body_limit_register(wrapped, uploads.MAX_UPLOAD_BYTES)
 
 
 def _body(request) -> dict | None:

@@ -265,3 +265,58 @@ def test_an_upload_stops_being_read_once_its_file_passes_the_limit(channel, monk
     assert response.status_code == 413
     assert limit < body.read_bytes <= limit + 3 * chunk
     assert not Message.objects.exists() and not Attachment.objects.exists()
+
+
+def _asgi_upload(path: str, *, chunks: int, declared: int | None):
+    """Drive portal.asgi with a body of `chunks` 1 MB chunks; what was read and what was answered."""
+    import asyncio
+
+    from portal.asgi import application
+
+    headers = [
+        (b"host", b"testserver"),
+        (b"origin", ORIGIN.encode()),
+        (b"content-type", b"multipart/form-data; boundary=B"),
+    ]
+    if declared is not None:
+        headers.append((b"content-length", str(declared).encode()))
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}  # fmt: skip
+    read, sent = {"bytes": 0, "chunks": 0}, []
+
+    async def receive():
+        if read["chunks"] >= chunks:
+            await asyncio.sleep(3600)  # a client that has sent everything waits for the answer
+        read["chunks"] += 1
+        read["bytes"] += 1024 * 1024
+        return {"type": "http.request", "body": b"0" * (1024 * 1024), "more_body": read["chunks"] < chunks}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(asyncio.wait_for(application(scope, receive, send), timeout=30))
+    return read, sent
+
+
+def test_under_asgi_a_declared_150_mb_upload_is_refused_before_reading(channel):
+    path = f"/inbox/widget/{channel.public_key}/upload/"
+    read, sent = _asgi_upload(path, chunks=150, declared=150 * 1024 * 1024)
+    assert read["bytes"] == 0
+    assert sent[0]["status"] == 413
+    assert json.loads(sent[1]["body"])["error"]["message"] == "The file is too large; files may be at most 10 MB."
+
+
+def test_under_asgi_a_streamed_upload_stops_being_read_past_the_limit(channel):
+    path = f"/inbox/widget/{channel.public_key}/upload/"
+    read, sent = _asgi_upload(path, chunks=150, declared=None)  # chunked: no Content-Length
+    assert read["bytes"] == 11 * 1024 * 1024  # the first chunk past 10 MB + 64 KB
+    assert sent[0]["status"] == 413 and not Message.objects.exists()
+
+
+def test_under_asgi_paths_without_a_limit_are_untouched():
+    from apps.core.body_limits import body_limit_for_path
+
+    assert body_limit_for_path("/inbox/") is None
+    assert body_limit_for_path("/api/v1/contacts/import/") is None
+    assert body_limit_for_path("/inbox/c/1/send/") == 10 * 1024 * 1024 + 64 * 1024
