@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import io
 import json
 import os
@@ -389,6 +390,8 @@ def main() -> None:
         # BENCH_DJANGO_DEBUG=true measures the old way for comparison.
         "DJANGO_DEBUG": os.environ.get("BENCH_DJANGO_DEBUG", "false"),
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "bench-only-" + secrets.token_hex(24),
+        "CHARLA_ENCRYPTION_KEYS": os.environ.get("CHARLA_ENCRYPTION_KEYS")
+        or base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "CHARLA_VAR_DIR": str(var_dir),
         "LOG_LEVEL": "WARNING",

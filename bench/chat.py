@@ -40,6 +40,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3")
 ORIGIN = "http://bench.localhost"
 APP_SECRET = "bench-app-secret"
 SECRET_KEY = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789"
+ENCRYPTION_KEY = "YmVuY2gtb25seS1lbmNyeXB0aW9uLWtleS0wMTIzNDU="
 TIMEOUT = 120
 
 
@@ -68,6 +69,7 @@ def environment() -> dict:
         DJANGO_SETTINGS_MODULE="bench.bench_settings",
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY=SECRET_KEY,
+        CHARLA_ENCRYPTION_KEYS=ENCRYPTION_KEY,
         DJANGO_SECURE_SSL_REDIRECT="false",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         LOG_LEVEL="WARNING",

@@ -8,6 +8,7 @@ that is rolled back at the end. PostgreSQL only (the production database).
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 # A bench is not a deploy: settings refuse to start without a key, so it brings a throwaway one.
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + secrets.token_hex(24))
+os.environ.setdefault("CHARLA_ENCRYPTION_KEYS", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
 
 import django
 

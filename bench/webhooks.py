@@ -14,6 +14,7 @@ Prints one JSON line per figure; the merchant it creates is deleted afterwards.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import hmac
 import http.client
@@ -33,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.bench_settings"
 # A bench is not a deploy: settings refuse to start without a key, so it brings a throwaway one.
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + secrets.token_hex(24))
+os.environ.setdefault("CHARLA_ENCRYPTION_KEYS", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
 
 import django  # noqa: E402
 

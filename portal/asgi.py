@@ -9,6 +9,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from apps.core.body_limits import BodyLimitMiddleware  # noqa: E402
 from portal.routing import WIDGET_PREFIX, agent_websocket_urlpatterns, widget_websocket_urlpatterns  # noqa: E402
 
 
@@ -26,4 +27,4 @@ class WidgetOrPortalRouter:
         return await app(scope, receive, send)
 
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": WidgetOrPortalRouter()})
+application = ProtocolTypeRouter({"http": BodyLimitMiddleware(django_asgi_app), "websocket": WidgetOrPortalRouter()})

@@ -1,6 +1,7 @@
 """Charla settings: one module, everything from the environment.
 
-Only DJANGO_SECRET_KEY is required, and DEBUG is off unless DJANGO_DEBUG=true (`make run` sets both).
+Only DJANGO_SECRET_KEY and CHARLA_ENCRYPTION_KEYS are required, and DEBUG is off unless DJANGO_DEBUG=true
+(`make run` sets all three).
 With DATABASE_URL / REDIS_URL unset the portal runs embedded (SQLite, in-memory channel layer,
 filesystem broker); set, they switch to PostgreSQL and Redis. See .env.example.
 """
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.campaigns import beat as campaigns_beat
@@ -37,6 +39,22 @@ if not SECRET_KEY:
         "DJANGO_SECRET_KEY is not set. In production set it to a long random value; "
         "for development use `make run`, which keeps a generated key in var/secret_key."
     )
+# Encrypts channel access tokens and app secrets at rest (apps/core/crypto.py): Fernet keys, the first
+# encrypts and every one decrypts, so keys rotate. Like the secret key, never a default: a forgotten
+# variable must stop the deploy, not store secrets in plain text. `make run` keeps one in var/.
+CHARLA_ENCRYPTION_KEYS = env.list("CHARLA_ENCRYPTION_KEYS", default=[])
+if not CHARLA_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "CHARLA_ENCRYPTION_KEYS is not set. In production set it to one or more Fernet keys (comma-separated, "
+        "the first encrypts); for development use `make run`, which keeps a generated key in var/encryption_key."
+    )
+try:
+    [Fernet(key) for key in CHARLA_ENCRYPTION_KEYS]
+except ValueError:
+    raise ImproperlyConfigured(
+        "CHARLA_ENCRYPTION_KEYS holds a value that is not a Fernet key (32 url-safe base64-encoded bytes): "
+        "python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+    ) from None
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 PUBLIC_BASE_URL = env.str("CHARLA_PUBLIC_URL", default="http://127.0.0.1:8000")
@@ -75,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.core.middleware.CurrentMerchantMiddleware",
+    "apps.core.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -254,6 +273,7 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Form fields beside files, and `request.body` reads; files are limited per view (apps/core/body_limits.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -269,7 +289,10 @@ REST_FRAMEWORK = {
         "apps.core.api.authentication.ApiKeyAuthentication",
         "apps.core.api.authentication.PortalSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.IsMerchantMember"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "apps.core.api.permissions.IsMerchantMember",
+        "apps.core.api.permissions.ApiKeyHasScope",
+    ],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["apps.core.api.throttling.ApiKeyRateThrottle"],

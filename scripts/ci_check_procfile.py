@@ -1,7 +1,7 @@
 """CI: boot every Procfile process from a bare clone, as a fresh deploy would, and prove it works.
 
 Usage: ci_check_procfile.py CHECKOUT LOG_DIR, with only the documented production environment set
-(DATABASE_URL, REDIS_URL, DJANGO_SECRET_KEY, PORT, ...) and the virtualenv's bin first on PATH.
+(DATABASE_URL, REDIS_URL, DJANGO_SECRET_KEY, CHARLA_ENCRYPTION_KEYS, PORT, ...) and the virtualenv's bin first on PATH.
 
 `release` runs to completion first; then every other process type starts with its exact Procfile
 command. The check passes when /readyz answers 200 (database, cache, channel layer, broker and a

@@ -65,11 +65,11 @@ def member_client():
 
 @pytest.fixture
 def api_client():
-    """api_client(merchant) -> a DRF client authenticated with a fresh API key of that merchant."""
+    """api_client(merchant, scopes=("admin",)) -> a DRF client with a fresh API key of that merchant."""
 
-    def make(merchant):
+    def make(merchant, scopes: tuple[str, ...] = ("admin",)):
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_for(merchant)}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_for(merchant, scopes=scopes)}")
         return client
 
     return make

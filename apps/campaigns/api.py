@@ -26,6 +26,7 @@ from apps.core.api.errors import Conflict, Unprocessable
 from apps.core.api.pagination import IdCursorPagination
 from apps.core.api.views import MerchantModelViewSet
 from apps.core.roles import Capability
+from apps.merchants.scopes import ApiScope
 
 
 def _conflict(exc: services.TransitionRefused) -> Conflict:
@@ -37,6 +38,7 @@ def _unprocessable(exc: services.LaunchRefused) -> Unprocessable:
 
 
 class TemplateViewSet(MerchantModelViewSet):
+    api_scopes = (ApiScope.MARKETING,)
     serializer_class = TemplateSerializer
     queryset = MessageTemplate.objects.none()
     required_capability = Capability.TEMPLATES
@@ -86,6 +88,7 @@ def _contact(merchant, contact_id) -> Contact:
 
 
 class SegmentViewSet(MerchantModelViewSet):
+    api_scopes = (ApiScope.MARKETING,)
     serializer_class = SegmentSerializer
     queryset = Segment.objects.none()
     required_capability = Capability.SEGMENTS
@@ -118,6 +121,7 @@ class SegmentViewSet(MerchantModelViewSet):
 
 
 class CampaignViewSet(MerchantModelViewSet):
+    api_scopes = (ApiScope.MARKETING,)
     serializer_class = CampaignSerializer
     queryset = Campaign.objects.none()
     required_capability = Capability.CAMPAIGNS

@@ -18,8 +18,9 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import BooleanField, Exists, F, JSONField, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.fields.json import HasKey, KeyTransform
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -42,6 +43,9 @@ KNOWN_RULES = {
 }
 ATTRIBUTE_OPS = {"eq", "ne", "gt", "gte", "lt", "lte", "contains", "exists", "missing"}
 ATTRIBUTE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+# Keys named like an ORM lookup or transform (has_key, isnull, regex, contains...) are refused even though
+# the query below never parses a key: one allow-list a reader can check beats trusting every future builder.
+RESERVED_ATTRIBUTE_KEYS = frozenset(JSONField.get_lookups()) | frozenset(KeyTransform.get_lookups())
 MAX_LIST = 100
 
 
@@ -80,8 +84,9 @@ def _attribute(item) -> dict:
         raise _fail("attributes", 'each condition is an object {"key", "op", "value"}')
     key, op = item.get("key"), item.get("op", "eq")
     if not isinstance(key, str) or not ATTRIBUTE_KEY.match(key) or "__" in key:
-        # "__" would be read as an ORM lookup: refuse it rather than let a key become a query operator.
         raise _fail("attributes", "key must be letters, digits or single _ (starting with a letter), up to 64")
+    if key.lower() in RESERVED_ATTRIBUTE_KEYS:
+        raise _fail("attributes", f"“{key}” is a reserved word and cannot be used as an attribute key")
     if op not in ATTRIBUTE_OPS:
         raise _fail("attributes", f"op must be one of {', '.join(sorted(ATTRIBUTE_OPS))}")
     if op not in {"exists", "missing"} and "value" not in item:
@@ -157,17 +162,20 @@ def _has_tag(tag: str) -> Q:
     return Q(expression)
 
 
-def _attribute_q(item: dict) -> Q:
-    path, op, value = f"attributes__{item['key']}", item["op"], item["value"]
+def _attribute_q(item: dict, alias: str) -> Q:
+    """`alias` names the annotated `KeyTransform` of the item's key: the key is an expression argument,
+    never part of an `attributes__<key>` string, so it cannot become a lookup; `op` is one of ours."""
+    op, value = item["op"], item["value"]
+    has_key = Q(HasKey(F("attributes"), item["key"]))
     if op == "exists":
-        return Q(attributes__has_key=item["key"])
+        return has_key
     if op == "missing":
-        return ~Q(attributes__has_key=item["key"])
+        return ~has_key
     if op == "contains":
-        return Q(**{f"{path}__icontains": value})
+        return Q(**{f"{alias}__icontains": value})
     if op == "ne":
-        return ~Q(**{path: value}) | ~Q(attributes__has_key=item["key"])
-    return Q(**{path if op == "eq" else f"{path}__{op}": value})
+        return ~Q(**{alias: value}) | ~has_key
+    return Q(**{alias if op == "eq" else f"{alias}__{op}": value})
 
 
 def consent_status_expression(*, channel: str, purpose: str):
@@ -189,8 +197,9 @@ def rules_queryset(*, merchant, rules: dict) -> QuerySet[Contact]:
         qs = qs.filter(_has_tag(tag))
     for tag in rules.get("tags_none", []):
         qs = qs.exclude(_has_tag(tag))
-    for item in rules.get("attributes", []):
-        qs = qs.filter(_attribute_q(item))
+    for index, item in enumerate(rules.get("attributes", [])):
+        alias = f"segment_attribute_{index}"
+        qs = qs.alias(**{alias: KeyTransform(item["key"], "attributes")}).filter(_attribute_q(item, alias))
     if "has_identity" in rules:
         identities = ContactIdentity.objects.filter(contact=OuterRef("pk"), kind=rules["has_identity"])
         qs = qs.filter(Exists(identities))

@@ -28,6 +28,7 @@ from apps.contacts.serializers import (
     ImportReportSerializer,
     MergeInputSerializer,
 )
+from apps.contacts.services.consent import CALLER_SOURCES
 from apps.contacts.services.imports import contact_import_run, contact_import_upload
 from apps.contacts.services.merge import contact_merge
 from apps.contacts.services.privacy import consent_ledger_csv, contact_erase, contact_export
@@ -36,6 +37,7 @@ from apps.core.api.errors import error_body
 from apps.core.api.views import MerchantAPIView, MerchantViewSet
 from apps.core.roles import Capability
 from apps.core.tenancy import access_object
+from apps.merchants.scopes import ApiScope
 
 LIST_FILTERS = [
     OpenApiParameter("phone", str, description="exact phone (normalised to E.164)"),
@@ -65,6 +67,10 @@ def _actor_label(view) -> str:
 
 class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, MerchantViewSet):
     """Contacts of the merchant. DELETE erases the contact (personal data removed, suppression kept)."""
+
+    api_scopes = (ApiScope.MESSAGING, ApiScope.MARKETING)
+    # Consent evidence and bulk imports are the marketing side's: a support bot's key records neither.
+    action_scopes = {"consents": (ApiScope.MARKETING,), "import_csv": (ApiScope.MARKETING,)}
 
     serializer_class = ContactSerializer
     queryset = Contact.objects.none()
@@ -160,7 +166,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, MerchantV
         try:
             event = services.consent_record(
                 merchant=self.merchant, contact=contact, actor=self.acting_user, actor_label=_actor_label(self),
-                occurred_at=occurred_at, **fields,
+                occurred_at=occurred_at, sources=CALLER_SOURCES, **fields,
             )  # fmt: skip
         except ValidationError as exc:
             errors = exc.message_dict
@@ -247,6 +253,8 @@ def _import_refused(report) -> Response:
 class ConsentEventViewSet(mixins.ListModelMixin, MerchantViewSet):
     """The merchant's consent ledger, oldest first (cursor-paginated); `?contact=<id>` narrows it."""
 
+    api_scopes = (ApiScope.MARKETING,)
+
     serializer_class = ConsentEventSerializer
     queryset = ConsentEvent.objects.none()
     required_capability = Capability.CONTACTS_MANAGE
@@ -267,6 +275,8 @@ class ConsentEventViewSet(mixins.ListModelMixin, MerchantViewSet):
 
 class ConsentLedgerExportApi(MerchantAPIView):
     """The merchant's whole consent ledger as CSV, streamed (for an auditor)."""
+
+    api_scopes = (ApiScope.MARKETING,)
 
     required_capability = Capability.CONTACTS_MANAGE
 
@@ -293,6 +303,8 @@ class _SettingsViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.De
 class AttributeDefinitionViewSet(_SettingsViewSet):
     """Typed custom attributes contacts may carry (`attributes` of a contact, `attr:<key>` in imports)."""
 
+    api_scopes = (ApiScope.MARKETING,)
+
     serializer_class = AttributeDefinitionSerializer
     queryset = AttributeDefinition.objects.none()
     model = AttributeDefinition
@@ -301,6 +313,8 @@ class AttributeDefinitionViewSet(_SettingsViewSet):
 
 class ConsentKeywordViewSet(_SettingsViewSet):
     """The merchant's own keywords on top of the built-in STOP/START/HELP words (stored normalised)."""
+
+    api_scopes = (ApiScope.MARKETING,)
 
     serializer_class = ConsentKeywordSerializer
     queryset = ConsentKeyword.objects.none()

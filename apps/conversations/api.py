@@ -29,6 +29,7 @@ from apps.core.api.pagination import IdCursorPagination
 from apps.core.api.views import MerchantAPIView, MerchantModelViewSet, MerchantViewSet
 from apps.core.downloads import download_response
 from apps.core.roles import Capability
+from apps.merchants.scopes import ApiScope
 
 SECRET_AND_ID_FIELDS = ("phone_number_id", "page_id", "access_token", "app_secret", "verify_token")
 
@@ -44,6 +45,8 @@ class ConversationCursorPagination(CursorPagination):
 
 class ChannelViewSet(MerchantModelViewSet):
     """Channels. Everyone with inbox access may list them; only admins configure them. Secrets are write-only."""
+
+    api_scopes = (ApiScope.ADMIN,)
 
     serializer_class = ChannelSerializer
     queryset = Channel.objects.none()
@@ -95,6 +98,8 @@ def _int_param(request, name: str) -> int | None:
 )
 class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, MerchantViewSet):
     """Conversations, newest activity first. PATCH changes status, assignee, labels, priority."""
+
+    api_scopes = (ApiScope.MESSAGING,)
 
     serializer_class = ConversationSerializer
     queryset = Conversation.objects.none()
@@ -221,6 +226,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
 
 
 class CannedResponseViewSet(MerchantModelViewSet):
+    api_scopes = (ApiScope.MESSAGING,)
     serializer_class = CannedResponseSerializer
     queryset = CannedResponse.objects.none()
     required_capability = Capability.INBOX
@@ -242,6 +248,8 @@ class CannedResponseViewSet(MerchantModelViewSet):
 
 class AttachmentFileApi(MerchantAPIView):
     """A message's stored file, for the merchant's members and API keys only, always as a download."""
+
+    api_scopes = (ApiScope.MESSAGING,)
 
     required_capability = Capability.INBOX
 

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.crypto import EncryptedTextField
 from apps.core.tenancy import MerchantOwned
 
 
@@ -39,9 +40,10 @@ class Channel(MerchantOwned):
     is_active = models.BooleanField(default=True)
     phone_number_id = models.CharField(max_length=64, blank=True)  # WhatsApp Cloud API sender
     page_id = models.CharField(max_length=64, blank=True)  # Messenger page
-    access_token = models.TextField(blank=True)
-    app_secret = models.CharField(max_length=255, blank=True)
-    verify_token = models.CharField(max_length=255, blank=True)
+    # Encrypted at rest (apps/core/crypto.py); the serializers bound their length on input.
+    access_token = EncryptedTextField(blank=True)
+    app_secret = EncryptedTextField(blank=True)
+    verify_token = EncryptedTextField(blank=True)
     public_key = models.CharField(max_length=64, unique=True, default=_public_key)  # widget snippet id
     allowed_origins = models.JSONField(default=list, blank=True)  # widget: ["https://shop.example"]
     settings = models.JSONField(default=dict, blank=True)

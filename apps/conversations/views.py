@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.conversations import events, forms, panels, policy, selectors, services, uploads
@@ -19,6 +20,7 @@ from apps.conversations.models import (
     Conversation,
     Message,
 )
+from apps.core.body_limits import body_limited
 from apps.core.downloads import download_response
 from apps.core.permissions import member_required
 from apps.core.roles import Capability, role_can
@@ -245,8 +247,17 @@ def _error_text(errors) -> str:
     return " ".join(errors) if isinstance(errors, list) else str(errors)
 
 
+def _upload_refused(request, message: str) -> HttpResponse:
+    return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+
+
+# The upload limit is installed before anything reads the form, CSRF's check included, so the CSRF
+# check runs after it (csrf_protect) instead of in the middleware.
+@csrf_exempt
 @member_required(Capability.INBOX)
 @require_POST
+@body_limited(limit=uploads.MAX_UPLOAD_BYTES, refuse=_upload_refused)
+@csrf_protect
 def message_send(request, conversation_id: int):
     conversation = _conversation(request, conversation_id)
     form = forms.ComposerForm(request.POST, request.FILES)

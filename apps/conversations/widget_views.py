@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET
 from apps.conversations import events, live, uploads, widget
 from apps.conversations.models import Message, MessageKind
 from apps.core import ratelimit
+from apps.core.body_limits import body_limit_register, limit_text, upload_over_limit
 from apps.core.downloads import download_response
 
 HISTORY_LIMIT = 50
@@ -61,12 +62,14 @@ def widget_endpoint(view):
             return _cors(HttpResponse(status=204), origin)
         if request.method != "POST":
             return _cors(_error(405, "method_not_allowed", "Use POST."), origin)
+        if upload_over_limit(request, limit=uploads.MAX_UPLOAD_BYTES):
+            return _cors(_error(413, "too_large", limit_text(uploads.MAX_UPLOAD_BYTES)), origin)
         data = _body(request)
         if data is None:
             return _cors(_error(400, "bad_request", "Send a JSON object."), origin)
         return _cors(view(request, channel=channel, data=data), origin)
 
-    return wrapped
+    return body_limit_register(wrapped, uploads.MAX_UPLOAD_BYTES)
 
 
 def _body(request) -> dict | None:

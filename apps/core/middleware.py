@@ -25,3 +25,37 @@ class CurrentMerchantMiddleware:
         request.membership = SimpleLazyObject(membership)
         request.merchant = SimpleLazyObject(lambda: request.membership.merchant if request.membership else None)
         return self.get_response(request)
+
+
+# Every page's scripts and styles come from our own static files (no inline <script>, on*= handler or
+# style= attribute anywhere in the templates), so an injected one does not run. The widget is not
+# framed (its script builds the chat in the merchant's page), so no page may be framed at all.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self' ws: wss:",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    ]
+)
+# Swagger UI (/api/docs/, a third-party page) ships an inline <style> block: its styles only are relaxed.
+API_DOCS_POLICY = CONTENT_SECURITY_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
+
+class ContentSecurityPolicyMiddleware:
+    """Sets the portal's Content-Security-Policy on every response that has none of its own (downloads do)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            match = request.resolver_match
+            docs = match is not None and match.view_name == "api-docs"
+            response["Content-Security-Policy"] = API_DOCS_POLICY if docs else CONTENT_SECURITY_POLICY
+        return response

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from apps.core.admin import VIEW, MerchantScopedAdmin, MerchantScopedTabularInline, is_platform_admin
 from apps.merchants import events, services
 from apps.merchants.models import ApiKey, Invitation, Membership, Merchant
+from apps.merchants.scopes import ApiScope
 
 
 class MembershipInline(MerchantScopedTabularInline):
@@ -75,18 +76,20 @@ class InvitationAdmin(MerchantScopedAdmin):
 
 
 class ApiKeyAddForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple)
+
     class Meta:
         model = ApiKey
-        fields = ["merchant", "name"]
+        fields = ["merchant", "name", "scopes"]
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(MerchantScopedAdmin):
-    list_display = ["name", "merchant", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    list_display = ["name", "merchant", "prefix", "scopes", "created_by", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["merchant", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix", "merchant__name"]
     list_select_related = ["merchant", "created_by"]
-    readonly_fields = ["prefix", "key_hash", "created_by", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "key_hash", "scopes", "created_by", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
 
     def get_form(self, request, obj=None, **kwargs):
@@ -95,7 +98,7 @@ class ApiKeyAdmin(MerchantScopedAdmin):
         return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request, obj=None):
-        return ["merchant", "name"] if obj is None else super().get_fields(request, obj)
+        return ["merchant", "name", "scopes"] if obj is None else super().get_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else [*self.readonly_fields, "merchant"]
@@ -103,7 +106,9 @@ class ApiKeyAdmin(MerchantScopedAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        key = services.api_key_create(merchant=obj.merchant, name=obj.name, created_by=request.user)
+        key = services.api_key_create(
+            merchant=obj.merchant, name=obj.name, scopes=form.cleaned_data["scopes"], created_by=request.user
+        )
         obj.pk = key.pk
         messages.warning(request, f"Copy the new key now, it will not be shown again: {key.plain}")
 

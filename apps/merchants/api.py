@@ -7,6 +7,7 @@ from apps.core.api.views import MerchantAPIView, MerchantViewSet
 from apps.core.roles import Capability
 from apps.merchants import selectors, services
 from apps.merchants.models import Membership
+from apps.merchants.scopes import ApiScope
 from apps.merchants.serializers import (
     InvitationInputSerializer,
     InvitationOutputSerializer,
@@ -18,6 +19,8 @@ from apps.merchants.serializers import (
 
 class MerchantDetailApi(MerchantAPIView):
     """The caller's merchant. Everyone may read it; admins may change name, timezone, locale."""
+
+    api_scopes = (ApiScope.ADMIN,)
 
     capabilities = {"PATCH": Capability.SETTINGS, "PUT": Capability.SETTINGS}
 
@@ -35,6 +38,8 @@ class MerchantDetailApi(MerchantAPIView):
 
 class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, MerchantViewSet):
     """Members of the merchant: list for everyone; change role, remove and invite for admins."""
+
+    api_scopes = (ApiScope.ADMIN,)
 
     serializer_class = MemberSerializer
     queryset = Membership.objects.none()

@@ -4,6 +4,7 @@ from django import forms
 
 from apps.core.roles import Role
 from apps.merchants.models import Merchant
+from apps.merchants.scopes import ApiScope
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"]
 
@@ -27,6 +28,10 @@ class RoleForm(forms.Form):
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=80, label="Key name", help_text="Where the key is used, e.g. “Shop backend”.")
+    scopes = forms.MultipleChoiceField(
+        choices=ApiScope.choices, widget=forms.CheckboxSelectMultiple, label="Scopes",
+        help_text="Give a key only what its program needs; admin can do everything.",
+    )  # fmt: skip
 
 
 class AcceptInvitationForm(forms.Form):

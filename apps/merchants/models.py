@@ -89,6 +89,7 @@ class ApiKey(MerchantOwned):
     name = models.CharField(max_length=80)
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)  # apps/merchants/scopes.py; validated by the service
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -21,6 +21,7 @@ from django.utils import timezone
 from apps.core.roles import Role
 from apps.merchants import events, selectors
 from apps.merchants.models import ApiKey, Invitation, Membership, Merchant
+from apps.merchants.scopes import ApiScope, scopes_clean
 
 User = get_user_model()
 INVITATION_TTL = timedelta(days=7)
@@ -67,7 +68,8 @@ def merchant_create(
         user.set_password(password) if password else user.set_unusable_password()
         user.save()
     Membership.objects.create(merchant=merchant, user=user, role=Role.ADMIN)
-    key = api_key_create(merchant=merchant, name="Default key", created_by=user)
+    # The first key sets the merchant up (channels, members), so it is all-powerful, as keys used to be.
+    key = api_key_create(merchant=merchant, name="Default key", scopes=[ApiScope.ADMIN], created_by=user)
     return MerchantCreated(merchant=merchant, admin=user, api_key=key.plain)
 
 
@@ -193,15 +195,18 @@ def invitations_purge_expired() -> int:
 
 
 # ------------------------------------------------------------------ API keys
-def api_key_create(*, merchant: Merchant, name: str, created_by: User | None) -> ApiKey:
-    """Create a key; its secret is on `key.plain` now and never again."""
+def api_key_create(*, merchant: Merchant, name: str, scopes: list[str], created_by: User | None) -> ApiKey:
+    """Create a key with these scopes (apps/merchants/scopes.py); its secret is on `key.plain` now and never again."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Give the key a name."})
+    scopes = scopes_clean(scopes)
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     plain = f"{API_KEY_PREFIX}_{prefix}_{secret}"
-    key = ApiKey(merchant=merchant, name=name[:80], prefix=prefix, key_hash=_sha256(plain), created_by=created_by)
+    key = ApiKey(
+        merchant=merchant, name=name[:80], prefix=prefix, key_hash=_sha256(plain), scopes=scopes, created_by=created_by
+    )
     key.save()
     key.plain = plain
     return key

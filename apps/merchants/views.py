@@ -147,8 +147,9 @@ def api_key_list(request):
     new_key = None
     if request.method == "POST" and form.is_valid():
         new_key = services.api_key_create(
-            merchant=request.merchant, name=form.cleaned_data["name"], created_by=request.user
-        )
+            merchant=request.merchant, name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"],
+            created_by=request.user,
+        )  # fmt: skip
         form = ApiKeyForm()
     context = {"form": form, "keys": selectors.api_key_list(merchant=request.merchant), "new_key": new_key}
     return render(request, "merchants/api_keys.html", context, status=400 if form.errors else 200)

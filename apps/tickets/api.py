@@ -15,6 +15,7 @@ from apps.core.api.views import MerchantModelViewSet, MerchantViewSet
 from apps.core.roles import Capability
 from apps.core.tenancy import access_object
 from apps.merchants.models import ApiKey
+from apps.merchants.scopes import ApiScope
 from apps.tickets import selectors, services
 from apps.tickets.models import BusinessHours, SlaPolicy, Team, Ticket
 from apps.tickets.serializers import (
@@ -72,6 +73,8 @@ class TicketViewSet(
     MerchantViewSet,
 ):
     """Tickets of the merchant. Filters: status, priority, assignee, team, contact, tag, queue."""
+
+    api_scopes = (ApiScope.MESSAGING,)
 
     required_capability = Capability.TICKETS
     serializer_class = TicketOutputSerializer
@@ -180,6 +183,8 @@ TICKET_PK = OpenApiParameter("ticket_pk", int, OpenApiParameter.PATH, descriptio
 class TicketCommentViewSet(TicketActorMixin, TicketChildMixin, mixins.ListModelMixin, MerchantViewSet):
     """Comments of a ticket: GET lists them, POST adds a public reply or an internal comment."""
 
+    api_scopes = (ApiScope.MESSAGING,)
+
     required_capability = Capability.TICKETS
     serializer_class = CommentSerializer
     queryset = Ticket.objects.none()
@@ -207,6 +212,8 @@ class TicketCommentViewSet(TicketActorMixin, TicketChildMixin, mixins.ListModelM
 class TicketEventViewSet(TicketChildMixin, mixins.ListModelMixin, MerchantViewSet):
     """The ticket's timeline (append-only)."""
 
+    api_scopes = (ApiScope.MESSAGING,)
+
     required_capability = Capability.TICKETS
     serializer_class = EventSerializer
     queryset = Ticket.objects.none()
@@ -217,6 +224,8 @@ class TicketEventViewSet(TicketChildMixin, mixins.ListModelMixin, MerchantViewSe
 
 class SettingsViewSet(MerchantModelViewSet):
     """Everyone who works tickets reads these; admins change them."""
+
+    api_scopes = (ApiScope.ADMIN,)
 
     required_capability = Capability.TICKETS
     capabilities = {

@@ -84,3 +84,27 @@ def test_audience_preview_counts_the_exclusions(merchant):
     ContactFactory(merchant=merchant, tags=["x"], phone="")  # no address at all
     preview = audience_preview(merchant=merchant, rules={"tags_any": ["x"]})
     assert preview == {"count": 5, "excluded": {"no_consent": 1, "no_identity": 1}, "reachable": 3}
+
+
+@pytest.mark.parametrize("key", ["has_key", "isnull", "regex", "contains", "icontains", "IsNull", "a__b", "plan__gt"])
+def test_attribute_keys_that_read_as_query_operators_are_refused(api, merchant, key):
+    rules = {"attributes": [{"key": key, "op": "eq", "value": "plan"}]}
+    response = api.post("/api/v1/segments/", {"name": "x", "rules": rules}, format="json")
+    assert response.status_code == 400
+    (message,) = response.json()["error"]["fields"]["rules"]
+    assert message.startswith("attributes: ")
+    assert ("reserved word" in message) == ("__" not in key)
+
+
+@pytest.mark.parametrize("key", ["has_key", "isnull", "regex"])
+def test_the_query_reads_an_attribute_key_as_data_even_past_the_allow_list(merchant, monkeypatch, key):
+    # Defence in depth: were a lookup-named key ever let through, it would filter that attribute, not
+    # run the lookup (`attributes__has_key="plan"` would match every contact with a plan).
+    monkeypatch.setattr("apps.campaigns.segments.RESERVED_ATTRIBUTE_KEYS", frozenset())
+    ContactFactory(merchant=merchant, name="data", attributes={key: "plan"})
+    ContactFactory(merchant=merchant, name="plan", attributes={"plan": "pro"})
+    ContactFactory(merchant=merchant, name="none", attributes={})
+    assert names(merchant, {"attributes": [{"key": key, "op": "eq", "value": "plan"}]}) == ["data"]
+    assert names(merchant, {"attributes": [{"key": key, "op": "eq", "value": True}]}) == []
+    assert names(merchant, {"attributes": [{"key": key, "op": "contains", "value": "LA"}]}) == ["data"]
+    assert names(merchant, {"attributes": [{"key": key, "op": "missing"}]}) == ["none", "plan"]

@@ -273,3 +273,45 @@ def test_consents_post_in_the_future_names_at(api, merchant):
                "at": "2999-01-01T00:00:00Z"}  # fmt: skip
     response = api.post(f"{LIST}{contact.pk}/consents/", payload, format="json")
     assert response.status_code == 400 and list(response.json()["error"]["fields"]) == ["at"]
+
+
+@pytest.mark.parametrize("source", ["keyword", "provider_preference", "provider_error"])
+def test_api_caller_cannot_claim_a_system_source(api, merchant, source):
+    contact = ContactFactory(merchant=merchant)
+    payload = {"channel": "whatsapp", "purpose": "marketing", "action": "grant", "source": source}
+    response = api.post(f"{LIST}{contact.pk}/consents/", payload, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["source"] == [
+        f"“{source}” is not valid; choose one of: web_form, widget, import, api, agent."
+    ]
+    assert not ConsentEvent.objects.exists() and not ConsentState.objects.exists()
+
+
+@pytest.mark.parametrize("source", ["web_form", "widget", "import", "api"])
+@pytest.mark.parametrize("wording", ["", "   "])
+def test_api_grant_without_wording_is_refused_for_every_caller_source(api, merchant, source, wording):
+    contact = ContactFactory(merchant=merchant)
+    payload = {"channel": "whatsapp", "purpose": "marketing", "action": "grant", "source": source,
+               "wording": wording, "evidence_url": "https://shop.test/signup"}  # fmt: skip
+    response = api.post(f"{LIST}{contact.pk}/consents/", payload, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["wording"]
+    assert not ConsentEvent.objects.exists()
+
+
+@pytest.mark.parametrize("source", ["web_form", "widget", "import", "api"])
+def test_api_grant_with_wording_is_recorded_for_every_caller_source(api, merchant, source):
+    contact = ContactFactory(merchant=merchant)
+    payload = {"channel": "whatsapp", "purpose": "marketing", "action": "grant", "source": source,
+               "wording": "Send me offers on WhatsApp"}  # fmt: skip
+    response = api.post(f"{LIST}{contact.pk}/consents/", payload, format="json")
+    assert response.status_code == 201, response.json()
+    assert ConsentEvent.objects.get().source == source
+
+
+def test_import_of_too_many_columns_is_400_naming_the_file(api):
+    body = {"csv": ",".join(f"c{i}" for i in range(201)) + "\n", "mapping": {"c0": "phone"}}
+    response = api.post(IMPORT, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"file": ["The file has 201 columns; at most 200 can be imported."]}
+    assert not Contact.objects.exists()

@@ -156,3 +156,19 @@ def test_an_import_runs_once(merchant):
 def test_date_only_consent_is_read_in_the_merchants_timezone(merchant):
     run(merchant, HEADER + "A,+34600111001,,,,grant,2026-03-03,Offers,paper\n")
     assert ConsentEvent.objects.get().occurred_at == datetime(2026, 3, 2, 23, 0, tzinfo=UTC)
+
+
+def test_up_to_200_columns_upload_and_201_are_refused(merchant):
+    wide = ",".join(["Phone", *(f"c{i}" for i in range(199))]) + "\n"
+    assert len(contact_import_upload(merchant=merchant, data=wide.encode(), filename="x.csv").mapping) == 1
+    with pytest.raises(ValidationError) as caught:
+        contact_import_upload(merchant=merchant, data=(wide.strip() + ",extra\n").encode(), filename="x.csv")
+    assert caught.value.message_dict == {"file": ["The file has 201 columns; at most 200 can be imported."]}
+    assert ContactImport.objects.count() == 1
+
+
+def test_a_huge_column_name_is_refused(merchant):
+    with pytest.raises(ValidationError) as caught:
+        contact_import_upload(merchant=merchant, data=("Phone," + "n" * 201 + "\n").encode(), filename="x.csv")
+    assert caught.value.message_dict == {"file": ["A column name is longer than 200 characters."]}
+    assert not ContactImport.objects.exists()

@@ -313,3 +313,12 @@ def test_bad_marketing_rules_are_form_errors_and_store_nothing(admin_c, merchant
     assert response.context["settings_form"].errors == {field: [error]}
     merchant.refresh_from_db()
     assert merchant.settings == {}
+
+
+def test_a_20000_column_upload_is_refused_without_a_mapping_page(marketer_c):
+    data = (",".join(f"c{i}" for i in range(20_000)) + "\n" + ",".join("x" * 20_000) + "\n").encode()
+    response = marketer_c.post(reverse("contacts:import"), {"file": SimpleUploadedFile("wide.csv", data)})
+    assert response.status_code == 400
+    assert "The file has 20000 columns; at most 200 can be imported." in response.content.decode()
+    assert len(response.content) < 100_000
+    assert not ContactImport.objects.exists()

@@ -163,7 +163,8 @@ def test_attachments_are_validated_and_stored(agent, webchat_conversation, setti
     settings.MEDIA_ROOT = tmp_path
     big = SimpleUploadedFile("big.pdf", b"%PDF" + b"0" * (10 * 1024 * 1024), content_type="application/pdf")
     response = agent.post(url("message_send", webchat_conversation.pk), {"text": "x", "attachment": big}, **HTMX)
-    assert response.status_code == 422 and "files may be at most 10 MB" in response.content.decode()
+    assert response.status_code == 413
+    assert response.content.decode() == "The file is too large; files may be at most 10 MB."
     exe = SimpleUploadedFile("run.exe", b"MZ...", content_type="application/x-msdownload")
     response = agent.post(url("message_send", webchat_conversation.pk), {"attachment": exe}, **HTMX)
     assert response.status_code == 422 and "allowed types" in response.content.decode()
@@ -252,3 +253,13 @@ def test_widget_page_shows_the_snippet_and_saves_origins(admin_client_, merchant
         url("widget_settings", channel.pk), {"allowed_origins": "https://shop.example/path", "consent_channel": "email"}
     )
     assert response.status_code == 400 and "Not an origin" in response.content.decode()
+
+
+def test_the_composer_still_checks_csrf_after_its_upload_limit(agent_membership, webchat_conversation):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(agent_membership.user)
+    response = client.post(url("message_send", webchat_conversation.pk), {"text": "hello"})
+    assert response.status_code == 403
+    assert not Message.objects.exists()

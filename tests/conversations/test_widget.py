@@ -134,7 +134,10 @@ def test_uploads_are_validated_stored_once_and_reach_the_conversation(client, ch
     _, token = visitor(channel)
     big = SimpleUploadedFile("huge.png", b"\x89PNG" + b"0" * (10 * 1024 * 1024), content_type="image/png")
     response = _upload(client, channel, token, big)
-    assert response.status_code == 400 and "at most 10 MB" in response.json()["error"]["message"]
+    assert response.status_code == 413 and response.json()["error"] == {
+        "code": "too_large", "message": "The file is too large; files may be at most 10 MB.", "fields": {},
+    }  # fmt: skip
+    assert response["Access-Control-Allow-Origin"] == ORIGIN
     script = SimpleUploadedFile("x.html", b"<script>", content_type="text/html")
     response = _upload(client, channel, token, script)
     assert response.status_code == 400 and "allowed types" in response.json()["error"]["fields"]["file"][0]
@@ -205,3 +208,116 @@ def test_customers_download_their_conversations_files_by_signed_path_only(
         other.public_key, channel.public_key
     )
     assert client.get(forged).status_code == 404
+
+
+class CountingBody:
+    """A multipart body of `file_bytes` zeros, made up as it is read, counting what the server read."""
+
+    def __init__(self, *, token: str, file_bytes: int) -> None:
+        self.head = (
+            f'--B\r\nContent-Disposition: form-data; name="token"\r\n\r\n{token}\r\n'
+            f'--B\r\nContent-Disposition: form-data; name="id"\r\n\r\n{uuid.uuid4()}\r\n'
+            '--B\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        self.length = len(self.head) + file_bytes + len(b"\r\n--B--\r\n")
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.length - self.read_bytes if size is None or size < 0 else size
+        size = min(size, self.length - self.read_bytes)
+        start, self.read_bytes = self.read_bytes, self.read_bytes + size
+        head = self.head[start : start + size]
+        return head + b"0" * (size - len(head))
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+
+def _raw_upload(channel, body: CountingBody, *, declared: int):
+    from django.test.client import ClientHandler
+
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": f"/inbox/widget/{channel.public_key}/upload/", "SCRIPT_NAME": "",
+        "SERVER_NAME": "testserver", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+        "wsgi.input": body, "CONTENT_TYPE": "multipart/form-data; boundary=B", "CONTENT_LENGTH": str(declared),
+        "HTTP_ORIGIN": ORIGIN, "REMOTE_ADDR": "127.0.0.1",
+    }  # fmt: skip
+    return ClientHandler(enforce_csrf_checks=False)(environ)
+
+
+def test_a_150_mb_upload_is_refused_from_its_content_length_without_reading_it(channel):
+    _, token = visitor(channel)
+    body = CountingBody(token=token, file_bytes=150 * 1024 * 1024)
+    response = _raw_upload(channel, body, declared=body.length)
+    assert response.status_code == 413
+    assert json.loads(response.content)["error"]["message"] == "The file is too large; files may be at most 10 MB."
+    assert body.read_bytes == 0
+    assert not Message.objects.exists()
+
+
+def test_an_upload_stops_being_read_once_its_file_passes_the_limit(channel, monkeypatch):
+    # With the up-front check widened, only the streaming handler stands between the body and the disk.
+    monkeypatch.setattr("apps.core.body_limits.MULTIPART_OVERHEAD", 100 * 1024 * 1024)
+    _, token = visitor(channel)
+    limit, chunk = 10 * 1024 * 1024, 64 * 1024
+    body = CountingBody(token=token, file_bytes=30 * 1024 * 1024)
+    response = _raw_upload(channel, body, declared=body.length)
+    assert response.status_code == 413
+    assert limit < body.read_bytes <= limit + 3 * chunk
+    assert not Message.objects.exists() and not Attachment.objects.exists()
+
+
+def _asgi_upload(path: str, *, chunks: int, declared: int | None):
+    """Drive portal.asgi with a body of `chunks` 1 MB chunks; what was read and what was answered."""
+    import asyncio
+
+    from portal.asgi import application
+
+    headers = [
+        (b"host", b"testserver"),
+        (b"origin", ORIGIN.encode()),
+        (b"content-type", b"multipart/form-data; boundary=B"),
+    ]
+    if declared is not None:
+        headers.append((b"content-length", str(declared).encode()))
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}  # fmt: skip
+    read, sent = {"bytes": 0, "chunks": 0}, []
+
+    async def receive():
+        if read["chunks"] >= chunks:
+            await asyncio.sleep(3600)  # a client that has sent everything waits for the answer
+        read["chunks"] += 1
+        read["bytes"] += 1024 * 1024
+        return {"type": "http.request", "body": b"0" * (1024 * 1024), "more_body": read["chunks"] < chunks}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(asyncio.wait_for(application(scope, receive, send), timeout=30))
+    return read, sent
+
+
+def test_under_asgi_a_declared_150_mb_upload_is_refused_before_reading(channel):
+    path = f"/inbox/widget/{channel.public_key}/upload/"
+    read, sent = _asgi_upload(path, chunks=150, declared=150 * 1024 * 1024)
+    assert read["bytes"] == 0
+    assert sent[0]["status"] == 413
+    assert json.loads(sent[1]["body"])["error"]["message"] == "The file is too large; files may be at most 10 MB."
+
+
+def test_under_asgi_a_streamed_upload_stops_being_read_past_the_limit(channel):
+    path = f"/inbox/widget/{channel.public_key}/upload/"
+    read, sent = _asgi_upload(path, chunks=150, declared=None)  # chunked: no Content-Length
+    assert read["bytes"] == 11 * 1024 * 1024  # the first chunk past 10 MB + 64 KB
+    assert sent[0]["status"] == 413 and not Message.objects.exists()
+
+
+def test_under_asgi_paths_without_a_limit_are_untouched():
+    from apps.core.body_limits import body_limit_for_path
+
+    assert body_limit_for_path("/inbox/") is None
+    assert body_limit_for_path("/api/v1/contacts/import/") is None
+    assert body_limit_for_path("/inbox/c/1/send/") == 10 * 1024 * 1024 + 64 * 1024

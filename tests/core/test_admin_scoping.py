@@ -74,7 +74,7 @@ def build_world(merchant: Merchant, admin: Membership, label: str) -> dict[type[
         ConsentState.objects.get(contact=contact),
         Invitation.objects.create(merchant=merchant, email=f"invitee@{merchant.slug}.test", role=Role.AGENT,
                                   token_hash=secrets.token_hex(32), expires_at=timezone.now() + timedelta(days=1)),
-        api_key_create(merchant=merchant, name=f"{label} key", created_by=user),
+        api_key_create(merchant=merchant, name=f"{label} key", scopes=["admin"], created_by=user),
         Suppression.objects.create(merchant=merchant, kind="phone", value_hash=secrets.token_hex(32)),
         ConsentKeyword.objects.create(merchant=merchant, word=f"stop{merchant.pk}", kind="opt_out"),
         AttributeDefinitionFactory(merchant=merchant, label=f"{label} attribute"),

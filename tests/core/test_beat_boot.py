@@ -46,6 +46,7 @@ def _deploy_env() -> dict[str, str]:
         "REDIS_URL": settings.REDIS_URL,
         "CHANNELS_PREFIX": "charla-beat-boot",
         "DJANGO_SECRET_KEY": "beat-boot-test-" + "k" * 50,
+        "CHARLA_ENCRYPTION_KEYS": "YmVhdC1ib290LXRlc3QtZW5jcnlwdGlvbi1rZXktMDE=",
         "CHARLA_SCHEDULER_HEARTBEAT_SECONDS": "1",
         "WORKER_CONCURRENCY": "1",
     }

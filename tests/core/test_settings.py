@@ -1,5 +1,6 @@
 """Settings are read once per process, so each case runs in a fresh interpreter with a clean environment."""
 
+import base64
 import os
 import stat
 import subprocess
@@ -9,13 +10,17 @@ import pytest
 from django.conf import settings
 
 PRODUCTION_KEY = "a-production-secret-" + "x" * 50
+ENCRYPTION_KEY = "cHJvZHVjdGlvbi1lbmNyeXB0aW9uLWtleS0wMTIzNDU="
 
 
 @pytest.fixture
 def clean_env(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "CHARLA_"))}
     # Without DATABASE_URL the settings create the embedded var/ folder: keep it out of the checkout.
-    return {**env, "DJANGO_SETTINGS_MODULE": "portal.settings", "CHARLA_VAR_DIR": str(tmp_path / "var")}
+    return {
+        **env, "DJANGO_SETTINGS_MODULE": "portal.settings", "CHARLA_VAR_DIR": str(tmp_path / "var"),
+        "CHARLA_ENCRYPTION_KEYS": ENCRYPTION_KEY,
+    }  # fmt: skip
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -46,7 +51,7 @@ def test_check_deploy_is_clean_with_production_variables(clean_env):
     assert "System check identified no issues" in result.stdout + result.stderr
 
 
-def test_check_deploy_is_clean_with_only_the_secret_key_set(clean_env):
+def test_check_deploy_is_clean_with_only_the_two_keys_set(clean_env):
     result = _manage(clean_env, "check", "--deploy", DJANGO_SECRET_KEY=PRODUCTION_KEY)
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout + result.stderr
@@ -67,6 +72,36 @@ def test_no_secret_key_refuses_to_start_instead_of_using_a_public_one(clean_env,
     result = _manage(clean_env, "check", **env)
     assert result.returncode == 1
     assert "django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY is not set." in result.stderr
+
+
+@pytest.mark.parametrize("debug", [None, "false", "true"])
+def test_no_encryption_key_refuses_to_start_instead_of_storing_secrets_in_plain_text(clean_env, debug):
+    env = {"DJANGO_SECRET_KEY": PRODUCTION_KEY} | ({"DJANGO_DEBUG": debug} if debug else {})
+    result = _manage({k: v for k, v in clean_env.items() if k != "CHARLA_ENCRYPTION_KEYS"}, "check", **env)
+    assert result.returncode == 1
+    assert "django.core.exceptions.ImproperlyConfigured: CHARLA_ENCRYPTION_KEYS is not set." in result.stderr
+
+
+def test_an_encryption_key_that_is_not_a_fernet_key_refuses_to_start(clean_env):
+    result = _manage(
+        clean_env, "check", DJANGO_SECRET_KEY=PRODUCTION_KEY, CHARLA_ENCRYPTION_KEYS=f"{ENCRYPTION_KEY},short"
+    )
+    assert result.returncode == 1
+    assert "CHARLA_ENCRYPTION_KEYS holds a value that is not a Fernet key" in result.stderr
+
+
+def test_embedded_environment_makes_one_private_encryption_key_and_reuses_it(clean_env, tmp_path):
+    clean_env = {k: v for k, v in clean_env.items() if k != "CHARLA_ENCRYPTION_KEYS"}
+    key_file = tmp_path / "var" / "encryption_key"
+    show_key = [sys.executable, "scripts/embedded_env.py", "manage.py", "shell", "-c"]
+    code = "from django.conf import settings; print(settings.CHARLA_ENCRYPTION_KEYS)"
+    first = _run([*show_key, code], clean_env)
+    second = _run([*show_key, code], clean_env)
+    assert first.returncode == 0, first.stderr
+    key = key_file.read_text().strip()
+    assert len(base64.urlsafe_b64decode(key)) == 32
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert first.stdout.splitlines()[-1] == second.stdout.splitlines()[-1] == f"['{key}']"
 
 
 def test_embedded_environment_makes_one_private_key_and_reuses_it(clean_env, tmp_path):

@@ -42,5 +42,5 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.AGENT
 
 
-def api_key_for(merchant, name: str = "tests") -> str:
-    return api_key_create(merchant=merchant, name=name, created_by=None).plain
+def api_key_for(merchant, name: str = "tests", scopes: tuple[str, ...] = ("admin",)) -> str:
+    return api_key_create(merchant=merchant, name=name, scopes=list(scopes), created_by=None).plain

@@ -31,7 +31,7 @@ class TestAuthentication:
         assert error_of(response)["code"] == "authentication_failed"
 
     def test_revoked_key_is_401(self, merchant):
-        key = services.api_key_create(merchant=merchant, name="k", created_by=None)
+        key = services.api_key_create(merchant=merchant, name="k", scopes=["admin"], created_by=None)
         services.api_key_revoke(api_key=key)
         response = APIClient().get("/api/v1/merchant/", HTTP_AUTHORIZATION=f"Bearer {key.plain}")
         assert response.status_code == 401

@@ -162,14 +162,14 @@ class TestInvitations:
 
 class TestApiKeys:
     def test_key_is_shown_once_and_stored_hashed(self, merchant):
-        key = services.api_key_create(merchant=merchant, name="Shop", created_by=None)
+        key = services.api_key_create(merchant=merchant, name="Shop", scopes=["admin"], created_by=None)
         stored = ApiKey.objects.get(pk=key.pk)
         assert key.plain.startswith("chk_")
         assert key.plain not in (stored.key_hash, stored.prefix)
         assert not hasattr(stored, "plain")
 
     def test_revoked_or_altered_keys_do_not_authenticate(self, merchant):
-        key = services.api_key_create(merchant=merchant, name="Shop", created_by=None)
+        key = services.api_key_create(merchant=merchant, name="Shop", scopes=["admin"], created_by=None)
         assert services.api_key_authenticate(key.plain[:-1] + ("A" if key.plain[-1] != "A" else "B")) is None
         assert services.api_key_authenticate("garbage") is None
         services.api_key_revoke(api_key=key)
@@ -177,5 +177,5 @@ class TestApiKeys:
 
     def test_blank_name_is_refused(self, merchant):
         with pytest.raises(ValidationError) as exc:
-            services.api_key_create(merchant=merchant, name="  ", created_by=None)
+            services.api_key_create(merchant=merchant, name="  ", scopes=["admin"], created_by=None)
         assert "name" in exc.value.message_dict

@@ -162,14 +162,21 @@ class TestInvitationAcceptPage:
 class TestApiKeysPage:
     def test_key_is_shown_once_then_revoked(self, member_client, admin_membership):
         client = member_client(admin_membership)
-        html = client.post(reverse("merchants:api_keys"), {"name": "Shop backend"}).content.decode()
+        data = {"name": "Shop backend", "scopes": ["read", "messaging"]}
+        html = client.post(reverse("merchants:api_keys"), data).content.decode()
         plain = re.search(r'value="(chk_[^"]+)"', html).group(1)
         key = api_key_authenticate(plain)
-        assert key.name == "Shop backend"
+        assert (key.name, key.scopes) == ("Shop backend", ["read", "messaging"])
         assert plain not in client.get(reverse("merchants:api_keys")).content.decode()
         client.post(reverse("merchants:api_key_revoke", args=[key.pk]))
         assert api_key_authenticate(plain) is None
         assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
+
+    def test_a_key_without_scopes_is_an_error(self, member_client, admin_membership):
+        response = member_client(admin_membership).post(reverse("merchants:api_keys"), {"name": "Shop"})
+        assert response.status_code == 400
+        assert "This field is required." in response.content.decode()
+        assert not ApiKey.objects.exists()
 
     def test_blank_name_is_an_error(self, member_client, admin_membership):
         response = member_client(admin_membership).post(reverse("merchants:api_keys"), {"name": ""})

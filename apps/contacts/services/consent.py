@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -34,6 +35,12 @@ DOUBLE_OPT_IN_SOURCES = frozenset({ConsentSource.WEB_FORM, ConsentSource.WIDGET}
 WORDING_OPTIONAL_SOURCES = frozenset(
     {ConsentSource.KEYWORD, ConsentSource.PROVIDER_PREFERENCE, ConsentSource.PROVIDER_ERROR}
 )
+# What an API caller may claim as the source. The other sources record what Charla observed itself (a
+# keyword message, Meta's preference webhook or error code) and carry evidence only the system writes;
+# a caller claiming them would record consent without any proof. Every caller event needs the wording.
+CALLER_SOURCES = (
+    ConsentSource.WEB_FORM, ConsentSource.WIDGET, ConsentSource.IMPORT, ConsentSource.API, ConsentSource.AGENT,
+)  # fmt: skip
 CONFIRM_SALT = "contacts.consent.confirm"
 # Clocks of form servers and providers drift a little; evidence from further in the future would
 # make every real event after it look late and never take effect.
@@ -75,20 +82,28 @@ def consent_event_late(
     return at < last_at
 
 
-def _choice(errors: dict, name: str, value: str, choices) -> None:
-    if value not in choices.values:
-        errors[name] = [f"“{value}” is not valid; choose one of: {', '.join(choices.values)}."]
+def _choice(errors: dict, name: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        errors[name] = [f"“{value}” is not valid; choose one of: {', '.join(choices)}."]
 
 
 def consent_validate(
-    *, channel: str, purpose: str, action: str, source: str, wording: str, evidence_url: str, ip_address
+    *,
+    channel: str,
+    purpose: str,
+    action: str,
+    source: str,
+    wording: str,
+    evidence_url: str,
+    ip_address,
+    sources: Sequence[str] = ConsentSource.values,
 ) -> None:
-    """ValidationError naming each bad field, before anything is written."""
+    """ValidationError naming each bad field, before anything is written (`sources`: those the writer may claim)."""
     errors: dict[str, list[str]] = {}
-    _choice(errors, "channel", channel, Channel)
-    _choice(errors, "purpose", purpose, Purpose)
-    _choice(errors, "action", action, ConsentAction)
-    _choice(errors, "source", source, ConsentSource)
+    _choice(errors, "channel", channel, Channel.values)
+    _choice(errors, "purpose", purpose, Purpose.values)
+    _choice(errors, "action", action, ConsentAction.values)
+    _choice(errors, "source", source, sources)
     if source in ConsentSource.values and source not in WORDING_OPTIONAL_SOURCES and not (wording or "").strip():
         errors["wording"] = ["Give the exact wording the person was shown or told; it is the proof of consent."]
     if evidence_url:
@@ -154,17 +169,19 @@ def consent_record(
     actor_label: str = "",
     occurred_at: datetime | None = None,
     double_opt_in: bool | None = None,
+    sources: Sequence[str] = ConsentSource.values,
 ) -> ConsentEvent:
     """Append one ledger event and update the contact's ConsentState in the same transaction.
 
     An event that happened before the state's last effective event (a late import of old
     evidence) is kept in the ledger but does not change the state; where the order of a revoke and
     a grant is uncertain, the revoke wins (`consent_event_late`). `double_opt_in` overrides the
-    merchant setting (None = use `merchant.settings["double_opt_in"]`).
+    merchant setting (None = use `merchant.settings["double_opt_in"]`); `sources` narrows the sources
+    the writer may claim (`CALLER_SOURCES` for the API).
     """
     consent_validate(
         channel=channel, purpose=purpose, action=action, source=source,
-        wording=wording, evidence_url=evidence_url, ip_address=ip_address,
+        wording=wording, evidence_url=evidence_url, ip_address=ip_address, sources=sources,
     )  # fmt: skip
     now = timezone.now()
     if occurred_at is not None and occurred_at > now + MAX_CLOCK_SKEW:

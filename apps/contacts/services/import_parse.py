@@ -28,6 +28,10 @@ from apps.merchants.models import Merchant
 MAX_ROWS = 200_000
 MAX_BYTES = 50 * 1024 * 1024
 MAX_REPORTED_ERRORS = 200
+# The mapping page shows one row per column: a file of thousands of columns (or of huge header cells)
+# would make a page of megabytes. No real contact list comes near these.
+MAX_COLUMNS = 200
+MAX_HEADER_CHARS = 200
 PROFILE_TARGETS = ("name", "phone", "email", "timezone", "locale", "tags")
 IDENTITY_TARGETS = {"whatsapp_id": IdentityKind.WHATSAPP, "messenger_psid": IdentityKind.MESSENGER}
 CONSENT_TARGETS = (
@@ -77,9 +81,15 @@ def csv_decode(data: bytes | str) -> str:
 
 def csv_headers(text: str) -> list[str]:
     try:
-        return [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
+        headers = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
     except csv.Error as exc:
         raise ValidationError({"file": [f"Not a readable CSV file: {exc}."]}) from None
+    if len(headers) > MAX_COLUMNS:
+        message = f"The file has {len(headers)} columns; at most {MAX_COLUMNS} can be imported."
+        raise ValidationError({"file": [message]})
+    if any(len(header) > MAX_HEADER_CHARS for header in headers):
+        raise ValidationError({"file": [f"A column name is longer than {MAX_HEADER_CHARS} characters."]})
+    return headers
 
 
 @dataclass

@@ -1,6 +1,8 @@
-from rest_framework import permissions
+from rest_framework import exceptions, permissions
 
 from apps.core.roles import role_can
+from apps.merchants.models import ApiKey
+from apps.merchants.scopes import scope_allows, scopes_required_text
 
 
 class IsMerchantMember(permissions.BasePermission):
@@ -19,3 +21,22 @@ class IsMerchantMember(permissions.BasePermission):
             self.message = f"Your role cannot use {capability}."
             return False
         return True
+
+
+class InsufficientScope(exceptions.PermissionDenied):
+    default_code = "insufficient_scope"
+
+
+class ApiKeyHasScope(permissions.BasePermission):
+    """An API key's scopes cover the view (members are governed by their role alone)."""
+
+    def has_permission(self, request, view) -> bool:
+        if not isinstance(request.auth, ApiKey):
+            return True
+        route_scopes = view.scopes_for()
+        if scope_allows(granted=request.auth.scopes, route_scopes=route_scopes, method=request.method):
+            return True
+        raise InsufficientScope(
+            f"This API key's scopes ({', '.join(request.auth.scopes) or 'none'}) do not allow {request.method} "
+            f"here; it needs {scopes_required_text(route_scopes)}."
+        )

@@ -19,6 +19,11 @@ class MerchantScopedMixin:
 
     required_capability: str | None = None
     capabilities: dict[str, str | None] = {}
+    # The API key scopes that may use this view (apps/merchants/scopes.py); `action_scopes` maps an
+    # action to others. Empty means admin keys only: a view that forgets to declare fails closed, and
+    # tests/core/test_api_scopes.py fails.
+    api_scopes: tuple[str, ...] = ()
+    action_scopes: dict[str, tuple[str, ...]] = {}
 
     def resolve_tenant(self, request):
         if not hasattr(self, "_tenant"):
@@ -41,6 +46,9 @@ class MerchantScopedMixin:
     def acting_user(self):
         """The person behind the request, or None for an API key."""
         return None if isinstance(self.request.auth, ApiKey) else self.request.user
+
+    def scopes_for(self) -> tuple[str, ...]:
+        return self.action_scopes.get(getattr(self, "action", None), self.api_scopes)
 
     def capability_for(self, request) -> str | None:
         action = getattr(self, "action", None)

@@ -1,0 +1,17 @@
+/* Behaviour the templates ask for with data- attributes, so no page needs an inline script or
+ * on*= handler (the Content-Security-Policy refuses both). Delegated, so htmx-swapped content works too. */
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var field = event.target.closest("[data-submit-on-change]");
+    if (field && field.form) field.form.requestSubmit();
+  });
+  document.addEventListener("click", function (event) {
+    var field = event.target.closest("[data-select-on-click]");
+    if (field) field.select();
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("[data-confirm]");
+    if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+  });
+})();
