@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from apps.campaigns import beat as campaigns_beat
 from apps.conversations import beat as conversations_beat
+from apps.core.keys import secret_key_fernet_key
 from apps.tickets import beat as tickets_beat
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -40,14 +41,10 @@ if not SECRET_KEY:
         "for development use `make run`, which keeps a generated key in var/secret_key."
     )
 # Encrypts channel access tokens and app secrets at rest (apps/core/crypto.py): Fernet keys, the first
-# encrypts and every one decrypts, so keys rotate. Like the secret key, never a default: a forgotten
-# variable must stop the deploy, not store secrets in plain text. `make run` keeps one in var/.
+# encrypts and every one decrypts, so keys rotate. The contract's operators set only DJANGO_SECRET_KEY, so
+# without CHARLA_ENCRYPTION_KEYS the key is derived from it; that derived key is always kept last for
+# decryption, which lets a deploy move to keys of its own with `rotate_secrets` (README, Security).
 CHARLA_ENCRYPTION_KEYS = env.list("CHARLA_ENCRYPTION_KEYS", default=[])
-if not CHARLA_ENCRYPTION_KEYS:
-    raise ImproperlyConfigured(
-        "CHARLA_ENCRYPTION_KEYS is not set. In production set it to one or more Fernet keys (comma-separated, "
-        "the first encrypts); for development use `make run`, which keeps a generated key in var/encryption_key."
-    )
 try:
     [Fernet(key) for key in CHARLA_ENCRYPTION_KEYS]
 except ValueError:
@@ -55,6 +52,7 @@ except ValueError:
         "CHARLA_ENCRYPTION_KEYS holds a value that is not a Fernet key (32 url-safe base64-encoded bytes): "
         "python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
     ) from None
+CHARLA_ENCRYPTION_KEYS = [*CHARLA_ENCRYPTION_KEYS, secret_key_fernet_key(SECRET_KEY)]
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 PUBLIC_BASE_URL = env.str("CHARLA_PUBLIC_URL", default="http://127.0.0.1:8000")

@@ -1,5 +1,6 @@
 """Settings are read once per process, so each case runs in a fresh interpreter with a clean environment."""
 
+import ast
 import base64
 import os
 import stat
@@ -74,12 +75,28 @@ def test_no_secret_key_refuses_to_start_instead_of_using_a_public_one(clean_env,
     assert "django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY is not set." in result.stderr
 
 
-@pytest.mark.parametrize("debug", [None, "false", "true"])
-def test_no_encryption_key_refuses_to_start_instead_of_storing_secrets_in_plain_text(clean_env, debug):
-    env = {"DJANGO_SECRET_KEY": PRODUCTION_KEY} | ({"DJANGO_DEBUG": debug} if debug else {})
-    result = _manage({k: v for k, v in clean_env.items() if k != "CHARLA_ENCRYPTION_KEYS"}, "check", **env)
-    assert result.returncode == 1
-    assert "django.core.exceptions.ImproperlyConfigured: CHARLA_ENCRYPTION_KEYS is not set." in result.stderr
+SHOW_KEYS = "from django.conf import settings; print(','.join(settings.CHARLA_ENCRYPTION_KEYS))"
+
+
+def test_without_encryption_keys_stored_secrets_use_a_key_derived_from_the_secret_key(clean_env):
+    """The contract's operators set DJANGO_SECRET_KEY only: their secrets are still encrypted, never plain."""
+    from apps.core.keys import secret_key_fernet_key
+
+    no_keys = {k: v for k, v in clean_env.items() if k != "CHARLA_ENCRYPTION_KEYS"}
+    result = _manage(no_keys, "shell", "-c", SHOW_KEYS, DJANGO_SECRET_KEY=PRODUCTION_KEY)
+    other = _manage(no_keys, "shell", "-c", SHOW_KEYS, DJANGO_SECRET_KEY=PRODUCTION_KEY + "-other")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == secret_key_fernet_key(PRODUCTION_KEY)
+    assert other.stdout.splitlines()[-1] != result.stdout.splitlines()[-1]
+    assert PRODUCTION_KEY not in result.stdout
+
+
+def test_explicit_encryption_keys_encrypt_and_the_derived_one_still_decrypts(clean_env):
+    from apps.core.keys import secret_key_fernet_key
+
+    result = _manage(clean_env, "shell", "-c", SHOW_KEYS, DJANGO_SECRET_KEY=PRODUCTION_KEY)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split(",") == [ENCRYPTION_KEY, secret_key_fernet_key(PRODUCTION_KEY)]
 
 
 def test_an_encryption_key_that_is_not_a_fernet_key_refuses_to_start(clean_env):
@@ -101,7 +118,8 @@ def test_embedded_environment_makes_one_private_encryption_key_and_reuses_it(cle
     key = key_file.read_text().strip()
     assert len(base64.urlsafe_b64decode(key)) == 32
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert first.stdout.splitlines()[-1] == second.stdout.splitlines()[-1] == f"['{key}']"
+    assert first.stdout.splitlines()[-1] == second.stdout.splitlines()[-1]
+    assert ast.literal_eval(first.stdout.splitlines()[-1])[0] == key  # the kept key encrypts
 
 
 def test_embedded_environment_makes_one_private_key_and_reuses_it(clean_env, tmp_path):
