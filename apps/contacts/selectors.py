@@ -18,6 +18,7 @@ from apps.contacts.models import (
     ContactIdentity,
     Purpose,
 )
+from apps.core import inputs
 
 
 def consent_status_subquery(*, channel: str, purpose: str):
@@ -111,7 +112,7 @@ def _search(qs: QuerySet, q: str) -> QuerySet:
     if "@" in q:
         return qs.filter(email__iexact=q)
     digits = q.replace(" ", "").replace("-", "")
-    if digits.startswith("+") or digits.isdigit():
+    if digits.startswith("+") or inputs.is_ascii_digits(digits):
         return qs.filter(phone=_phone_or_raw(q if q.startswith("+") else f"+{digits}"))
     return qs.filter(name__icontains=q)
 

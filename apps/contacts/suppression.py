@@ -13,6 +13,8 @@ from functools import lru_cache
 
 from django.conf import settings
 
+from apps.core import inputs
+
 KEY_SALT = "charla.contacts.suppression"
 
 
@@ -21,7 +23,7 @@ def identifier_normalize(kind: str, value: str) -> str:
     if kind == "email":
         return value.lower()
     if kind in {"phone", "whatsapp"}:
-        return "".join(ch for ch in value if ch.isdigit())  # "+34600…" and wa_id "34600…" hash alike
+        return inputs.ascii_digits(value)  # "+34600…" and wa_id "34600…" hash alike
     return value
 
 

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apps.conversations.hooks import Template
+from apps.core import inputs
 
 SERVICE_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
@@ -193,7 +194,7 @@ def recipient_for(conversation) -> str | None:
     if external_id or kind != "whatsapp":
         return external_id
     phone = conversation.contact.phone or ""
-    return phone.lstrip("+") if phone.startswith("+") and phone[1:].isdigit() else None
+    return phone.lstrip("+") if phone.startswith("+") and inputs.is_ascii_digits(phone[1:]) else None
 
 
 def template_variables(template: Template) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 
 from django.db import transaction
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from apps.conversations.models import Channel, ChannelKind
 from apps.conversations.services.inbound import webhook_event_store
+from apps.core import inputs
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +63,9 @@ def _receive(request: HttpRequest, channel: Channel) -> HttpResponse:
         logger.warning("conversations.webhook_bad_signature", extra={"channel_id": channel.pk})
         return HttpResponseForbidden("bad signature", content_type="text/plain")
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return HttpResponseBadRequest("body is not JSON", content_type="text/plain")
+        data = inputs.json_loads(body, strip_controls=True)
+    except inputs.InputError as exc:
+        return HttpResponseBadRequest(f"body is not JSON within bounds: {exc.message}", content_type="text/plain")
     if not isinstance(data, dict):
         return HttpResponseBadRequest("body is not a JSON object", content_type="text/plain")
     # One autocommitted INSERT (no BEGIN/COMMIT round trips); the callback runs once it is durable.

@@ -23,6 +23,7 @@ from apps.contacts.models import (
     ContactIdentity,
     IdentityKind,
 )
+from apps.core import inputs
 from apps.merchants.models import Merchant, validate_locale
 
 # Meta's format: ISO country, ENT. for a parent id shared by managed businesses, alphanumerics (the general
@@ -285,7 +286,7 @@ def identity_normalize(kind: str, external_id: str) -> str:
     value = (external_id or "").strip()
     if kind == IdentityKind.WHATSAPP:
         value = value.lstrip("+")
-        if not value.isdigit() or not 6 <= len(value) <= 20:
+        if not inputs.is_ascii_digits(value) or not 6 <= len(value) <= 20:
             raise ValidationError({"whatsapp_id": ["A WhatsApp id is the number's digits, e.g. 34600111222."]})
     if kind == IdentityKind.WHATSAPP_USER and not BSUID.fullmatch(value):
         raise ValidationError({"whatsapp_user_id": ["A business-scoped user id looks like US.13491208655302741918."]})

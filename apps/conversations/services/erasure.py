@@ -22,6 +22,7 @@ from apps.contacts.redaction import DROPPED, Traces, traces_build
 from apps.contacts.suppression import suppression_hash
 from apps.conversations.models import Attachment, Conversation, LiveEvent, Message, WebhookEvent
 from apps.conversations.services.retention import messages_redact
+from apps.core import inputs
 
 
 @transaction.atomic
@@ -99,7 +100,7 @@ def _people_in(value, parent: str = "") -> set[str]:
 
 def _erased_identifiers(merchant_id: int, people: set[str]) -> list[str]:
     """Identifiers of erased people: suppressed, and no live contact holds them any more."""
-    hashes = {suppression_hash("phone", p): p for p in people if p.isdigit()}
+    hashes = {suppression_hash("phone", p): p for p in people if inputs.is_ascii_digits(p)}
     hashes |= {suppression_hash("messenger", p): p for p in people}
     if not hashes:
         return []

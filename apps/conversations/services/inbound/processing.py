@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -11,6 +9,7 @@ from apps.conversations.models import Channel, ChannelKind, WebhookEvent, Webhoo
 from apps.conversations.services.erasure import webhook_event_forget_erased
 from apps.conversations.services.inbound import messenger, whatsapp
 from apps.conversations.services.inbound.common import ProcessResult
+from apps.core import inputs
 
 PROCESSORS = {ChannelKind.WHATSAPP: whatsapp.process, ChannelKind.MESSENGER: messenger.process}
 
@@ -31,8 +30,9 @@ def webhook_event_process(*, event_id: int) -> ProcessResult:
     event = WebhookEvent.objects.select_related("channel__merchant").get(pk=event_id)
     result = ProcessResult()
     try:
-        data = json.loads(event.body)
-    except ValueError:
+        # Meta's text cannot be sent back to be fixed: what PostgreSQL cannot store is dropped, not refused.
+        data = inputs.json_loads(event.body, strip_controls=True)
+    except inputs.InputError:
         data = None
     if not isinstance(data, dict):
         return _finish(event, result, WebhookEventStatus.IGNORED, "body is not a JSON object")
