@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -10,12 +11,13 @@ from hypothesis import strategies as st
 
 from apps.core import inputs
 
-
 FORBIDDEN = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + ["\ud800", "\udfff"]
 
 
 # --------------------------------------------------------------------------- numbers
-@pytest.mark.parametrize("value", ["²", "³", "٣", "１２", "1²", "-1", "+1", "1.0", "", " ", "1_000", "0x10", True, None])
+@pytest.mark.parametrize(
+    "value", ["²", "³", "٣", "\uff11\uff12", "1²", "-1", "+1", "1.0", "", " ", "1_000", "0x10", True, None]
+)
 def test_ascii_int_refuses_everything_but_ascii_digits(value):
     assert inputs.ascii_int(value) is None
 
@@ -149,10 +151,8 @@ def test_any_json_document_is_parsed_or_refused_with_input_error(value):
 
 @given(st.binary(max_size=200) | st.text(max_size=200))
 def test_arbitrary_bytes_never_raise_anything_but_input_error(raw):
-    try:
+    with contextlib.suppress(inputs.InputError):
         inputs.json_loads(raw)
-    except inputs.InputError:
-        pass
 
 
 def _strings(value):
