@@ -23,7 +23,7 @@ from apps.tickets.clock import parse_hhmm
 from tests.conversations.conftest import post_webhook, sign, wa_channel  # noqa: F401 - fixtures
 from tests.conversations.live_support import ORIGIN, visitor, webchat_channel
 from tests.factories.campaigns import SegmentFactory, TemplateFactory
-from tests.factories.contacts import ContactFactory
+from tests.factories.contacts import AttributeDefinitionFactory, ContactFactory
 from tests.factories.conversations import ConversationFactory, MessageFactory
 from tests.samples import WA_OUTBOUND_ID, sample
 
@@ -253,6 +253,17 @@ def test_csv_with_nul_or_a_false_mark_is_refused_naming_the_file(api, raw, messa
     assert response.status_code == 400
     assert _error(response)["fields"] == {"file": [message]}
     assert not Contact.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["NaN", "inf", "-Infinity", "1e999"])
+def test_a_number_attribute_that_is_not_finite_is_a_400_and_changes_nothing(api, merchant, value):
+    AttributeDefinitionFactory(merchant=merchant, key="score", type="number")
+    contact = ContactFactory(merchant=merchant, attributes={"score": 3})
+    response = api.patch(f"/api/v1/contacts/{contact.pk}/", {"attributes": {"score": value}}, format="json")
+    assert response.status_code == 400
+    assert _error(response)["fields"] == {"attributes": ["score must be a number"]}
+    contact.refresh_from_db()
+    assert contact.attributes == {"score": 3}
 
 
 # --------------------------------------------------------------------------- attribute definitions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import zoneinfo
 from collections.abc import Sequence
@@ -118,6 +119,8 @@ def _attribute_value(definition: AttributeDefinition, value):
             number = float(value)
         except (TypeError, ValueError):
             raise ValidationError("must be a number") from None
+        if not math.isfinite(number):  # "NaN", "inf", "1e999": floats, but not numbers jsonb can hold
+            raise ValidationError("must be a number")
         return int(number) if number.is_integer() else number
     if kind == AttributeType.BOOLEAN:
         if isinstance(value, bool):
