@@ -27,7 +27,8 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from apps.conversations import widget
-from apps.conversations.models import Message
+from apps.conversations.models import Message, WebhookEvent
+from apps.conversations.services.inbound import webhook_event_process
 from apps.core.roles import Role
 from tests.conversations.live_support import (
     ORIGIN,
@@ -40,6 +41,7 @@ from tests.conversations.live_support import (
 )
 from tests.factories.conversations import ChannelFactory
 from tests.factories.merchants import MembershipFactory, MerchantFactory, api_key_for
+from tests.samples import SAMPLES, sample
 from tests.test_tenancy_sweep import _all_routes, _registries
 
 EXAMPLES = 12
@@ -53,6 +55,7 @@ SKIPPED_PREFIXES = ("admin:",)  # Django's own admin, for staff only, not an end
 WIDGET_ROUTES = {"conversations:widget_js", "conversations:widget_session", "conversations:widget_prechat",
                  "conversations:widget_upload", "conversations:widget_file"}  # fmt: skip
 WEBHOOK_ROUTES = {"conversations_webhook_whatsapp": "whatsapp", "conversations_webhook_messenger": "messenger"}
+WEBHOOK_KINDS = {"whatsapp": "whatsapp", "messenger": "messenger"}  # samples' folder -> channel kind
 DEEP = "[" * 10_000 + "]" * 10_000
 # The readiness probe answers 503 while a dependency (the broker in tests) is down: that is its answer.
 DEPENDENCY_STATUSES = {"readyz": {503}}
@@ -328,3 +331,42 @@ async def test_a_deep_or_nul_frame_is_answered_with_an_error_and_the_socket_stay
     await _alive_or_closed_4xxx(socket)
     assert await sync_to_async(Message.objects.filter(channel=socket_world["channel"]).count)() == 0
     await socket.disconnect()
+
+
+# --------------------------------------------------------------------------- Meta's webhooks, processed
+SAMPLE_NAMES = sorted(
+    f"{path.parent.name}/{path.name}" for path in SAMPLES.glob("*/*.json") if path.parent.name in WEBHOOK_KINDS
+)
+
+
+@st.composite
+def mutated_samples(draw) -> tuple[str, dict]:
+    """A real Meta payload with some of its leaves replaced by hostile values (NUL, ², huge numbers, types)."""
+    name = draw(st.sampled_from(SAMPLE_NAMES))
+    return name, _mutate(sample(name), draw)
+
+
+def _mutate(value, draw):
+    if isinstance(value, dict):
+        return {key: _mutate(item, draw) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mutate(item, draw) for item in value]
+    return draw(json_values) if draw(st.integers(0, 4)) == 0 else value
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@RULES
+@given(payload=mutated_samples())
+def test_a_signed_hostile_payload_is_stored_and_processed_without_raising(payload):
+    name, body = payload
+    merchant = MerchantFactory()
+    channel = ChannelFactory(merchant=merchant, kind=WEBHOOK_KINDS[name.split("/")[0]])
+    raw = json.dumps(body).encode()
+    response = Client().post(f"/webhooks/{channel.kind}/{channel.pk}/", data=raw, content_type="application/json",
+                             HTTP_X_HUB_SIGNATURE_256=_sign(raw, channel.app_secret))  # fmt: skip
+    assert response.status_code == 200, response.content
+    event = WebhookEvent.objects.get(channel=channel)
+    webhook_event_process(event_id=event.pk)  # a crash here would be retried for ever by the task
+    event.refresh_from_db()
+    assert event.status in ("processed", "failed", "ignored")
