@@ -18,6 +18,8 @@ from urllib.parse import urlencode
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
 from django.apps import apps
 from django.db import connection
 from django.test import Client
@@ -26,19 +28,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from apps.campaigns import events as campaign_events
 from apps.conversations import widget
 from apps.conversations.models import Message, WebhookEvent
 from apps.conversations.services.inbound import webhook_event_process
 from apps.core.roles import Role
+from portal.asgi import application
 from tests.conversations.live_support import (
     ORIGIN,
     TIMEOUT,
     agent_socket,
     redis_layer,  # noqa: F401 - fixture
+    session_cookie,
     webchat_channel,
     widget_auth,
     widget_socket,
 )
+from tests.factories.campaigns import CampaignFactory
 from tests.factories.conversations import ChannelFactory
 from tests.factories.merchants import MembershipFactory, MerchantFactory, api_key_for
 from tests.samples import SAMPLES, sample
@@ -370,3 +376,23 @@ def test_a_signed_hostile_payload_is_stored_and_processed_without_raising(payloa
     webhook_event_process(event_id=event.pk)  # a crash here would be retried for ever by the task
     event.refresh_from_db()
     assert event.status in ("processed", "failed", "ignored")
+
+
+@pytest.mark.redis
+async def test_the_campaign_socket_answers_bad_frames_and_still_streams_progress(transactional_db, redis_layer):  # noqa: F811
+    membership = await sync_to_async(MembershipFactory)(role=Role.MARKETER)
+    campaign = await sync_to_async(CampaignFactory)(merchant=membership.merchant)
+    cookie = await sync_to_async(session_cookie)(membership.user)
+    socket = WebsocketCommunicator(application, f"/ws/campaigns/{campaign.pk}/",
+                                   headers=[(b"cookie", f"sessionid={cookie}".encode()),
+                                            (b"origin", b"http://testserver")])  # fmt: skip
+    assert (await socket.connect(timeout=TIMEOUT))[0]
+    assert (await socket.receive_json_from(timeout=TIMEOUT))["type"] == "progress"
+    for frame in ({"text_data": DEEP}, {"bytes_data": b"\x00"}, {"text_data": '{"a": "\\u0000"}'}):
+        await socket.send_to(**frame)
+        assert (await socket.receive_json_from(timeout=TIMEOUT))["code"] == "bad_request"
+    await get_channel_layer().group_send(
+        campaign_events.campaign_group(campaign.pk), {"type": campaign_events.MESSAGE_TYPE, "payload": {"states": {}}}
+    )
+    assert await socket.receive_json_from(timeout=TIMEOUT) == {"type": "progress", "payload": {"states": {}}}
+    await socket.disconnect()
