@@ -153,7 +153,7 @@ class InboxConsumer(MemberSocket, LiveConsumer):
 
     async def _on_resume(self, content: dict) -> None:
         after = inputs.ascii_int(content.get("after_seq"))
-        if after is None or after < 0:
+        if after is None:
             return await self.send_error("bad_request", "after_seq must be a non-negative integer.", field="after_seq")
         conversation_id = None
         if content.get("conversation_id") is not None:
@@ -269,12 +269,12 @@ class WidgetConsumer(LiveConsumer):
         await self._follow(await live.visitor_conversation_id(channel=self.channel, visitor_id=visitor.visitor_id))
         await self.send_json({"type": "ready", "conversation_id": self.conversation_id})
         after = inputs.ascii_int(content.get("after_seq"))
-        if after is not None and after >= 0:
+        if after is not None:
             await self._resume(after)
 
     async def _on_resume(self, content: dict) -> None:
         after = inputs.ascii_int(content.get("after_seq"))
-        if after is None or after < 0:
+        if after is None:
             return await self.send_error("bad_request", "after_seq must be a non-negative integer.", field="after_seq")
         await self._resume(after)
 
