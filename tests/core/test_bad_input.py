@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.campaigns.models import Segment
-from apps.contacts.models import AttributeDefinition, Contact
+from apps.contacts.models import AttributeDefinition, Contact, ContactImport
 from apps.contacts.services import identity_normalize
 from apps.contacts.suppression import identifier_normalize
 from apps.conversations import uploads
@@ -253,6 +253,19 @@ def test_csv_with_nul_or_a_false_mark_is_refused_naming_the_file(api, raw, messa
     assert response.status_code == 400
     assert _error(response)["fields"] == {"file": [message]}
     assert not Contact.objects.exists()
+
+
+def test_the_portal_import_reads_utf16_and_refuses_nul_with_the_reason(admin_client_):
+    upload = SimpleUploadedFile("list.csv", CSV_TEXT.encode("utf-16"), content_type="text/csv")
+    response = admin_client_.post("/contacts/import/", {"file": upload})
+    imported = ContactImport.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/contacts/import/{imported.pk}/"
+    assert imported.csv_text == CSV_TEXT
+    upload = SimpleUploadedFile("list.csv", CSV_TEXT.encode("utf-16-le"), content_type="text/csv")
+    response = admin_client_.post("/contacts/import/", {"file": upload})
+    assert response.status_code == 400
+    assert "The file is not CSV text. Must not contain NUL characters." in response.content.decode()
+    assert ContactImport.objects.count() == 1
 
 
 @pytest.mark.parametrize("value", ["NaN", "inf", "-Infinity", "1e999"])
