@@ -26,7 +26,7 @@ JSON_MAX_DEPTH = 32
 _DIGITS = re.compile(r"[0-9]+")
 _NON_DIGITS = re.compile(r"[^0-9]+")
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # unrolled: linear, no per-character branch
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
 
 
