@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from apps.campaigns.models import ChannelKind, MessageTemplate, Segment, TemplateCategory
 from apps.conversations.models import Channel
+from apps.core import inputs
 
 
 def _tags(value: str) -> list[str]:
@@ -57,9 +58,11 @@ class SegmentForm(forms.Form):
         rules: dict = {}
         if data.get("advanced"):
             try:
-                rules.update(json.loads(data["advanced"]))
-            except (ValueError, TypeError):
-                self.add_error("advanced", 'Write valid JSON, e.g. {"attributes": [...]}.')
+                rules.update(inputs.json_loads(data["advanced"]))
+            except (inputs.InputError, TypeError, ValueError) as exc:
+                # TypeError/ValueError: valid JSON that is not an object cannot update the rules.
+                detail = exc.message if isinstance(exc, inputs.InputError) else ""
+                self.add_error("advanced", f'Write valid JSON, e.g. {{"attributes": [...]}}. {detail}'.strip())
         for key in ("tags_any", "tags_all", "tags_none"):
             if _tags(data.get(key)):
                 rules[key] = _tags(data[key])
@@ -128,9 +131,9 @@ class CampaignForm(forms.Form):
     def _json(self, name: str) -> dict:
         raw = self.cleaned_data.get(name) or ""
         try:
-            value = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            self.add_error(name, "Write a JSON object.")
+            value = inputs.json_loads(raw) if raw.strip() else {}
+        except inputs.InputError as exc:
+            self.add_error(name, f"Write a JSON object. {exc.message}")
             return {}
         if not isinstance(value, dict):
             self.add_error(name, "Write a JSON object.")

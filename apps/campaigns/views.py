@@ -14,6 +14,7 @@ from apps.campaigns import selectors, services
 from apps.campaigns.forms import CampaignForm, SegmentForm, TemplateForm, TestSendForm
 from apps.campaigns.models import Campaign, MessageTemplate, Segment
 from apps.contacts.models import Contact
+from apps.core import inputs
 from apps.core.csv_export import csv_lines
 from apps.core.permissions import member_required
 from apps.core.roles import Capability
@@ -44,9 +45,9 @@ def template_list(request):
 @member_required(Capability.TEMPLATES)
 def template_preview(request, template_id: int):
     template = access_object(MessageTemplate, merchant=request.merchant, pk=template_id)
-    contact_id = request.GET.get("contact", "")
+    contact_id = inputs.ascii_int(request.GET.get("contact", ""))
     contact = (
-        Contact.objects.for_merchant(request.merchant).filter(pk=contact_id).first() if contact_id.isdigit() else None
+        Contact.objects.for_merchant(request.merchant).filter(pk=contact_id).first() if contact_id is not None else None
     )
     text = services.template_preview(template=template, contact=contact) if contact else template.body
     return render(request, "campaigns/template_preview.html", {"template": template, "text": text, "contact": contact})
@@ -131,9 +132,9 @@ def campaign_new(request):
 @member_required(Capability.CAMPAIGNS)
 def campaign_audience(request):
     """htmx on the wizard: the chosen segment's count and the exclusions it will make right now."""
-    segment_id = request.GET.get("segment", "")
+    segment_id = inputs.ascii_int(request.GET.get("segment", ""))
     segment = (
-        Segment.objects.for_merchant(request.merchant).filter(pk=segment_id).first() if segment_id.isdigit() else None
+        Segment.objects.for_merchant(request.merchant).filter(pk=segment_id).first() if segment_id is not None else None
     )
     if segment is None:
         return render(request, "campaigns/_audience.html", {})

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from apps.contacts.models import IdentityKind
+from apps.core import inputs
 
 WHATSAPP_ADDRESS_KINDS = (IdentityKind.WHATSAPP, IdentityKind.WHATSAPP_USER)
 
@@ -21,5 +22,5 @@ def whatsapp_address(*, phone: str, identities: Iterable[tuple[str, str]]) -> st
     oldest first)."""
     latest = {kind: external_id for kind, external_id in identities if external_id}
     digits = (phone or "")[1:]
-    number = digits if (phone or "").startswith("+") and digits.isdigit() else ""
+    number = digits if (phone or "").startswith("+") and inputs.is_ascii_digits(digits) else ""
     return latest.get(IdentityKind.WHATSAPP) or number or latest.get(IdentityKind.WHATSAPP_USER)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.core.exceptions import ValidationError
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -33,7 +31,9 @@ from apps.contacts.services.imports import contact_import_run, contact_import_up
 from apps.contacts.services.merge import contact_merge
 from apps.contacts.services.privacy import consent_ledger_csv, contact_erase, contact_export
 from apps.contacts.services.settings import attribute_definition_create, keyword_create
+from apps.core import inputs
 from apps.core.api.errors import error_body
+from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.views import MerchantAPIView, MerchantViewSet
 from apps.core.roles import Capability
 from apps.core.tenancy import access_object
@@ -58,7 +58,8 @@ class CSVTextParser(parsers.BaseParser):
     media_type = "text/csv"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return {"csv": stream.read().decode((parser_context or {}).get("encoding") or "utf-8", errors="replace")}
+        # Bytes: the import decodes them itself, recognising UTF-16 and UTF-8 byte-order marks.
+        return {"csv": stream.read()}
 
 
 def _actor_label(view) -> str:
@@ -200,7 +201,7 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, MerchantV
     )  # fmt: skip
     @action(
         detail=False, methods=["post"], url_path="import", url_name="import",
-        parser_classes=[parsers.MultiPartParser, parsers.JSONParser, CSVTextParser],
+        parser_classes=[parsers.MultiPartParser, BoundedJSONParser, CSVTextParser],
     )  # fmt: skip
     def import_csv(self, request):
         data, dry_run = _import_input(request), request.query_params.get("dry_run") in ("1", "true", "yes")
@@ -226,12 +227,13 @@ def _import_input(request) -> dict:
     for key in ("mapping", "defaults"):
         if isinstance(raw.get(key), str):
             try:
-                raw[key] = json.loads(raw[key])
-            except ValueError:
-                raise DRFValidationError({key: ["Give a JSON object."]}) from None
+                raw[key] = inputs.json_loads(raw[key])
+            except inputs.InputError as exc:
+                raise DRFValidationError({key: [f"Give a JSON object. {exc.message}"]}) from None
+    body = raw.pop("csv") if isinstance(raw.get("csv"), bytes) else None  # a text/csv body, decoded by the import
     data = ImportInputSerializer(data=raw)
     data.is_valid(raise_exception=True)
-    values = dict(data.validated_data)
+    values = dict(data.validated_data) | ({"csv": body} if body else {})
     if not isinstance(values.get("mapping"), dict) or not isinstance(values.get("defaults", {}), dict):
         raise DRFValidationError({"mapping": ['Give a JSON object {"<csv column>": "<field>"}.']})
     if not values.get("file") and not values.get("csv"):
@@ -263,9 +265,10 @@ class ConsentEventViewSet(mixins.ListModelMixin, MerchantViewSet):
         qs = ConsentEvent.objects.select_related("actor")
         contact = self.request.query_params.get("contact", "")
         if contact:
-            if not contact.isdigit():
+            contact_id = inputs.ascii_int(contact)
+            if contact_id is None:
                 raise DRFValidationError({"contact": ["Give a contact id."]})
-            qs = qs.filter(contact_id=int(contact))
+            qs = qs.filter(contact_id=contact_id)
         return qs
 
     @extend_schema(parameters=[OpenApiParameter("contact", int)])

@@ -21,6 +21,7 @@ from apps.contacts.models import (
     Suppression,
 )
 from apps.contacts.suppression import bare_identifier_pairs
+from apps.core import inputs
 
 
 def consent_status_subquery(*, channel: str, purpose: str):
@@ -114,7 +115,7 @@ def _search(qs: QuerySet, q: str) -> QuerySet:
     if "@" in q:
         return qs.filter(email__iexact=q)
     digits = q.replace(" ", "").replace("-", "")
-    if digits.startswith("+") or digits.isdigit():
+    if digits.startswith("+") or inputs.is_ascii_digits(digits):
         return qs.filter(phone=_phone_or_raw(q if q.startswith("+") else f"+{digits}"))
     return qs.filter(name__icontains=q)
 
@@ -173,7 +174,9 @@ def identifiers_held(*, merchant_id: int, values: Iterable[str]) -> set[str]:
         .filter(external_id__in=values)
         .values_list("external_id", flat=True)
     )
-    phones = Contact.objects.for_merchant(merchant_id).filter(phone__in=[f"+{v}" for v in values if v.isdigit()])
+    phones = Contact.objects.for_merchant(merchant_id).filter(
+        phone__in=[f"+{v}" for v in values if inputs.is_ascii_digits(v)]
+    )
     return held | {phone.lstrip("+") for phone in phones.values_list("phone", flat=True)}
 
 

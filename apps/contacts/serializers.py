@@ -144,7 +144,8 @@ class AttributeDefinitionSerializer(serializers.ModelSerializer):
     class Meta:
         model = AttributeDefinition
         fields = ["id", "key", "label", "type"]
-        extra_kwargs = {"key": {"validators": []}}
+        # The model's default type is for rows made elsewhere; through the API the caller says which.
+        extra_kwargs = {"key": {"validators": []}, "type": {"required": True}}
 
 
 class ConsentKeywordSerializer(serializers.ModelSerializer):

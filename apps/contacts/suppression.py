@@ -13,6 +13,8 @@ from functools import lru_cache
 
 from django.conf import settings
 
+from apps.core import inputs
+
 KEY_SALT = "charla.contacts.suppression"
 
 
@@ -21,7 +23,7 @@ def identifier_normalize(kind: str, value: str) -> str:
     if kind == "email":
         return value.lower()
     if kind in {"phone", "whatsapp"}:
-        return "".join(ch for ch in value if ch.isdigit())  # "+34600…" and wa_id "34600…" hash alike
+        return inputs.ascii_digits(value)  # "+34600…" and wa_id "34600…" hash alike
     # A business-scoped user id (`whatsapp_user`) is kept as Meta sent it: its letters are part of the id, and
     # it is no number, so it hashes under its own kind (a person known by it alone is suppressed by it).
     return value
@@ -64,7 +66,7 @@ def bare_identifier_pairs(value: str, digest=suppression_hash) -> set[tuple[str,
     """(kind, hash) pairs an identifier met without its kind (a webhook's `from`, `recipient_user_id`,
     a Messenger `sender.id`) may be suppressed under: a number as a phone, anything else as a WhatsApp
     business-scoped user id, and anything as a Messenger PSID."""
-    kinds = ["phone" if value.isdigit() else "whatsapp_user", "messenger"]
+    kinds = ["phone" if inputs.is_ascii_digits(value) else "whatsapp_user", "messenger"]
     return {(kind, digest(kind, value)) for kind in kinds}
 
 

@@ -28,6 +28,7 @@ from apps.contacts.services.imports import contact_import_run, contact_import_up
 from apps.contacts.services.merge import contact_merge
 from apps.contacts.services.privacy import consent_ledger_csv, contact_erase, contact_export
 from apps.contacts.services.settings import attribute_definition_create, keyword_create
+from apps.core import inputs
 from apps.core.permissions import member_required
 from apps.core.roles import Capability, role_can
 from apps.core.tenancy import access_object
@@ -60,9 +61,9 @@ def contact_list(request):
     )  # fmt: skip
     shown_channel = consent[0] if consent else "whatsapp"
     qs = qs.annotate(consent=selectors.consent_status_subquery(channel=shown_channel, purpose="marketing"))
-    after = request.GET.get("after", "")
-    if after.isdigit():
-        qs = qs.filter(pk__lt=int(after))
+    after = inputs.ascii_int(request.GET.get("after", ""))
+    if after is not None:
+        qs = qs.filter(pk__lt=after)
     page = list(qs[: PAGE_SIZE + 1])
     params = request.GET.copy()
     params.pop("after", None)

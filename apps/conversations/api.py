@@ -24,6 +24,7 @@ from apps.conversations.serializers import (
     MessageCreateSerializer,
     MessageSerializer,
 )
+from apps.core import inputs
 from apps.core.api.errors import Conflict, Unprocessable
 from apps.core.api.pagination import IdCursorPagination
 from apps.core.api.views import MerchantAPIView, MerchantModelViewSet, MerchantViewSet
@@ -80,10 +81,10 @@ def _int_param(request, name: str) -> int | None:
     value = request.query_params.get(name)
     if value in (None, ""):
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationError({name: "must be an integer id"}) from None
+    number = inputs.ascii_int(value)
+    if number is None:
+        raise ValidationError({name: "must be an integer id"})
+    return number
 
 
 @extend_schema(
@@ -130,8 +131,8 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
             return qs.filter(assignee__isnull=True)
         if value == "me":  # an API key has no person behind it: nothing is "mine"
             return qs.filter(assignee_id=self.acting_user.pk) if self.acting_user else qs.none()
-        if value.isdigit():
-            return qs.filter(assignee_id=int(value))
+        if (assignee_id := inputs.ascii_int(value)) is not None:
+            return qs.filter(assignee_id=assignee_id)
         raise ValidationError({"assignee": "must be a user id, `me` or `none`"})
 
     @extend_schema(

@@ -14,7 +14,7 @@ from typing import Any
 
 from apps.conversations import events, live, widget
 from apps.conversations.relay import relay_ensure_started
-from apps.core import ratelimit
+from apps.core import inputs, ratelimit
 from apps.core.roles import Capability
 from apps.core.sockets import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GroupSocket, MemberSocket
 
@@ -63,9 +63,6 @@ class LiveConsumer(GroupSocket):
         if len(self._seen_order) > SEEN_WINDOW:
             self._seen.discard(self._seen_order.popleft())
         return True
-
-    async def send_error(self, code: str, message: str, **extra: Any) -> None:
-        await self.send_json({"type": "error", "code": code, "message": message, **extra})
 
     async def emit_event(self, event: dict) -> None:
         """Send one stored event unless this socket has sent it already (or it is not for this client)."""
@@ -138,7 +135,7 @@ class InboxConsumer(MemberSocket, LiveConsumer):
         await self.close(code=code)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if not isinstance(content, dict):
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             return await self.send_error("bad_request", "Send a JSON object with a type.")
         handler = {
             "resume": self._on_resume,
@@ -155,8 +152,8 @@ class InboxConsumer(MemberSocket, LiveConsumer):
         await self.send_json({"type": "pong"})
 
     async def _on_resume(self, content: dict) -> None:
-        after = live.int_or_none(content.get("after_seq"))
-        if after is None or after < 0:
+        after = inputs.ascii_int(content.get("after_seq"))
+        if after is None:
             return await self.send_error("bad_request", "after_seq must be a non-negative integer.", field="after_seq")
         conversation_id = None
         if content.get("conversation_id") is not None:
@@ -167,7 +164,7 @@ class InboxConsumer(MemberSocket, LiveConsumer):
 
     async def _conversation_id(self, content: dict) -> int | None:
         """The conversation id when it is this merchant's; otherwise an error to the client and None."""
-        conversation_id = live.int_or_none(content.get("conversation_id"))
+        conversation_id = inputs.ascii_int(content.get("conversation_id"))
         if conversation_id is None or not await live.conversation_exists(
             merchant_id=self.merchant_id, conversation_id=conversation_id
         ):
@@ -241,7 +238,7 @@ class WidgetConsumer(LiveConsumer):
         relay_ensure_started()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if not isinstance(content, dict):
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             return await self.send_error("bad_request", "Send a JSON object with a type.")
         kind = content.get("type")
         if self.visitor is None and kind != "auth":
@@ -271,13 +268,13 @@ class WidgetConsumer(LiveConsumer):
         self.visitor = visitor
         await self._follow(await live.visitor_conversation_id(channel=self.channel, visitor_id=visitor.visitor_id))
         await self.send_json({"type": "ready", "conversation_id": self.conversation_id})
-        after = live.int_or_none(content.get("after_seq"))
-        if after is not None and after >= 0:
+        after = inputs.ascii_int(content.get("after_seq"))
+        if after is not None:
             await self._resume(after)
 
     async def _on_resume(self, content: dict) -> None:
-        after = live.int_or_none(content.get("after_seq"))
-        if after is None or after < 0:
+        after = inputs.ascii_int(content.get("after_seq"))
+        if after is None:
             return await self.send_error("bad_request", "after_seq must be a non-negative integer.", field="after_seq")
         await self._resume(after)
 
@@ -339,7 +336,7 @@ class WidgetConsumer(LiveConsumer):
         await self.channel_layer.group_send(events.merchant_group(self.channel.merchant_id), message)
 
     async def _on_seen(self, content: dict) -> None:
-        up_to = live.int_or_none(content.get("message_id"))
+        up_to = inputs.ascii_int(content.get("message_id"))
         if up_to is None or self.conversation_id is None:
             return await self.send_error("bad_request", "message_id must be an integer.", field="message_id")
         await live.widget_mark_seen(channel=self.channel, conversation_id=self.conversation_id, up_to_id=up_to)

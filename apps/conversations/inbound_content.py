@@ -7,11 +7,11 @@ content and are handled by the services before this is asked.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from apps.conversations.models import MessageKind
+from apps.core import inputs
 
 WA_MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
 MAP_URL = "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
@@ -92,8 +92,8 @@ def _wa_interactive(kind: str, content: dict, metadata: dict) -> Content:
 def _wa_flow_reply(reply: dict, metadata: dict) -> Content:
     """A WhatsApp Flow's answers arrive as a JSON string; they are stored parsed, and listed in the body."""
     try:
-        answers = json.loads(str(reply.get("response_json") or "{}"))
-    except ValueError:
+        answers = inputs.json_loads(str(reply.get("response_json") or "{}"), strip_controls=True)
+    except inputs.InputError:
         answers = {}
     answers = _dict(answers)
     metadata["flow"] = {"name": str(reply.get("name") or ""), "token": str(answers.get(FLOW_TOKEN) or "")}

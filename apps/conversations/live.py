@@ -33,15 +33,6 @@ WIDGET_KINDS = {"message.created", "message.updated"}
 WIDGET_MESSAGE_FIELDS = ("id", "direction", "author_kind", "kind", "body", "status", "created_at")
 
 
-def int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def header(scope: dict, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from apps.core import outbound_http
+from apps.core import inputs, outbound_http
 
 logger = logging.getLogger(__name__)
 
@@ -321,7 +321,7 @@ def whatsapp_addressee(address: str) -> dict[str, str]:
     business-scoped user id (`US.1349…`, never a number) goes in `recipient`, and `to` is left out,
     since Meta lets `to` win when both are present."""
     address = str(address)
-    return {"to": address} if address.removeprefix("+").isdigit() else {"recipient": address}
+    return {"to": address} if inputs.is_ascii_digits(address.removeprefix("+")) else {"recipient": address}
 
 
 def whatsapp_text_payload(to: str, text: str) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from apps.conversations.models import Attachment, AttachmentStatus, Message
-from apps.core import filetypes
+from apps.core import filetypes, inputs
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 ALLOWED_UPLOAD_TYPES = {
@@ -33,6 +33,10 @@ def upload_validate(*, name: str, content_type: str, size: int, head: bytes) -> 
     The declared type must be what the bytes are: a page declared as "text/plain" or renamed
     "photo.png" is refused instead of being stored and handed to agents.
     """
+    for label, text in (("name", name), ("type", content_type or "")):
+        problem = inputs.text_problem(text)
+        if problem:
+            raise ValidationError({"file": [f"The file's {label}: {problem}"]})
     if size > MAX_UPLOAD_BYTES:
         raise ValidationError({"file": [f"“{name}” is {size // 1024} KB; files may be at most 10 MB."]})
     if size == 0:

@@ -20,6 +20,7 @@ from apps.conversations.models import (
     Conversation,
     Message,
 )
+from apps.core import inputs
 from apps.core.body_limits import body_limited
 from apps.core.downloads import download_response
 from apps.core.permissions import member_required
@@ -182,7 +183,7 @@ def conversation(request, conversation_id: int):
 def messages_older(request, conversation_id: int):
     conversation = _conversation(request, conversation_id)
     before = request.GET.get("before", "")
-    history, has_older = _history(conversation, before=int(before) if before.isdigit() else None)
+    history, has_older = _history(conversation, before=inputs.ascii_int(before))
     context = {"conversation": conversation, "history": history, "has_older": has_older}
     return render(request, "conversations/_history.html", context)
 

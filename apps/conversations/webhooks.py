@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from apps.conversations.models import Channel, ChannelKind
-from apps.conversations.services.inbound import webhook_event_store
+from apps.conversations.services.inbound import webhook_body_read, webhook_event_store
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +61,13 @@ def _receive(request: HttpRequest, channel: Channel) -> HttpResponse:
     if not signature_valid(body=body, header=header, secret=channel.app_secret):
         logger.warning("conversations.webhook_bad_signature", extra={"channel_id": channel.pk})
         return HttpResponseForbidden("bad signature", content_type="text/plain")
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return HttpResponseBadRequest("body is not JSON", content_type="text/plain")
-    if not isinstance(data, dict):
-        return HttpResponseBadRequest("body is not a JSON object", content_type="text/plain")
+    data, problem = webhook_body_read(body)
+    if data is None:
+        # Signed, so Meta's (or someone holding the app secret): kept, answered 200 so Meta neither retries
+        # it for days nor disables the subscription, and never processed.
+        logger.warning("conversations.webhook_unreadable", extra={"channel_id": channel.pk, "reason": problem})
+        webhook_event_store(channel=channel, body=body, ignored_reason=problem)
+        return HttpResponse("EVENT_RECEIVED", content_type="text/plain")
     # One autocommitted INSERT (no BEGIN/COMMIT round trips); the callback runs once it is durable.
     event = webhook_event_store(channel=channel, body=body)
     transaction.on_commit(lambda: _enqueue(event.pk))

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET
 
 from apps.conversations import events, live, uploads, widget
 from apps.conversations.models import Message, MessageKind
-from apps.core import ratelimit
+from apps.core import inputs, ratelimit
 from apps.core.body_limits import body_limit_register, limit_text, upload_over_limit
 from apps.core.downloads import download_response
 
@@ -64,22 +64,28 @@ def widget_endpoint(view):
             return _cors(_error(405, "method_not_allowed", "Use POST."), origin)
         if upload_over_limit(request, limit=uploads.MAX_UPLOAD_BYTES):
             return _cors(_error(413, "too_large", limit_text(uploads.MAX_UPLOAD_BYTES)), origin)
-        data = _body(request)
-        if data is None:
-            return _cors(_error(400, "bad_request", "Send a JSON object."), origin)
+        try:
+            data = _body(request)
+        except inputs.InputError as exc:
+            fields = {exc.field: [exc.message]} if exc.field else {}
+            return _cors(_error(400, "bad_request", exc.message, fields), origin)
         return _cors(view(request, channel=channel, data=data), origin)
 
     return body_limit_register(wrapped, uploads.MAX_UPLOAD_BYTES)
 
 
-def _body(request) -> dict | None:
+def _body(request) -> dict:
+    """The call's fields, within the edge's bounds (apps.core.inputs); InputError otherwise."""
     if request.content_type == "multipart/form-data":
-        return request.POST.dict()
-    try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+        data = request.POST.dict()
+        for name, value in data.items():
+            inputs.text_check(name, field="body")
+            inputs.text_check(value, field=name)
+        return data
+    data = inputs.json_loads(request.body or b"{}")
+    if not isinstance(data, dict):
+        raise inputs.InputError("Send a JSON object.")
+    return data
 
 
 def _visitor(channel, data: dict) -> widget.Visitor | None:

@@ -1,5 +1,8 @@
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.functional import SimpleLazyObject
 
+from apps.core import inputs
+from apps.core.api.errors import error_body, is_api_request
 from apps.merchants.selectors import membership_current
 
 SESSION_MERCHANT_KEY = "merchant_id"
@@ -59,3 +62,44 @@ class ContentSecurityPolicyMiddleware:
             docs = match is not None and match.view_name == "api-docs"
             response["Content-Security-Policy"] = API_DOCS_POLICY if docs else CONTENT_SECURITY_POLICY
         return response
+
+
+class EdgeInputMiddleware:
+    """Refuses a request whose path, query string or urlencoded form holds text that cannot be stored
+    (NUL, control characters), before any view passes it to a query: a 400, never the database's 500.
+
+    JSON bodies are bounded by their parsers (apps.core.api.parsers, the widget, the webhooks) and
+    multipart fields by the forms and serializers, whose CharFields refuse NUL; a multipart body is
+    not read here, so views that need the raw stream still have it.
+    """
+
+    FORM = "application/x-www-form-urlencoded"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        problem = self._problem(request)
+        if problem is None:
+            return self.get_response(request)
+        field, message = problem
+        if is_api_request(request):
+            return JsonResponse(error_body("validation_error", f"{field}: {message}", {field: [message]}), status=400)
+        return HttpResponseBadRequest(f"{field}: {message}", content_type="text/plain; charset=utf-8")
+
+    def _problem(self, request) -> tuple[str, str] | None:
+        for name, text in self._texts(request):
+            message = inputs.text_problem(text)
+            if message:
+                return inputs.text_clean(name), message
+        return None
+
+    def _texts(self, request):
+        yield "path", request.path_info
+        forms = [request.GET]
+        if request.method == "POST" and request.content_type == self.FORM:
+            forms.append(request.POST)
+        for form in forms:
+            for name, values in form.lists():
+                yield name, name
+                yield from ((name, value) for value in values)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import httpx
 from django.conf import settings
 
+from apps.core import inputs
+
 Resolver = Callable[[str, int], list[str]]
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -197,7 +199,7 @@ def _literal(host: str) -> list[str]:
 
 def _read_capped(response: httpx.Response, limits: _Limits) -> bytes:
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limits.max_bytes:
+    if inputs.is_ascii_digits(declared) and int(declared) > limits.max_bytes:
         raise OutboundRefused(f"the answer is larger than {limits.max_bytes} bytes")
     chunks, size = [], 0
     for chunk in response.iter_bytes():

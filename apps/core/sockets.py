@@ -22,6 +22,7 @@ from django.contrib import auth
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 
+from apps.core import inputs
 from apps.core.roles import role_can
 from apps.merchants.events import MESSAGE_TYPE, access_group
 from apps.merchants.models import Membership
@@ -50,11 +51,24 @@ def access_close_code(*, session_key: str | None, merchant_id: int, capability: 
 
 
 class GroupSocket(AsyncJsonWebsocketConsumer):
-    """Remembers the groups it joined, so leaving them all is one call."""
+    """Remembers the groups it joined, so leaving them all is one call; decodes frames within the edge's
+    bounds (apps.core.inputs), answering a bad frame with an error frame instead of dying with 1011."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.groups_joined: list[str] = []
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        if text_data is None:
+            return await self.send_error("bad_request", "Send JSON in text frames.")
+        try:
+            content = inputs.json_loads(text_data)
+        except inputs.InputError as exc:
+            return await self.send_error("bad_request", exc.message, **({"field": exc.field} if exc.field else {}))
+        await self.receive_json(content, **kwargs)
+
+    async def send_error(self, code: str, message: str, **extra: Any) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, **extra})
 
     async def join(self, group: str) -> None:
         if group not in self.groups_joined:

@@ -3,7 +3,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from apps.core.api.errors import error_body
+from apps.core.api.errors import error_body, is_api_request
 from apps.core.health import readiness
 from apps.core.permissions import member_required
 from apps.core.selectors import dashboard_cards
@@ -30,17 +30,13 @@ def dashboard(request):
     return render(request, "core/dashboard.html", {"cards": dashboard_cards(membership=request.membership)})
 
 
-def _is_api(request) -> bool:
-    return request.path.startswith("/api/")
-
-
 def page_not_found(request, exception=None):
-    if _is_api(request):
+    if is_api_request(request):
         return JsonResponse(error_body("not_found", "No such API path or object."), status=404)
     return render(request, "404.html", status=404)
 
 
 def server_error(request):
-    if _is_api(request):
+    if is_api_request(request):
         return JsonResponse(error_body("server_error", "Something went wrong on our side; it was logged."), status=500)
     return render(request, "500.html", status=500)

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from apps.core import inputs
 from apps.core.middleware import SESSION_MERCHANT_KEY
 from apps.core.permissions import member_required
 from apps.core.roles import Capability
@@ -27,7 +28,7 @@ def merchant_switch(request):
     merchant_id = request.POST.get("merchant_id", "")
     membership = (
         selectors.memberships_for_user(user=request.user)
-        .filter(merchant_id__in=[merchant_id] if merchant_id.isdigit() else [])
+        .filter(merchant_id__in=[merchant_id] if inputs.ascii_int(merchant_id) is not None else [])
         .first()
     )
     if membership is None:

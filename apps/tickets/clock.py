@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from apps.core import inputs
+
 MINUTES_PER_DAY = 24 * 60
 # How far ahead to look for working time before giving up (a schedule of holidays only).
 MAX_SEARCH_DAYS = 3 * 366
@@ -159,7 +161,7 @@ def is_working_time(schedule: Schedule, at: datetime) -> bool:
 def parse_hhmm(value: str) -> int:
     """'09:30' -> 570; '24:00' is allowed as the end of a day."""
     hours, sep, minutes = value.strip().partition(":")
-    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
+    if not sep or not inputs.is_ascii_digits(hours) or not inputs.is_ascii_digits(minutes) or len(minutes) != 2:
         raise ValueError(f"“{value}” is not a time like 09:00")
     total = int(hours) * 60 + int(minutes)
     if int(minutes) > 59 or total > MINUTES_PER_DAY:

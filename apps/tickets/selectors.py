@@ -11,6 +11,7 @@ from django.db.models import Avg, Case, Count, DateTimeField, IntegerField, Oute
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
+from apps.core import inputs
 from apps.merchants.models import Membership
 from apps.tickets.models import (
     ACTIVE_STATUSES,
@@ -84,10 +85,10 @@ class TicketFilters:
 def _int_or_none(name: str, value) -> int | None:
     if value in (None, ""):
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError({name: "Give a whole number."}) from None
+    number = inputs.ascii_int(value)
+    if number is None:
+        raise ValidationError({name: "Give a whole number."})
+    return number
 
 
 def parse_filters(params) -> TicketFilters:
@@ -139,8 +140,9 @@ def ticket_list(*, merchant, user=None, filters: TicketFilters | None = None, no
         )
     if filters.q:
         query = Q(subject__icontains=filters.q) | Q(contact__name__icontains=filters.q)
-        if filters.q.lstrip("#").isdigit():
-            query |= Q(number=int(filters.q.lstrip("#")))
+        number = inputs.ascii_int(filters.q.lstrip("#"))
+        if number is not None:
+            query |= Q(number=number)
         qs = qs.filter(query)
     return qs.annotate(priority_rank=_priority_rank(), next_due=_next_due()).order_by(*SORTS[filters.sort])
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from apps.conversations.models import Conversation
 from apps.conversations.policy import PolicyRefused
+from apps.core import inputs
 from apps.core.permissions import member_required
 from apps.core.roles import Capability
 from apps.core.tenancy import access_object
@@ -265,10 +266,7 @@ def csat(request, token: str):
         return render(request, "tickets/csat.html", {"invalid": True}, status=404)
     context = {"ticket": ticket, "open": csat_can_change(ticket), "ratings": range(1, 6), "errors": []}
     if request.method == "POST":
-        try:
-            rating = int(request.POST.get("rating", ""))
-        except ValueError:
-            rating = 0
+        rating = inputs.ascii_int(request.POST.get("rating", "")) or 0
         try:
             services.csat_answer(ticket=ticket, rating=rating, comment=request.POST.get("comment", ""))
         except ValidationError as exc:

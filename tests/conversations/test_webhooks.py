@@ -137,11 +137,26 @@ def test_signature_over_reserialised_json_is_refused(post_webhook, wa_channel):
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe"])
-def test_malformed_body_with_valid_signature_is_400_and_not_stored(post_webhook, wa_channel, raw):
-    response = post_webhook(wa_channel, raw)
-    assert response.status_code == 400
-    assert WebhookEvent.objects.count() == 0
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "body is not JSON within bounds: The JSON document is malformed"),
+        (b"[1, 2]", "body is not a JSON object"),
+        (b"\xff\xfe", "body is not JSON within bounds: The JSON document is not UTF-8."),
+        (b'{"a": "\x00"}', "body is not JSON within bounds: The JSON document is malformed"),
+    ],
+)
+def test_malformed_body_with_valid_signature_is_kept_ignored_and_never_processed(
+    post_webhook, wa_channel, raw, reason, django_capture_on_commit_callbacks
+):
+    # Answered 200: Meta would retry a refused body for days and then disable the subscription.
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post_webhook(wa_channel, raw)
+    assert (response.status_code, response.content) == (200, b"EVENT_RECEIVED")
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEventStatus.IGNORED and event.error.startswith(reason)
+    assert "\x00" not in event.body
+    assert callbacks == []  # nothing enqueued
 
 
 def test_post_enqueues_processing_after_commit(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import zoneinfo
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from apps.contacts.models import (
     ContactIdentity,
     IdentityKind,
 )
+from apps.core import inputs
 from apps.merchants.models import Merchant, validate_locale
 
 # Meta's format: ISO country, ENT. for a parent id shared by managed businesses, alphanumerics (the general
@@ -117,6 +119,8 @@ def _attribute_value(definition: AttributeDefinition, value):
             number = float(value)
         except (TypeError, ValueError):
             raise ValidationError("must be a number") from None
+        if not math.isfinite(number):  # "NaN", "inf", "1e999": floats, but not numbers jsonb can hold
+            raise ValidationError("must be a number")
         return int(number) if number.is_integer() else number
     if kind == AttributeType.BOOLEAN:
         if isinstance(value, bool):
@@ -285,7 +289,7 @@ def identity_normalize(kind: str, external_id: str) -> str:
     value = (external_id or "").strip()
     if kind == IdentityKind.WHATSAPP:
         value = value.lstrip("+")
-        if not value.isdigit() or not 6 <= len(value) <= 20:
+        if not inputs.is_ascii_digits(value) or not 6 <= len(value) <= 20:
             raise ValidationError({"whatsapp_id": ["A WhatsApp id is the number's digits, e.g. 34600111222."]})
     if kind == IdentityKind.WHATSAPP_USER and not BSUID.fullmatch(value):
         raise ValidationError({"whatsapp_user_id": ["A business-scoped user id looks like US.13491208655302741918."]})

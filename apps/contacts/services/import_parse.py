@@ -6,6 +6,7 @@ collected); it is never inferred from a contact being in the file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from apps.contacts.services.contacts import (
     phone_parse,
     phone_single_timezone,
 )
+from apps.core import inputs
 from apps.merchants.models import Merchant
 
 MAX_ROWS = 200_000
@@ -66,12 +68,33 @@ def import_guess_mapping(*, merchant: Merchant, headers: list[str]) -> dict[str,
 
 
 # ------------------------------------------------------------------ parsing
+# Longest first: UTF-32 LE's mark starts with UTF-16 LE's.
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)  # fmt: skip
+
+
 def csv_decode(data: bytes | str) -> str:
-    if isinstance(data, str):
-        return data
-    if len(data) > MAX_BYTES:
+    """The file's text: the encoding its byte-order mark names, else UTF-8, else Windows-1252."""
+    if isinstance(data, bytes) and len(data) > MAX_BYTES:
         raise ValidationError({"file": [f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB."]})
-    for encoding in ("utf-8-sig", "cp1252"):
+    text = data if isinstance(data, str) else _decode(data)
+    problem = inputs.text_problem(text)
+    if problem:
+        raise ValidationError({"file": [f"The file is not CSV text. {problem}"]})
+    return text
+
+
+def _decode(data: bytes) -> str:
+    marked = next((encoding for bom, encoding in BOMS if data.startswith(bom)), None)
+    if marked:
+        try:
+            return data.decode(marked)
+        except UnicodeDecodeError:
+            message = f"The file starts with a {marked.upper()} byte-order mark but is not {marked.upper()} text."
+            raise ValidationError({"file": [message]}) from None
+    for encoding in ("utf-8", "cp1252"):
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from apps.conversations.models import Channel, ChannelKind
+from apps.core import inputs
 
 EDITABLE = (
     "name",
@@ -33,9 +34,9 @@ def _validate(channel: Channel) -> None:
     }
     if missing:
         raise ValidationError(missing)
-    if channel.phone_number_id and not channel.phone_number_id.isdigit():
+    if channel.phone_number_id and not inputs.is_ascii_digits(channel.phone_number_id):
         raise ValidationError({"phone_number_id": "Meta's phone number id is digits only"})
-    if channel.page_id and not channel.page_id.isdigit():
+    if channel.page_id and not inputs.is_ascii_digits(channel.page_id):
         raise ValidationError({"page_id": "Meta's page id is digits only"})
     origins = channel.allowed_origins
     if not isinstance(origins, list) or not all(

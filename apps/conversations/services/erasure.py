@@ -21,6 +21,7 @@ from apps.contacts.redaction import DROPPED, Traces, traces_build
 from apps.contacts.selectors import erased_identifiers
 from apps.conversations.models import Attachment, Conversation, LiveEvent, Message, WebhookEvent
 from apps.conversations.services.retention import messages_redact
+from apps.core import inputs
 
 
 @transaction.atomic
@@ -70,7 +71,7 @@ def webhook_event_forget_erased(*, event: WebhookEvent) -> bool:
     True when the stored body changed. One query for most events (the suppression lookup).
     """
     try:
-        people = _people_in(json.loads(event.body))
+        people = _people_in(inputs.json_loads(event.body, strip_controls=True))
     except ValueError:
         return False
     erased = _erased_identifiers(event.merchant_id, people)
@@ -103,7 +104,7 @@ def _erased_identifiers(merchant_id: int, people: set[str]) -> list[str]:
 
 def _body_without(body: str, traces: Traces) -> str | None:
     try:
-        data = json.loads(body)
+        data = inputs.json_loads(body, strip_controls=True)  # bounded: an ignored body may be too deep
     except ValueError:
         return traces.scrub(body)  # never processed as JSON anyway: keep it, without the person
     pruned = traces.prune_json(data)

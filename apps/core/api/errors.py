@@ -43,6 +43,14 @@ def django_validation_to_drf(exc: DjangoValidationError) -> exceptions.Validatio
     return exceptions.ValidationError({"non_field_errors": exc.messages})
 
 
+API_PREFIX = "/api/"
+
+
+def is_api_request(request) -> bool:
+    """Answered in the contract's JSON envelope (API paths) rather than with a page."""
+    return request.path.startswith(API_PREFIX)
+
+
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 

@@ -7,6 +7,11 @@ reactions and edits change the message they point at.
 """
 
 from apps.conversations.services.inbound.common import ProcessResult
-from apps.conversations.services.inbound.processing import status_retry, webhook_event_process, webhook_event_store
+from apps.conversations.services.inbound.processing import (
+    status_retry,
+    webhook_body_read,
+    webhook_event_process,
+    webhook_event_store,
+)
 
-__all__ = ["ProcessResult", "status_retry", "webhook_event_process", "webhook_event_store"]
+__all__ = ["ProcessResult", "status_retry", "webhook_body_read", "webhook_event_process", "webhook_event_store"]

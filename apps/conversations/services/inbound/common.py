@@ -17,6 +17,7 @@ from apps.conversations.models import Channel, Message, MessageDirection
 from apps.conversations.providers import MARKETING_OPT_OUT_CODES
 from apps.conversations.services.delivery import consent_revoke_for_error
 from apps.conversations.services.messages import status_apply
+from apps.core import inputs
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +106,8 @@ def status_to_message(channel: Channel, provider_id: str, status: str, at, code:
     if message is None:
         return False
     changed = status_apply(message=message, status=status, at=at, error_code=code, error_message=reason)
-    if changed and status == "failed" and code.isdigit() and int(code) in MARKETING_OPT_OUT_CODES:
+    number = inputs.ascii_int(code)
+    if changed and status == "failed" and number in MARKETING_OPT_OUT_CODES:
         # Meta usually reports 131050 asynchronously, in a failed status rather than in the send answer.
-        consent_revoke_for_error(message_id=message.pk, code=int(code))
+        consent_revoke_for_error(message_id=message.pk, code=number)
     return True

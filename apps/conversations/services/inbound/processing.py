@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -11,18 +9,33 @@ from apps.conversations.models import Channel, ChannelKind, WebhookEvent, Webhoo
 from apps.conversations.services.erasure import webhook_event_forget_erased
 from apps.conversations.services.inbound import messenger, whatsapp
 from apps.conversations.services.inbound.common import ProcessResult
+from apps.core import inputs
 
 PROCESSORS = {ChannelKind.WHATSAPP: whatsapp.process, ChannelKind.MESSENGER: messenger.process}
 
 
-def webhook_event_store(*, channel: Channel, body: bytes) -> WebhookEvent:
-    """Keep the verified raw body; the task does the work."""
+def webhook_event_store(*, channel: Channel, body: bytes, ignored_reason: str = "") -> WebhookEvent:
+    """Keep the verified raw body; the task does the work. A body that cannot be read within the edge's
+    bounds is kept `ignored` with the reason, for a person to look at, and never processed."""
+    ignored = {"status": WebhookEventStatus.IGNORED, "error": ignored_reason[:5000], "processed_at": timezone.now()}
     return WebhookEvent.objects.create(
         merchant_id=channel.merchant_id,
         channel=channel,
         provider=channel.kind,
-        body=body.decode("utf-8", errors="replace"),
+        # A readable body has no character PostgreSQL refuses (JSON has no raw control characters).
+        body=inputs.text_clean(body.decode("utf-8", errors="replace")),
+        **(ignored if ignored_reason else {}),
     )
+
+
+def webhook_body_read(body: bytes | str) -> tuple[dict | None, str]:
+    """(the body as a JSON object, "") or (None, why it is not one within the edge's bounds)."""
+    try:
+        # Meta's text cannot be sent back to be fixed: what PostgreSQL cannot store is dropped, not refused.
+        data = inputs.json_loads(body, strip_controls=True)
+    except inputs.InputError as exc:
+        return None, f"body is not JSON within bounds: {exc.message}"
+    return (data, "") if isinstance(data, dict) else (None, "body is not a JSON object")
 
 
 def webhook_event_process(*, event_id: int) -> ProcessResult:
@@ -30,12 +43,9 @@ def webhook_event_process(*, event_id: int) -> ProcessResult:
     `result.errors` (transient) asks the caller to retry, `result.rejected` (deterministic) does not."""
     event = WebhookEvent.objects.select_related("channel__merchant").get(pk=event_id)
     result = ProcessResult()
-    try:
-        data = json.loads(event.body)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        return _finish(event, result, WebhookEventStatus.IGNORED, "body is not a JSON object")
+    data, problem = webhook_body_read(event.body)
+    if data is None:
+        return _finish(event, result, WebhookEventStatus.IGNORED, problem)
     processor = PROCESSORS.get(event.provider)
     if processor is None:
         result.ignored += 1

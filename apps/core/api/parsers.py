@@ -1,0 +1,22 @@
+"""The API's JSON parser: the edge bounds (apps.core.inputs) instead of a bare json.loads."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import exceptions, parsers
+
+from apps.core import inputs
+
+
+class BoundedJSONParser(parsers.JSONParser):
+    """Too large, too deep or malformed is a parse error; text that cannot be stored is a field error."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        # One byte past the bound is enough to refuse it; the rest is never read into memory.
+        raw = stream.read(settings.INPUT_JSON_MAX_BYTES + 1) if stream is not None else b""
+        try:
+            return inputs.json_loads(raw)
+        except inputs.InputError as exc:
+            if exc.field is None:
+                raise exceptions.ParseError(exc.message) from exc
+            raise exceptions.ValidationError({exc.field: [exc.message]}) from exc
