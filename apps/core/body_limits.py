@@ -16,6 +16,8 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
+from apps.core import inputs
+
 # Room for the multipart boundaries, part headers and the small fields sent beside a file.
 MULTIPART_OVERHEAD = 64 * 1024
 # view function -> its upload limit, for the ASGI layer (which runs before Django reads the body).
@@ -43,10 +45,7 @@ class LimitedUploadHandler(FileUploadHandler):
 
 
 def _declared_length(request: HttpRequest) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
+    return inputs.ascii_int(request.META.get("CONTENT_LENGTH") or "0") or 0
 
 
 def upload_over_limit(request: HttpRequest, *, limit: int) -> bool:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from apps.core import inputs
+
 UNITS = {"s": 1, "sec": 1, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 
 
@@ -55,7 +57,7 @@ def rate_parse(text: str) -> Rate:
     count, _, per = text.partition("/")
     digits = per.rstrip("abcdefghijklmnopqrstuvwxyz")
     unit = per[len(digits) :]
-    if not count.isdigit() or unit not in UNITS or (digits and not digits.isdigit()):
+    if not inputs.is_ascii_digits(count) or unit not in UNITS or (digits and not inputs.is_ascii_digits(digits)):
         raise ValueError(f"Bad rate {text!r}: use e.g. '5/min', '20/15min', '3/h'.")
     return Rate(limit=int(count), period=int(digits or 1) * UNITS[unit])
 
