@@ -71,7 +71,6 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, MerchantV
         "list": Capability.CONTACTS_VIEW,
         "retrieve": Capability.CONTACTS_VIEW,
         "create": Capability.CONTACTS_EDIT_PROFILE,
-        "update": Capability.CONTACTS_EDIT_PROFILE,
         "partial_update": Capability.CONTACTS_EDIT_PROFILE,
         "destroy": Capability.CONTACTS_MANAGE,
         "export": Capability.CONTACTS_MANAGE,
@@ -124,10 +123,6 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, MerchantV
         data.is_valid(raise_exception=True)
         services.contact_update(contact=contact, **data.validated_data)
         return self._out(contact)
-
-    @extend_schema(request=ContactInputSerializer, responses=ContactSerializer)
-    def update(self, request, pk=None):
-        return self.partial_update(request, pk=pk)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):

@@ -6,10 +6,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from apps.conversations import hooks, selectors, services
@@ -33,13 +32,10 @@ from apps.core.roles import Capability
 SECRET_AND_ID_FIELDS = ("phone_number_id", "page_id", "access_token", "app_secret", "verify_token")
 
 
-class ConversationCursorPagination(CursorPagination):
+class ConversationCursorPagination(IdCursorPagination):
     """Most recent activity first; the cursor is keyset on last_message_at (ties broken by DRF's offset)."""
 
     ordering = ("-last_message_at", "-id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 class ChannelViewSet(MerchantModelViewSet):
@@ -83,16 +79,17 @@ def _int_param(request, name: str) -> int | None:
         raise ValidationError({name: "must be an integer id"}) from None
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("status", str, enum=["open", "pending", "snoozed", "resolved"]),
-        OpenApiParameter("channel", int),
-        OpenApiParameter("contact", int),
-        OpenApiParameter("assignee", str, description="a user id, `me` or `none`"),
-        OpenApiParameter("label", str),
-        OpenApiParameter("q", str, description="search in contact name, phone and last message"),
-    ]
-)
+LIST_FILTERS = [
+    OpenApiParameter("status", str, enum=ConversationStatus.values),
+    OpenApiParameter("channel", int),
+    OpenApiParameter("contact", int),
+    OpenApiParameter("assignee", str, description="a user id, `me` or `none`"),
+    OpenApiParameter("label", str),
+    OpenApiParameter("q", str, description="search in contact name, phone and last message"),
+]
+
+
+@extend_schema_view(list=extend_schema(parameters=LIST_FILTERS))
 class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, MerchantViewSet):
     """Conversations, newest activity first. PATCH changes status, assignee, labels, priority."""
 

@@ -125,9 +125,6 @@ class TicketViewSet(
             services.ticket_update(ticket=ticket, actor=self.actor(), **data.validated_data)
         return Response(self._out(ticket.pk))
 
-    def update(self, request, *args, **kwargs):
-        return self.partial_update(request, *args, **kwargs)
-
     @extend_schema(request=MergeSerializer, responses=TicketOutputSerializer)
     @action(detail=True, methods=["post"])
     def merge(self, request, pk=None):
@@ -221,7 +218,6 @@ class SettingsViewSet(MerchantModelViewSet):
     required_capability = Capability.TICKETS
     capabilities = {
         "create": Capability.SETTINGS,
-        "update": Capability.SETTINGS,
         "partial_update": Capability.SETTINGS,
         "destroy": Capability.SETTINGS,
     }

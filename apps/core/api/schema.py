@@ -1,6 +1,9 @@
-"""OpenAPI descriptions of Charla's authentication (imported from CoreConfig.ready)."""
+"""OpenAPI descriptions: authentication (imported from CoreConfig.ready) and the error envelope of every operation."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -17,3 +20,68 @@ class PortalSessionScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "The portal's own session."}
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine code: `validation_error`, `not_found`, or the refusing rule.")
+    message = serializers.CharField(help_text="A sentence for people.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Each bad field with its reasons (`non_field_errors` for the whole body); empty otherwise.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The contract's error envelope, the body of every 4xx answer (component `Error`)."""
+
+    error = ErrorDetailSerializer()
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input: `error.fields` names each bad field (query parameters included).",
+    401: "No API key, or an invalid or revoked one.",
+    403: "The caller's role cannot use this operation.",
+    404: "No such object for this merchant (another merchant's id included), or an invalid page cursor.",
+    409: "The object's current state does not allow this; `error.code` says why.",
+    415: "The body's media type is not one this operation reads.",
+    422: "A business rule refused a well-formed request; `error.code` names the rule.",
+    429: "Too many requests for this key; retry after the `Retry-After` seconds.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """The error envelope for these statuses, for `extend_schema(responses={...})` and the base schema."""
+    return {status: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[status]) for status in statuses}
+
+
+class MerchantAutoSchema(AutoSchema):
+    """Adds the error answers every merchant-scoped operation can give, so no client meets an undocumented one.
+
+    Operation-specific refusals (409, 422) are declared by the operation with `error_responses(...)`.
+    """
+
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        for status in self._error_statuses(operation):
+            response = error_responses(status)[status]
+            operation["responses"].setdefault(str(status), self._get_response_for_code(response, str(status)))
+        return operation
+
+    def _error_statuses(self, operation: dict) -> list[int]:
+        parameters = operation.get("parameters", [])
+        has_body = "requestBody" in operation
+        statuses = [401, 403]
+        if has_body or any(p["in"] == "query" for p in parameters):
+            statuses.append(400)
+        if any(p["in"] == "path" for p in parameters) or self._is_paginated():
+            statuses.append(404)
+        if has_body:
+            statuses.append(415)
+        if self.view.get_throttles():
+            statuses.append(429)
+        return statuses
+
+    def _is_paginated(self) -> bool:
+        return self.method == "GET" and self._get_paginator() is not None and self._is_list_view()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import mixins, viewsets
 from rest_framework.views import APIView
 
+from apps.core.api.schema import MerchantAutoSchema
 from apps.core.roles import Role
 from apps.merchants.models import ApiKey
 from apps.merchants.selectors import membership_current
@@ -15,10 +16,14 @@ class MerchantScopedMixin:
 
     `required_capability` is the capability every method needs; `capabilities` maps an action
     name (viewsets) or an HTTP method to a different one. `None` means any member.
+    Every operation's schema lists the error envelope for each status it can answer.
     """
 
     required_capability: str | None = None
     capabilities: dict[str, str | None] = {}
+    # Updates are PATCH, partial by nature; no PUT that would quietly act as one.
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    schema = MerchantAutoSchema()
 
     def resolve_tenant(self, request):
         if not hasattr(self, "_tenant"):
