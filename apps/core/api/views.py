@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, parsers, viewsets
 from rest_framework.views import APIView
 
 from apps.core.api.schema import MerchantAutoSchema
@@ -23,6 +23,8 @@ class MerchantScopedMixin:
     capabilities: dict[str, str | None] = {}
     # Updates are PATCH, partial by nature; no PUT that would quietly act as one.
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    # Bodies are JSON (nested lists and objects do not survive form encoding); uploads opt in per action.
+    parser_classes = [parsers.JSONParser]
     schema = MerchantAutoSchema()
 
     def resolve_tenant(self, request):
