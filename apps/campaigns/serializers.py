@@ -5,9 +5,10 @@ from rest_framework import serializers
 from apps.campaigns.models import Campaign, Delivery, DeliveryState, MessageTemplate, Segment, TemplateStatus
 from apps.campaigns.services import campaigns as campaign_fields
 from apps.conversations.models import Channel
+from apps.core.api.serializers import InputSerializer, ModelInputSerializer
 
 
-class TemplateSerializer(serializers.ModelSerializer):
+class TemplateSerializer(ModelInputSerializer):
     variables = serializers.ListField(child=serializers.CharField(), read_only=True)
     status = serializers.ChoiceField(choices=TemplateStatus.choices, required=False)
 
@@ -33,13 +34,17 @@ class TemplateSerializer(serializers.ModelSerializer):
         validators: list = []  # uniqueness is checked by the service with a precise message
 
 
-class TemplatePreviewSerializer(serializers.Serializer):
+class TemplatePreviewSerializer(InputSerializer):
     contact = serializers.IntegerField()
     params = serializers.DictField(child=serializers.CharField(), required=False)
     fallbacks = serializers.DictField(child=serializers.CharField(), required=False)
 
 
-class SegmentSerializer(serializers.ModelSerializer):
+class TemplatePreviewOutputSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text="the body as this contact would receive it")
+
+
+class SegmentSerializer(ModelInputSerializer):
     count = serializers.SerializerMethodField()
 
     class Meta:
@@ -56,9 +61,15 @@ class SegmentSerializer(serializers.ModelSerializer):
         return segment_count(merchant=segment.merchant_id, rules=segment.rules)
 
 
-class AudiencePreviewSerializer(serializers.Serializer):
+class AudiencePreviewSerializer(InputSerializer):
     rules = serializers.JSONField()
     channel_kind = serializers.ChoiceField(choices=["whatsapp", "messenger", "webchat"], default="whatsapp")
+
+
+class AudiencePreviewOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    excluded = serializers.DictField(child=serializers.IntegerField(), help_text="reason -> contacts left out")
+    reachable = serializers.IntegerField()
 
 
 class MerchantScopedPK(serializers.PrimaryKeyRelatedField):
@@ -72,7 +83,7 @@ class MerchantScopedPK(serializers.PrimaryKeyRelatedField):
         return self.model.objects.for_merchant(self.context["merchant"])
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CampaignSerializer(ModelInputSerializer):
     channel = MerchantScopedPK(Channel)
     template = MerchantScopedPK(MessageTemplate)
     segment = MerchantScopedPK(Segment)
@@ -103,8 +114,12 @@ class CampaignSerializer(serializers.ModelSerializer):
             self.fields["scheduled_at"].timezone = merchant.tz
 
 
-class TestSendSerializer(serializers.Serializer):
+class TestSendSerializer(InputSerializer):
     contact = serializers.IntegerField()
+
+
+class TestSendOutputSerializer(serializers.Serializer):
+    provider_message_id = serializers.CharField()
 
 
 class DeliverySerializer(serializers.ModelSerializer):

@@ -9,6 +9,7 @@ from apps.contacts.models import (
     IdentityKind,
 )
 from apps.contacts.services import contact_timezone
+from apps.core.api.serializers import InputSerializer, ModelInputSerializer
 
 
 def _identity(contact: Contact, kind: str) -> str | None:
@@ -46,7 +47,7 @@ class ContactSerializer(serializers.ModelSerializer):
         return contact_timezone(contact, merchant=self.context.get("merchant"))
 
 
-class ContactInputSerializer(serializers.Serializer):
+class ContactInputSerializer(InputSerializer):
     """Types only; the contacts service validates values and names each bad field."""
 
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
@@ -89,7 +90,7 @@ class ConsentsSerializer(serializers.Serializer):
     events = ConsentEventSerializer(many=True)
 
 
-class ConsentInputSerializer(serializers.Serializer):
+class ConsentInputSerializer(InputSerializer):
     """Choices are checked by the service so the error names the field and lists the valid values."""
 
     channel = serializers.CharField()
@@ -104,11 +105,11 @@ class ConsentInputSerializer(serializers.Serializer):
     at = serializers.DateTimeField(required=False, help_text="when the person acted (default: now)")
 
 
-class MergeInputSerializer(serializers.Serializer):
+class MergeInputSerializer(InputSerializer):
     source = serializers.IntegerField(help_text="id of the contact folded into this one")
 
 
-class ImportInputSerializer(serializers.Serializer):
+class ImportInputSerializer(InputSerializer):
     file = serializers.FileField(required=False, help_text="CSV file (multipart)")
     csv = serializers.CharField(required=False, trim_whitespace=False, help_text="CSV text (JSON body)")
     mapping = serializers.JSONField(help_text='{"<csv column>": "<field>"}; fields: see README, CSV import')
@@ -134,14 +135,14 @@ class IdentitySerializer(serializers.ModelSerializer):
         fields = ["kind", "external_id", "created_at"]
 
 
-class AttributeDefinitionSerializer(serializers.ModelSerializer):
+class AttributeDefinitionSerializer(ModelInputSerializer):
     class Meta:
         model = AttributeDefinition
         fields = ["id", "key", "label", "type"]
         extra_kwargs = {"key": {"validators": []}}
 
 
-class ConsentKeywordSerializer(serializers.ModelSerializer):
+class ConsentKeywordSerializer(ModelInputSerializer):
     class Meta:
         model = ConsentKeyword
         fields = ["id", "word", "kind", "language"]

@@ -25,6 +25,7 @@ from apps.conversations.serializers import (
 )
 from apps.core.api.errors import Conflict, Unprocessable
 from apps.core.api.pagination import IdCursorPagination
+from apps.core.api.schema import error_responses
 from apps.core.api.views import MerchantAPIView, MerchantModelViewSet, MerchantViewSet
 from apps.core.downloads import download_response
 from apps.core.roles import Capability
@@ -38,6 +39,7 @@ class ConversationCursorPagination(IdCursorPagination):
     ordering = ("-last_message_at", "-id")
 
 
+@extend_schema_view(destroy=extend_schema(responses={204: None, **error_responses(409)}))
 class ChannelViewSet(MerchantModelViewSet):
     """Channels. Everyone with inbox access may list them; only admins configure them. Secrets are write-only."""
 
@@ -181,7 +183,9 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         return conversation
 
     @extend_schema(methods=["GET"], responses=MessageSerializer(many=True))
-    @extend_schema(methods=["POST"], request=MessageCreateSerializer, responses={201: MessageSerializer})
+    @extend_schema(
+        methods=["POST"], request=MessageCreateSerializer, responses={201: MessageSerializer, **error_responses(422)}
+    )
     @action(detail=True, methods=["get", "post"], url_path="messages", url_name="messages")
     def messages(self, request, pk=None):
         conversation = self.get_object()

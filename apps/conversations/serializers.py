@@ -16,13 +16,14 @@ from apps.conversations.models import (
 )
 from apps.conversations.services.payloads import message_error
 from apps.conversations.uploads import attachments_published
+from apps.core.api.serializers import InputSerializer, ModelInputSerializer
 
 
 def _mask(value: str) -> str | None:
     return f"…{value[-4:]}" if value else None
 
 
-class ChannelSerializer(serializers.ModelSerializer):
+class ChannelSerializer(ModelInputSerializer):
     webhook_url = serializers.SerializerMethodField()
     credentials = serializers.SerializerMethodField()
     phone_number_id = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=64)
@@ -80,12 +81,12 @@ class ConversationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConversationCreateSerializer(serializers.Serializer):
+class ConversationCreateSerializer(InputSerializer):
     channel = serializers.IntegerField(min_value=1)
     contact = serializers.IntegerField(min_value=1)
 
 
-class ConversationUpdateSerializer(serializers.Serializer):
+class ConversationUpdateSerializer(InputSerializer):
     status = serializers.ChoiceField(choices=ConversationStatus.choices, required=False)
     snoozed_until = serializers.DateTimeField(required=False, allow_null=True)
     assignee = serializers.IntegerField(required=False, allow_null=True, min_value=1)
@@ -94,8 +95,6 @@ class ConversationUpdateSerializer(serializers.Serializer):
     mark_read = serializers.BooleanField(required=False)
 
     def validate(self, attrs: dict) -> dict:
-        if not attrs:
-            raise serializers.ValidationError("send at least one of status, assignee, labels, priority, mark_read")
         if attrs.get("status") == ConversationStatus.SNOOZED and not attrs.get("snoozed_until"):
             raise serializers.ValidationError({"snoozed_until": ["required when snoozing"]})
         return attrs
@@ -126,12 +125,12 @@ class MessageSerializer(serializers.ModelSerializer):
         return attachments_published(message.attachments)
 
 
-class TemplateRefSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=100)
+class TemplateRefSerializer(InputSerializer):
+    id = serializers.IntegerField(min_value=1, help_text="the template's id")
     params = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
 
 
-class MessageCreateSerializer(serializers.Serializer):
+class MessageCreateSerializer(InputSerializer):
     text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     template = TemplateRefSerializer(required=False)
     note = serializers.BooleanField(required=False, default=False)
@@ -147,7 +146,7 @@ class MessageCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class CannedResponseSerializer(serializers.ModelSerializer):
+class CannedResponseSerializer(ModelInputSerializer):
     class Meta:
         model = CannedResponse
         fields = ["id", "shortcut", "title", "body", "created_at", "updated_at"]

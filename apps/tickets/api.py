@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from apps.conversations.policy import PolicyRefused
 from apps.core.api.errors import Unprocessable
+from apps.core.api.schema import error_responses
 from apps.core.api.views import MerchantModelViewSet, MerchantViewSet
 from apps.core.roles import Capability
 from apps.core.tenancy import access_object
@@ -43,6 +44,10 @@ def refusals_as_422():
         raise Unprocessable(detail=exc.message, code=exc.code) from None
     except PolicyRefused as exc:
         raise Unprocessable(detail=exc.message, code=exc.code) from None
+
+
+REFUSED = error_responses(422)  # every ticket write goes through refusals_as_422
+TICKET_OR_REFUSED = {200: TicketOutputSerializer, **REFUSED}
 
 
 class TicketActorMixin:
@@ -90,7 +95,7 @@ class TicketViewSet(
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=TicketCreateSerializer, responses={201: TicketOutputSerializer})
+    @extend_schema(request=TicketCreateSerializer, responses={201: TicketOutputSerializer, **REFUSED})
     def create(self, request):
         data = TicketCreateSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
@@ -116,7 +121,7 @@ class TicketViewSet(
                 )
         return Response(self._out(ticket.pk), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=TicketUpdateSerializer, responses=TicketOutputSerializer)
+    @extend_schema(request=TicketUpdateSerializer, responses=TICKET_OR_REFUSED)
     def partial_update(self, request, pk=None):
         ticket = self.get_object()
         data = TicketUpdateSerializer(data=request.data, context=self.get_serializer_context())
@@ -125,7 +130,7 @@ class TicketViewSet(
             services.ticket_update(ticket=ticket, actor=self.actor(), **data.validated_data)
         return Response(self._out(ticket.pk))
 
-    @extend_schema(request=MergeSerializer, responses=TicketOutputSerializer)
+    @extend_schema(request=MergeSerializer, responses=TICKET_OR_REFUSED)
     @action(detail=True, methods=["post"])
     def merge(self, request, pk=None):
         """Merge this ticket into `target` (this one is closed with a link to it)."""
@@ -136,7 +141,7 @@ class TicketViewSet(
             target = services.ticket_merge(source=source, target=data.validated_data["target"], actor=self.actor())
         return Response(self._out(target.pk))
 
-    @extend_schema(request=MacroApplySerializer, responses=TicketOutputSerializer)
+    @extend_schema(request=MacroApplySerializer, responses=TICKET_OR_REFUSED)
     @action(detail=True, methods=["post"], url_path="apply-macro")
     def apply_macro(self, request, pk=None):
         ticket = self.get_object()
@@ -146,7 +151,7 @@ class TicketViewSet(
             services.macro_apply(ticket=ticket, macro=data.validated_data["macro"], actor=self.actor())
         return Response(self._out(ticket.pk))
 
-    @extend_schema(request=LinkSerializer, responses=TicketOutputSerializer)
+    @extend_schema(request=LinkSerializer, responses=TICKET_OR_REFUSED)
     @action(detail=True, methods=["post"])
     def link(self, request, pk=None):
         """Link one more conversation (its customer messages then count for the next-response clock)."""
@@ -184,7 +189,7 @@ class TicketCommentViewSet(TicketActorMixin, TicketChildMixin, mixins.ListModelM
     def get_base_queryset(self):
         return selectors.ticket_comments(merchant=self.merchant, ticket_id=self.ticket().pk).order_by("-id")
 
-    @extend_schema(request=CommentInputSerializer, responses={201: CommentSerializer})
+    @extend_schema(request=CommentInputSerializer, responses={201: CommentSerializer, **REFUSED})
     def create(self, request, ticket_pk=None):
         ticket = self.ticket()
         data = CommentInputSerializer(data=request.data, context=self.get_serializer_context())

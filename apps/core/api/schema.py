@@ -54,11 +54,33 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     return {status: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[status]) for status in statuses}
 
 
+# Every string field refuses NUL and lone surrogates; a non-blank one also needs a character that is not
+# whitespace (DRF trims before it checks blankness).
+_ANY_TEXT = "[^\\x00\\ud800-\\udfff]"
+TEXT_PATTERN = f"^{_ANY_TEXT}*$"
+NON_BLANK_TEXT_PATTERN = f"^{_ANY_TEXT}*[^\\x00\\ud800-\\udfff\\s]{_ANY_TEXT}*$"
+
+
+def request_value_constraints(field: serializers.Field, schema: dict) -> dict:
+    """What DRF's field checks beyond the JSON type, stated in the request schema."""
+    if isinstance(field, serializers.CharField) and schema.get("type") == "string" and "pattern" not in schema:
+        return {"pattern": NON_BLANK_TEXT_PATTERN if not field.allow_blank else TEXT_PATTERN}
+    if isinstance(field, serializers.JSONField) and not field.allow_null:
+        return {"anyOf": [{"type": kind} for kind in ("object", "array", "string", "number", "boolean")]}  # not null
+    return {}
+
+
 class MerchantAutoSchema(AutoSchema):
     """Adds the error answers every merchant-scoped operation can give, so no client meets an undocumented one.
 
     Operation-specific refusals (409, 422) are declared by the operation with `error_responses(...)`.
     """
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "request":
+            schema.update(request_value_constraints(field, schema))
+        return schema
 
     def get_operation(self, path, path_regex, path_prefix, method, registry):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
