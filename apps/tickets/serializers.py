@@ -236,7 +236,6 @@ class TeamSerializer(ModelInputSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-
 class BusinessHoursSerializer(ModelInputSerializer):
     class Meta:
         model = BusinessHours

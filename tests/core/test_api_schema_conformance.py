@@ -105,6 +105,8 @@ def auth_header(merchant) -> dict[str, str]:
 
 @schema.parametrize()
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # the fixture rows are meant to be shared
-def test_every_operation_conforms_to_the_schema(case, fixture_ids, auth_header, no_throttling, wsgi_in_test_transaction):  # noqa: E501
+def test_every_operation_conforms_to_the_schema(
+    case, fixture_ids, auth_header, no_throttling, wsgi_in_test_transaction
+):
     _resolve_ids(case, fixture_ids)
     case.call_and_validate(headers=auth_header)
