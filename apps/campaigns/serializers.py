@@ -5,11 +5,17 @@ from rest_framework import serializers
 from apps.campaigns.models import Campaign, Delivery, DeliveryState, MessageTemplate, Segment, TemplateStatus
 from apps.campaigns.services import campaigns as campaign_fields
 from apps.conversations.models import Channel
-from apps.core.api.serializers import InputSerializer, ModelInputSerializer
+from apps.core.api.serializers import InputSerializer, ModelInputSerializer, ShapedJSONField
+
+RULES_SHAPE = {"type": "object", "description": 'e.g. {"tags_any": ["vip"]}; the rules are listed in README, Segments'}
 
 
 class TemplateSerializer(ModelInputSerializer):
     variables = serializers.ListField(child=serializers.CharField(), read_only=True)
+    buttons = ShapedJSONField(
+        shape={"type": "array", "maxItems": 3, "items": {"type": "object"}, "description": "quick-reply buttons"},
+        required=False,
+    )
     status = serializers.ChoiceField(choices=TemplateStatus.choices, required=False)
 
     class Meta:
@@ -46,6 +52,7 @@ class TemplatePreviewOutputSerializer(serializers.Serializer):
 
 class SegmentSerializer(ModelInputSerializer):
     count = serializers.SerializerMethodField()
+    rules = ShapedJSONField(shape=RULES_SHAPE, required=False)
 
     class Meta:
         model = Segment
@@ -62,7 +69,7 @@ class SegmentSerializer(ModelInputSerializer):
 
 
 class AudiencePreviewSerializer(InputSerializer):
-    rules = serializers.JSONField()
+    rules = ShapedJSONField(shape=RULES_SHAPE)
     channel_kind = serializers.ChoiceField(choices=["whatsapp", "messenger", "webchat"], default="whatsapp")
 
 
@@ -70,6 +77,9 @@ class AudiencePreviewOutputSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     excluded = serializers.DictField(child=serializers.IntegerField(), help_text="reason -> contacts left out")
     reachable = serializers.IntegerField()
+
+
+HHMM = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
 
 
 class MerchantScopedPK(serializers.PrimaryKeyRelatedField):
@@ -89,8 +99,17 @@ class CampaignSerializer(ModelInputSerializer):
     segment = MerchantScopedPK(Segment)
     params = serializers.DictField(child=serializers.CharField(), required=False)
     fallbacks = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
-    quiet_hours = serializers.JSONField(required=False, allow_null=True)
-    frequency_cap = serializers.JSONField(required=False, allow_null=True)
+    quiet_hours = ShapedJSONField(
+        shape={
+            "type": "object",
+            "properties": {"start": HHMM, "end": HHMM},
+            "required": ["start", "end"],
+            "description": "in each contact's timezone",
+        },
+        required=False,
+        allow_null=True,
+    )
+    frequency_cap = ShapedJSONField(shape={"type": "object"}, required=False, allow_null=True)
     scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
 
     class Meta:
@@ -106,6 +125,8 @@ class CampaignSerializer(ModelInputSerializer):
             "updated_at",
         ]
         fields = ["id", *campaign_fields.FIELDS, *read_only_fields[1:]]
+        # The service's bound, stated where the schema can show it (0 = no local limit, null = the provider's).
+        extra_kwargs = {"throttle_per_second": {"max_value": 1000}}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -14,7 +14,17 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 
 from apps.contacts import selectors, services
-from apps.contacts.models import AttributeDefinition, ConsentEvent, ConsentKeyword, ConsentSource, Contact, IdentityKind
+from apps.contacts.models import (
+    AttributeDefinition,
+    Channel,
+    ConsentEvent,
+    ConsentKeyword,
+    ConsentSource,
+    ConsentStatus,
+    Contact,
+    IdentityKind,
+    Purpose,
+)
 from apps.contacts.serializers import (
     AttributeDefinitionSerializer,
     ConsentEventSerializer,
@@ -37,14 +47,22 @@ from apps.core.api.views import MerchantAPIView, MerchantViewSet
 from apps.core.roles import Capability
 from apps.core.tenancy import access_object
 
+CONSENT_FILTER_PATTERN = (  # empty: no filter
+    f"^(({'|'.join(Channel.values)})(:({'|'.join(Purpose.values)}))?:({'|'.join(ConsentStatus.values)}))?$"
+)
 LIST_FILTERS = [
     OpenApiParameter("phone", str, description="exact phone (normalised to E.164)"),
     OpenApiParameter("email", str, description="exact e-mail (case-insensitive)"),
     OpenApiParameter("whatsapp_id", str, description="WhatsApp wa_id"),
     OpenApiParameter("messenger_psid", str, description="Messenger PSID"),
     OpenApiParameter("tag", str, description="contacts carrying this tag"),
-    OpenApiParameter("consent", str, description="<channel>:<status> (marketing) or <channel>:<purpose>:<status>"),
-    OpenApiParameter("channel", str, description="contacts with an identity on this channel kind"),
+    OpenApiParameter(
+        "consent",
+        str,
+        pattern=CONSENT_FILTER_PATTERN,
+        description="<channel>:<status> (marketing) or <channel>:<purpose>:<status>",
+    ),
+    OpenApiParameter("channel", str, enum=["", *IdentityKind.values], description="with an identity of this kind"),
     OpenApiParameter("q", str, description="phone or e-mail (exact) or part of the name"),
 ]
 

@@ -2,14 +2,18 @@ from rest_framework import serializers
 
 from apps.contacts.models import (
     AttributeDefinition,
+    Channel,
+    ConsentAction,
     ConsentEvent,
     ConsentKeyword,
+    ConsentSource,
     Contact,
     ContactIdentity,
     IdentityKind,
+    Purpose,
 )
 from apps.contacts.services import contact_timezone
-from apps.core.api.serializers import InputSerializer, ModelInputSerializer
+from apps.core.api.serializers import ChoiceTextField, InputSerializer, ModelInputSerializer
 
 
 def _identity(contact: Contact, kind: str) -> str | None:
@@ -93,10 +97,10 @@ class ConsentsSerializer(serializers.Serializer):
 class ConsentInputSerializer(InputSerializer):
     """Choices are checked by the service so the error names the field and lists the valid values."""
 
-    channel = serializers.CharField()
-    purpose = serializers.CharField()
-    action = serializers.CharField()
-    source = serializers.CharField()
+    channel = ChoiceTextField(choices=Channel.values)
+    purpose = ChoiceTextField(choices=Purpose.values)
+    action = ChoiceTextField(choices=ConsentAction.values)
+    source = ChoiceTextField(choices=ConsentSource.values)
     wording = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     evidence_url = serializers.CharField(required=False, allow_blank=True, max_length=1000)
     evidence_message_id = serializers.CharField(required=False, allow_blank=True, max_length=200)

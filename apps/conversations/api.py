@@ -85,7 +85,7 @@ LIST_FILTERS = [
     OpenApiParameter("status", str, enum=ConversationStatus.values),
     OpenApiParameter("channel", int),
     OpenApiParameter("contact", int),
-    OpenApiParameter("assignee", str, description="a user id, `me` or `none`"),
+    OpenApiParameter("assignee", str, pattern="^([0-9]+|me|none)?$", description="a user id, `me` or `none`"),
     OpenApiParameter("label", str),
     OpenApiParameter("q", str, description="search in contact name, phone and last message"),
 ]

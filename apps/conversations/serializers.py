@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -19,6 +20,11 @@ from apps.conversations.uploads import attachments_published
 from apps.core.api.serializers import InputSerializer, ModelInputSerializer
 
 
+def _digits(what: str) -> RegexValidator:
+    # The same rule (and words) as the channels service, so the schema states it as a pattern.
+    return RegexValidator(r"^[0-9]*$", message=f"Meta's {what} is digits only")
+
+
 def _mask(value: str) -> str | None:
     return f"…{value[-4:]}" if value else None
 
@@ -26,8 +32,12 @@ def _mask(value: str) -> str | None:
 class ChannelSerializer(ModelInputSerializer):
     webhook_url = serializers.SerializerMethodField()
     credentials = serializers.SerializerMethodField()
-    phone_number_id = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=64)
-    page_id = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=64)
+    phone_number_id = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=64, validators=[_digits("phone number id")]
+    )
+    page_id = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=64, validators=[_digits("page id")]
+    )
     access_token = serializers.CharField(write_only=True, required=False, allow_blank=True, trim_whitespace=True)
     app_secret = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=255)
     verify_token = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=255)

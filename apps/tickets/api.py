@@ -17,7 +17,7 @@ from apps.core.roles import Capability
 from apps.core.tenancy import access_object
 from apps.merchants.models import ApiKey
 from apps.tickets import selectors, services
-from apps.tickets.models import BusinessHours, SlaPolicy, Team, Ticket
+from apps.tickets.models import BusinessHours, SlaPolicy, Team, Ticket, TicketPriority, TicketStatus
 from apps.tickets.serializers import (
     BusinessHoursSerializer,
     CommentInputSerializer,
@@ -58,13 +58,16 @@ class TicketActorMixin:
 
 
 FILTER_PARAMS = [
-    OpenApiParameter("status", str, description="new|open|pending|on_hold|solved|closed|unsolved"),
-    OpenApiParameter("priority", str, description="low|normal|high|urgent"),
+    OpenApiParameter(
+        "status", str, enum=[*TicketStatus.values, "unsolved"], description="`unsolved`: not solved or closed"
+    ),
+    OpenApiParameter("priority", str, enum=TicketPriority.values),
     OpenApiParameter("assignee", int),
     OpenApiParameter("team", int),
     OpenApiParameter("contact", int),
     OpenApiParameter("tag", str),
-    OpenApiParameter("queue", str, description="mine|unassigned|team|breaching|all"),
+    OpenApiParameter("q", str, description="search in subject and description"),
+    OpenApiParameter("queue", str, enum=list(selectors.QUEUES), description="default `all`"),
 ]
 
 

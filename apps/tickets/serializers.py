@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from apps.core.api.serializers import InputSerializer, ModelInputSerializer
+from apps.core.api.serializers import ChoiceTextField, InputSerializer, ModelInputSerializer, ShapedJSONField
 from apps.tickets.models import (
     BusinessHours,
     SlaPolicy,
@@ -220,6 +220,9 @@ class EventSerializer(serializers.ModelSerializer):
         return {"id": None, "label": event.actor_label or "System"}
 
 
+HHMM = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
+
+
 class MemberIdsField(serializers.ListField):
     """Written as a list of user ids; read from the team's members (prefetched by the selector)."""
 
@@ -236,7 +239,26 @@ class TeamSerializer(ModelInputSerializer):
         read_only_fields = ["id", "created_at"]
 
 
+PERIOD_SHAPE = {
+    "type": "array",
+    "description": "working periods, several a day allowed",
+    "items": {
+        "type": "object",
+        "properties": {
+            "weekday": {"type": "integer", "minimum": 0, "maximum": 6, "description": "0 = Monday"},
+            "start": HHMM,
+            "end": HHMM,
+        },
+        "required": ["weekday", "start", "end"],
+        "additionalProperties": False,
+    },
+}
+
+
 class BusinessHoursSerializer(ModelInputSerializer):
+    periods = ShapedJSONField(shape=PERIOD_SHAPE)
+    holidays = ShapedJSONField(shape={"type": "array", "items": {"type": "string", "format": "date"}}, required=False)
+
     class Meta:
         model = BusinessHours
         fields = ["id", "name", "timezone", "periods", "holidays", "is_default", "created_at", "updated_at"]
@@ -252,6 +274,12 @@ class SlaPolicySerializer(ModelInputSerializer):
         super().__init__(*args, **kwargs)
         self.fields["business_hours"] = MerchantPrimaryKeyField(BusinessHours, required=False, allow_null=True)
         self.fields["escalate_team"] = MerchantPrimaryKeyField(Team, required=False, allow_null=True)
+        self.fields["channel_kind"] = ChoiceTextField(
+            choices=("webchat", "whatsapp", "messenger"),
+            allow_blank=True,
+            required=False,
+            help_text="empty: any channel",
+        )
 
     class Meta:
         model = SlaPolicy

@@ -1,6 +1,6 @@
 """OpenAPI descriptions: authentication (imported from CoreConfig.ready) and the error envelope of every operation."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -20,6 +20,20 @@ class PortalSessionScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "The portal's own session."}
+
+
+class ChoiceTextFieldScheme(OpenApiSerializerFieldExtension):
+    target_class = "apps.core.api.serializers.ChoiceTextField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "enum": self.target.allowed + ([""] if self.target.allow_blank else [])}
+
+
+class ShapedJSONFieldScheme(OpenApiSerializerFieldExtension):
+    target_class = "apps.core.api.serializers.ShapedJSONField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return dict(self.target.shape)
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -61,11 +75,21 @@ TEXT_PATTERN = f"^{_ANY_TEXT}*$"
 NON_BLANK_TEXT_PATTERN = f"^{_ANY_TEXT}*[^\\x00\\ud800-\\udfff\\s]{_ANY_TEXT}*$"
 
 
+NON_EMPTY_TEXT_PATTERN = f"^{_ANY_TEXT}+$"
+
+
+def _blank_branch_exclusive(schema: dict) -> None:
+    """A blank-allowed field is `oneOf` [text, ""]: "" must match only the second branch."""
+    for branch in schema.get("oneOf", []):
+        if branch.get("pattern") == TEXT_PATTERN:
+            branch["pattern"] = NON_EMPTY_TEXT_PATTERN
+
+
 def request_value_constraints(field: serializers.Field, schema: dict) -> dict:
     """What DRF's field checks beyond the JSON type, stated in the request schema."""
     if isinstance(field, serializers.CharField) and schema.get("type") == "string" and "pattern" not in schema:
         return {"pattern": NON_BLANK_TEXT_PATTERN if not field.allow_blank else TEXT_PATTERN}
-    if isinstance(field, serializers.JSONField) and not field.allow_null:
+    if isinstance(field, serializers.JSONField) and "type" not in schema and not field.allow_null:
         return {"anyOf": [{"type": kind} for kind in ("object", "array", "string", "number", "boolean")]}  # not null
     return {}
 
@@ -80,6 +104,7 @@ class MerchantAutoSchema(AutoSchema):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if direction == "request":
             schema.update(request_value_constraints(field, schema))
+            _blank_branch_exclusive(schema)
         return schema
 
     def get_operation(self, path, path_regex, path_prefix, method, registry):

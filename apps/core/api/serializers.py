@@ -84,3 +84,22 @@ class WholeBodySerializer(InputSerializer):
     @partial.setter
     def partial(self, value: bool) -> None:
         """Ignored: this body is never partial."""
+
+
+class ChoiceTextField(serializers.CharField):
+    """A string the service checks against `choices` (its refusal names the field and lists them).
+
+    Documented as an enum, so the schema tells a client what the service will accept.
+    """
+
+    def __init__(self, *, choices, **kwargs):
+        self.allowed = [str(value) for value in choices]
+        super().__init__(**kwargs)
+
+
+class ShapedJSONField(serializers.JSONField):
+    """A JSON value the service validates, documented with its `shape` (an OpenAPI schema object)."""
+
+    def __init__(self, *, shape: dict, **kwargs):
+        self.shape = shape
+        super().__init__(**kwargs)
