@@ -143,7 +143,7 @@ class AttributeDefinitionSerializer(ModelInputSerializer):
     class Meta:
         model = AttributeDefinition
         fields = ["id", "key", "label", "type"]
-        extra_kwargs = {"key": {"validators": []}}
+        extra_kwargs = {"key": {"validators": []}, "type": {"required": True}}  # the service needs a type
 
 
 class ConsentKeywordSerializer(ModelInputSerializer):

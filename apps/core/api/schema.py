@@ -1,5 +1,6 @@
 """OpenAPI descriptions: authentication (imported from CoreConfig.ready) and the error envelope of every operation."""
 
+from django.core.exceptions import FieldDoesNotExist
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
@@ -85,6 +86,16 @@ def _blank_branch_exclusive(schema: dict) -> None:
             branch["pattern"] = NON_EMPTY_TEXT_PATTERN
 
 
+def _model_field_blank(field: serializers.Field) -> bool:
+    """A read-only ModelSerializer field loses `allow_blank`; the model field still knows."""
+    if not isinstance(field.parent, serializers.ModelSerializer):
+        return False
+    try:
+        return field.parent.Meta.model._meta.get_field(field.source).blank
+    except FieldDoesNotExist:
+        return False
+
+
 def request_value_constraints(field: serializers.Field, schema: dict) -> dict:
     """What DRF's field checks beyond the JSON type, stated in the request schema."""
     if isinstance(field, serializers.CharField) and schema.get("type") == "string" and "pattern" not in schema:
@@ -105,7 +116,22 @@ class MerchantAutoSchema(AutoSchema):
         if direction == "request":
             schema.update(request_value_constraints(field, schema))
             _blank_branch_exclusive(schema)
+        elif schema.get("format") in ("email", "uri") and _model_field_blank(field):
+            schema["anyOf"] = [{"format": schema.pop("format")}, {"maxLength": 0}]  # stored blank reads as ""
         return schema
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        if any("format" in branch for branch in schema.get("anyOf", [])):
+            schema.pop("format", None)  # the e-mail/URL validator's format stays in its branch, not over ""
+
+    def _process_override_parameters(self, direction="request"):
+        parameters = super()._process_override_parameters(direction)
+        for parameter in filter(None, parameters.values()):  # None: a parameter excluded by an override
+            schema = parameter.get("schema", {})
+            if parameter["in"] == "query" and schema.get("type") == "string" and not {"enum", "pattern"} & set(schema):
+                schema["pattern"] = TEXT_PATTERN
+        return parameters
 
     def get_operation(self, path, path_regex, path_prefix, method, registry):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)

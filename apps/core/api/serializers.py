@@ -20,10 +20,16 @@ _JSON_TYPES: tuple[tuple[type[serializers.Field], tuple[type, ...], str], ...] =
 )
 
 
+_SHAPE_TYPES = {"object": (dict, "Must be an object."), "array": (list, "Must be a list.")}
+
+
 def json_type_error(field: serializers.Field, value: object) -> str | None:
     """Why `value` is not of the JSON type the schema documents for `field` (None when it is)."""
     if value is None:
         return None  # allow_null is the field's own business
+    if isinstance(field, ShapedJSONField) and field.shape.get("type") in _SHAPE_TYPES:
+        types, message = _SHAPE_TYPES[field.shape["type"]]
+        return None if isinstance(value, types) else message
     for field_class, types, message in _JSON_TYPES:
         if isinstance(field, field_class):
             if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
