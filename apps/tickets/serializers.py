@@ -15,6 +15,8 @@ from apps.tickets.models import (
     TicketEvent,
     TicketPriority,
     TicketStatus,
+    validate_holidays,
+    validate_periods,
 )
 from apps.tickets.services.config import POLICY_FIELDS
 
@@ -256,8 +258,13 @@ PERIOD_SHAPE = {
 
 
 class BusinessHoursSerializer(ModelInputSerializer):
-    periods = ShapedJSONField(shape=PERIOD_SHAPE)
-    holidays = ShapedJSONField(shape={"type": "array", "items": {"type": "string", "format": "date"}}, required=False)
+    # Declared for their documented shape; the model's validators still check them here.
+    periods = ShapedJSONField(shape=PERIOD_SHAPE, validators=[validate_periods])
+    holidays = ShapedJSONField(
+        shape={"type": "array", "items": {"type": "string", "format": "date"}},
+        required=False,
+        validators=[validate_holidays],
+    )
 
     class Meta:
         model = BusinessHours
