@@ -22,7 +22,7 @@ from apps.core.api.serializers import InputSerializer, ModelInputSerializer
 
 def _digits(what: str) -> RegexValidator:
     # The same rule (and words) as the channels service, so the schema states it as a pattern.
-    return RegexValidator(r"^[0-9]*$", message=f"Meta's {what} is digits only")
+    return RegexValidator(r"^[0-9]+$", message=f"Meta's {what} is digits only")
 
 
 def _mask(value: str) -> str | None:
@@ -41,7 +41,13 @@ class ChannelSerializer(ModelInputSerializer):
     access_token = serializers.CharField(write_only=True, required=False, allow_blank=True, trim_whitespace=True)
     app_secret = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=255)
     verify_token = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=255)
-    allowed_origins = serializers.ListField(child=serializers.CharField(max_length=300), required=False)
+    allowed_origins = serializers.ListField(
+        child=serializers.CharField(
+            max_length=300,
+            validators=[RegexValidator(r"^https?://", message="a list of origins like https://shop.example")],
+        ),
+        required=False,
+    )
     settings = serializers.DictField(required=False)
 
     class Meta:

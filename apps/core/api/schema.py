@@ -1,6 +1,7 @@
 """OpenAPI descriptions: authentication (imported from CoreConfig.ready) and the error envelope of every operation."""
 
 from django.core.exceptions import FieldDoesNotExist
+from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
@@ -97,9 +98,10 @@ def _model_field_blank(field: serializers.Field) -> bool:
 
 
 def request_value_constraints(field: serializers.Field, schema: dict) -> dict:
-    """What DRF's field checks beyond the JSON type, stated in the request schema."""
+    """What DRF's field checks beyond the JSON type, stated in the request schema (its own regex first)."""
     if isinstance(field, serializers.CharField) and schema.get("type") == "string" and "pattern" not in schema:
-        return {"pattern": NON_BLANK_TEXT_PATTERN if not field.allow_blank else TEXT_PATTERN}
+        own = [v.regex.pattern for v in field.validators if isinstance(v, RegexValidator)]
+        return {"pattern": own[0] if own else NON_BLANK_TEXT_PATTERN if not field.allow_blank else TEXT_PATTERN}
     if isinstance(field, serializers.JSONField) and "type" not in schema and not field.allow_null:
         return {"anyOf": [{"type": kind} for kind in ("object", "array", "string", "number", "boolean")]}  # not null
     return {}
@@ -115,13 +117,13 @@ class MerchantAutoSchema(AutoSchema):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if direction == "request":
             schema.update(request_value_constraints(field, schema))
-            _blank_branch_exclusive(schema)
         elif schema.get("format") in ("email", "uri") and _model_field_blank(field):
             schema["anyOf"] = [{"format": schema.pop("format")}, {"maxLength": 0}]  # stored blank reads as ""
         return schema
 
     def _insert_field_validators(self, field, schema):
         super()._insert_field_validators(field, schema)
+        _blank_branch_exclusive(schema)
         if any("format" in branch for branch in schema.get("anyOf", [])):
             schema.pop("format", None)  # the e-mail/URL validator's format stays in its branch, not over ""
 
