@@ -54,6 +54,8 @@ SEMANTIC_400 = {
     "POST /api/v1/templates/": "language code, header medium, name taken",
     "PATCH /api/v1/templates/{id}/": "language code, header medium; a WhatsApp status is Meta's",
     "POST /api/v1/tickets/": "a subject unless a conversation is linked",
+    "POST /api/v1/tickets/{ticket_pk}/comments/": "a public reply goes to a conversation linked to the ticket",
+    "POST /api/v1/members/invite/": "Django's e-mail check is stricter than the `email` format",
     "POST /api/v1/campaigns/": "template variables mapped to contact fields; frequency cap values",
     "PATCH /api/v1/campaigns/{id}/": "template variables mapped to contact fields; frequency cap values",
 }

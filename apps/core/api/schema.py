@@ -70,13 +70,12 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     return {status: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[status]) for status in statuses}
 
 
-# Every string field refuses NUL and lone surrogates; a non-blank one also needs a character that is not
-# whitespace (DRF trims before it checks blankness).
-_ANY_TEXT = "[^\\x00\\ud800-\\udfff]"
+# Every string field refuses NUL; a non-blank one also needs a character that is not whitespace (DRF trims
+# before it checks blankness). Lone surrogates, which DRF refuses too, cannot be said in a portable regex.
+_ANY_TEXT = "[^\\x00]"
 TEXT_PATTERN = f"^{_ANY_TEXT}*$"
-NON_BLANK_TEXT_PATTERN = f"^{_ANY_TEXT}*[^\\x00\\ud800-\\udfff\\s]{_ANY_TEXT}*$"
-
-
+# Python's str.strip() also takes \x1c-\x1f and \x85 for whitespace, which ECMA's \s does not.
+NON_BLANK_TEXT_PATTERN = f"^{_ANY_TEXT}*[^\\x00\\s\\x1c-\\x1f\\x85]{_ANY_TEXT}*$"
 NON_EMPTY_TEXT_PATTERN = f"^{_ANY_TEXT}+$"
 
 
