@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from apps.campaigns.models import Campaign, Delivery, DeliveryState, MessageTemplate, Segment, TemplateStatus
 from apps.campaigns.services import campaigns as campaign_fields
-from apps.conversations.models import Channel
+from apps.conversations.models import Channel, ChannelKind
 from apps.core.api.serializers import InputSerializer, ModelInputSerializer, ShapedJSONField
 
 RULES_SHAPE = {"type": "object", "description": 'e.g. {"tags_any": ["vip"]}; the rules are listed in README, Segments'}
@@ -70,7 +70,7 @@ class SegmentSerializer(ModelInputSerializer):
 
 class AudiencePreviewSerializer(InputSerializer):
     rules = ShapedJSONField(shape=RULES_SHAPE)
-    channel_kind = serializers.ChoiceField(choices=["whatsapp", "messenger", "webchat"], default="whatsapp")
+    channel_kind = serializers.ChoiceField(choices=ChannelKind.choices, default=ChannelKind.WHATSAPP)
 
 
 class AudiencePreviewOutputSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from apps.conversations.models import ChannelKind
 from apps.core.api.serializers import ChoiceTextField, InputSerializer, ModelInputSerializer, ShapedJSONField
 from apps.tickets.models import (
     BusinessHours,
@@ -282,7 +283,7 @@ class SlaPolicySerializer(ModelInputSerializer):
         self.fields["business_hours"] = MerchantPrimaryKeyField(BusinessHours, required=False, allow_null=True)
         self.fields["escalate_team"] = MerchantPrimaryKeyField(Team, required=False, allow_null=True)
         self.fields["channel_kind"] = ChoiceTextField(
-            choices=("webchat", "whatsapp", "messenger"),
+            choices=ChannelKind.values,
             allow_blank=True,
             required=False,
             help_text="empty: any channel",
