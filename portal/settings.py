@@ -340,6 +340,8 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStateEnum": "apps.campaigns.models.DeliveryState",
     },
     "SERVE_AUTHENTICATION": [],
+    # Request bodies get their own components: read-only fields out, write-only secrets in, truthful `required`.
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --------------------------------------------------------------------------- providers

@@ -19,6 +19,7 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"api_key": "100000/min"}  # noqa: F405
+REST_FRAMEWORK["TEST_REQUEST_DEFAULT_FORMAT"] = "json"  # noqa: F405  (the API reads JSON bodies; uploads say multipart)
 if IS_POSTGRES:  # noqa: F405
     # Each pytest-xdist worker gets its own test database; a pool per worker is not needed.
     DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -12,18 +12,22 @@ from apps.campaigns import selectors, services
 from apps.campaigns.models import Campaign, MessageTemplate, Segment
 from apps.campaigns.serializers import (
     DELIVERY_STATES,
+    AudiencePreviewOutputSerializer,
     AudiencePreviewSerializer,
     CampaignSerializer,
     DeliverySerializer,
     SegmentSerializer,
     StatsSerializer,
+    TemplatePreviewOutputSerializer,
     TemplatePreviewSerializer,
     TemplateSerializer,
+    TestSendOutputSerializer,
     TestSendSerializer,
 )
 from apps.contacts.models import Contact
 from apps.core.api.errors import Conflict, Unprocessable
 from apps.core.api.pagination import IdCursorPagination
+from apps.core.api.schema import error_responses
 from apps.core.api.views import MerchantModelViewSet
 from apps.core.roles import Capability
 from apps.merchants.scopes import ApiScope
@@ -64,7 +68,7 @@ class TemplateViewSet(MerchantModelViewSet):
     def perform_destroy(self, instance):
         services.template_delete(template=instance)
 
-    @extend_schema(request=TemplatePreviewSerializer, responses={200: dict})
+    @extend_schema(request=TemplatePreviewSerializer, responses=TemplatePreviewOutputSerializer)
     @action(detail=True, methods=["post"])
     def preview(self, request, pk=None):
         template = self.get_object()
@@ -111,7 +115,7 @@ class SegmentViewSet(MerchantModelViewSet):
     def perform_destroy(self, instance):
         services.segment_delete(segment=instance)
 
-    @extend_schema(request=AudiencePreviewSerializer, responses={200: dict})
+    @extend_schema(request=AudiencePreviewSerializer, responses=AudiencePreviewOutputSerializer)
     @action(detail=False, methods=["post"])
     def preview(self, request):
         """Live count of unsaved rules and the exclusions a campaign would make on that channel."""
@@ -120,6 +124,13 @@ class SegmentViewSet(MerchantModelViewSet):
         return Response(selectors.audience_preview(merchant=self.merchant, **data.validated_data))
 
 
+TRANSITION = {200: CampaignSerializer, **error_responses(409, 422)}
+
+
+@extend_schema_view(
+    partial_update=extend_schema(responses={200: CampaignSerializer, **error_responses(409)}),
+    destroy=extend_schema(responses={204: None, **error_responses(409)}),
+)
 class CampaignViewSet(MerchantModelViewSet):
     api_scopes = (ApiScope.MARKETING,)
     serializer_class = CampaignSerializer
@@ -158,22 +169,22 @@ class CampaignViewSet(MerchantModelViewSet):
             raise Unprocessable(detail=" ".join(exc.messages), code="campaign_invalid") from None
         return Response(CampaignSerializer(campaign, context=self.get_serializer_context()).data)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(request=None, responses=TRANSITION)
     @action(detail=True, methods=["post"])
     def launch(self, request, pk=None):
         return self._transition(services.campaign_launch)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(request=None, responses=TRANSITION)
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         return self._transition(services.campaign_pause)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(request=None, responses=TRANSITION)
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         return self._transition(services.campaign_resume)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(request=None, responses=TRANSITION)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         return self._transition(services.campaign_cancel)
@@ -183,7 +194,7 @@ class CampaignViewSet(MerchantModelViewSet):
     def stats(self, request, pk=None):
         return Response(selectors.campaign_stats(campaign=self.get_object()))
 
-    @extend_schema(request=TestSendSerializer, responses={200: dict})
+    @extend_schema(request=TestSendSerializer, responses={200: TestSendOutputSerializer, **error_responses(422)})
     @action(detail=True, methods=["post"], url_path="test-send")
     def test_send(self, request, pk=None):
         campaign = self.get_object()

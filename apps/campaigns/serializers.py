@@ -4,11 +4,18 @@ from rest_framework import serializers
 
 from apps.campaigns.models import Campaign, Delivery, DeliveryState, MessageTemplate, Segment, TemplateStatus
 from apps.campaigns.services import campaigns as campaign_fields
-from apps.conversations.models import Channel
+from apps.conversations.models import Channel, ChannelKind
+from apps.core.api.serializers import InputSerializer, ModelInputSerializer, ShapedJSONField
+
+RULES_SHAPE = {"type": "object", "description": 'e.g. {"tags_any": ["vip"]}; the rules are listed in README, Segments'}
 
 
-class TemplateSerializer(serializers.ModelSerializer):
+class TemplateSerializer(ModelInputSerializer):
     variables = serializers.ListField(child=serializers.CharField(), read_only=True)
+    buttons = ShapedJSONField(
+        shape={"type": "array", "maxItems": 3, "items": {"type": "object"}, "description": "quick-reply buttons"},
+        required=False,
+    )
     status = serializers.ChoiceField(choices=TemplateStatus.choices, required=False)
 
     class Meta:
@@ -33,14 +40,19 @@ class TemplateSerializer(serializers.ModelSerializer):
         validators: list = []  # uniqueness is checked by the service with a precise message
 
 
-class TemplatePreviewSerializer(serializers.Serializer):
+class TemplatePreviewSerializer(InputSerializer):
     contact = serializers.IntegerField()
     params = serializers.DictField(child=serializers.CharField(), required=False)
     fallbacks = serializers.DictField(child=serializers.CharField(), required=False)
 
 
-class SegmentSerializer(serializers.ModelSerializer):
+class TemplatePreviewOutputSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text="the body as this contact would receive it")
+
+
+class SegmentSerializer(ModelInputSerializer):
     count = serializers.SerializerMethodField()
+    rules = ShapedJSONField(shape=RULES_SHAPE, required=False)
 
     class Meta:
         model = Segment
@@ -56,9 +68,18 @@ class SegmentSerializer(serializers.ModelSerializer):
         return segment_count(merchant=segment.merchant_id, rules=segment.rules)
 
 
-class AudiencePreviewSerializer(serializers.Serializer):
-    rules = serializers.JSONField()
-    channel_kind = serializers.ChoiceField(choices=["whatsapp", "messenger", "webchat"], default="whatsapp")
+class AudiencePreviewSerializer(InputSerializer):
+    rules = ShapedJSONField(shape=RULES_SHAPE)
+    channel_kind = serializers.ChoiceField(choices=ChannelKind.choices, default=ChannelKind.WHATSAPP)
+
+
+class AudiencePreviewOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    excluded = serializers.DictField(child=serializers.IntegerField(), help_text="reason -> contacts left out")
+    reachable = serializers.IntegerField()
+
+
+HHMM = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
 
 
 class MerchantScopedPK(serializers.PrimaryKeyRelatedField):
@@ -72,14 +93,23 @@ class MerchantScopedPK(serializers.PrimaryKeyRelatedField):
         return self.model.objects.for_merchant(self.context["merchant"])
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CampaignSerializer(ModelInputSerializer):
     channel = MerchantScopedPK(Channel)
     template = MerchantScopedPK(MessageTemplate)
     segment = MerchantScopedPK(Segment)
     params = serializers.DictField(child=serializers.CharField(), required=False)
     fallbacks = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
-    quiet_hours = serializers.JSONField(required=False, allow_null=True)
-    frequency_cap = serializers.JSONField(required=False, allow_null=True)
+    quiet_hours = ShapedJSONField(
+        shape={
+            "type": "object",
+            "properties": {"start": HHMM, "end": HHMM},
+            "required": ["start", "end"],
+            "description": "in each contact's timezone",
+        },
+        required=False,
+        allow_null=True,
+    )
+    frequency_cap = ShapedJSONField(shape={"type": "object"}, required=False, allow_null=True)
     scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
 
     class Meta:
@@ -95,6 +125,8 @@ class CampaignSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         fields = ["id", *campaign_fields.FIELDS, *read_only_fields[1:]]
+        # The service's bound, stated where the schema can show it (0 = no local limit, null = the provider's).
+        extra_kwargs = {"throttle_per_second": {"max_value": 1000}}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,8 +135,12 @@ class CampaignSerializer(serializers.ModelSerializer):
             self.fields["scheduled_at"].timezone = merchant.tz
 
 
-class TestSendSerializer(serializers.Serializer):
+class TestSendSerializer(InputSerializer):
     contact = serializers.IntegerField()
+
+
+class TestSendOutputSerializer(serializers.Serializer):
+    provider_message_id = serializers.CharField()
 
 
 class DeliverySerializer(serializers.ModelSerializer):

@@ -12,7 +12,17 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 
 from apps.contacts import selectors, services
-from apps.contacts.models import AttributeDefinition, ConsentEvent, ConsentKeyword, ConsentSource, Contact, IdentityKind
+from apps.contacts.models import (
+    AttributeDefinition,
+    Channel,
+    ConsentEvent,
+    ConsentKeyword,
+    ConsentSource,
+    ConsentStatus,
+    Contact,
+    IdentityKind,
+    Purpose,
+)
 from apps.contacts.serializers import (
     AttributeDefinitionSerializer,
     ConsentEventSerializer,
@@ -39,6 +49,9 @@ from apps.core.roles import Capability
 from apps.core.tenancy import access_object
 from apps.merchants.scopes import ApiScope
 
+CONSENT_FILTER_PATTERN = (  # empty: no filter
+    f"^(({'|'.join(Channel.values)})(:({'|'.join(Purpose.values)}))?:({'|'.join(ConsentStatus.values)}))?$"
+)
 LIST_FILTERS = [
     OpenApiParameter("phone", str, description="exact phone (normalised to E.164)"),
     OpenApiParameter("email", str, description="exact e-mail (case-insensitive)"),
@@ -46,8 +59,13 @@ LIST_FILTERS = [
     OpenApiParameter("whatsapp_user_id", str, description="WhatsApp business-scoped user id (exact)"),
     OpenApiParameter("messenger_psid", str, description="Messenger PSID"),
     OpenApiParameter("tag", str, description="contacts carrying this tag"),
-    OpenApiParameter("consent", str, description="<channel>:<status> (marketing) or <channel>:<purpose>:<status>"),
-    OpenApiParameter("channel", str, description="contacts with an identity on this channel kind"),
+    OpenApiParameter(
+        "consent",
+        str,
+        pattern=CONSENT_FILTER_PATTERN,
+        description="<channel>:<status> (marketing) or <channel>:<purpose>:<status>",
+    ),
+    OpenApiParameter("channel", str, enum=["", *IdentityKind.values], description="with an identity of this kind"),
     OpenApiParameter("q", str, description="phone or e-mail (exact) or part of the name"),
 ]
 
@@ -79,7 +97,6 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, MerchantV
         "list": Capability.CONTACTS_VIEW,
         "retrieve": Capability.CONTACTS_VIEW,
         "create": Capability.CONTACTS_EDIT_PROFILE,
-        "update": Capability.CONTACTS_EDIT_PROFILE,
         "partial_update": Capability.CONTACTS_EDIT_PROFILE,
         "destroy": Capability.CONTACTS_MANAGE,
         "export": Capability.CONTACTS_MANAGE,
@@ -132,10 +149,6 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, MerchantV
         data.is_valid(raise_exception=True)
         services.contact_update(contact=contact, **data.validated_data)
         return self._out(contact)
-
-    @extend_schema(request=ContactInputSerializer, responses=ContactSerializer)
-    def update(self, request, pk=None):
-        return self.partial_update(request, pk=pk)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):

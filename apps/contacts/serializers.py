@@ -2,13 +2,18 @@ from rest_framework import serializers
 
 from apps.contacts.models import (
     AttributeDefinition,
+    Channel,
+    ConsentAction,
     ConsentEvent,
     ConsentKeyword,
+    ConsentSource,
     Contact,
     ContactIdentity,
     IdentityKind,
+    Purpose,
 )
 from apps.contacts.services import contact_timezone
+from apps.core.api.serializers import ChoiceTextField, InputSerializer, ModelInputSerializer
 
 
 def _identity(contact: Contact, kind: str) -> str | None:
@@ -52,7 +57,7 @@ class ContactSerializer(serializers.ModelSerializer):
         return contact_timezone(contact, merchant=self.context.get("merchant"))
 
 
-class ContactInputSerializer(serializers.Serializer):
+class ContactInputSerializer(InputSerializer):
     """Types only; the contacts service validates values and names each bad field."""
 
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
@@ -95,13 +100,13 @@ class ConsentsSerializer(serializers.Serializer):
     events = ConsentEventSerializer(many=True)
 
 
-class ConsentInputSerializer(serializers.Serializer):
+class ConsentInputSerializer(InputSerializer):
     """Choices are checked by the service so the error names the field and lists the valid values."""
 
-    channel = serializers.CharField()
-    purpose = serializers.CharField()
-    action = serializers.CharField()
-    source = serializers.CharField()
+    channel = ChoiceTextField(choices=Channel.values)
+    purpose = ChoiceTextField(choices=Purpose.values)
+    action = ChoiceTextField(choices=ConsentAction.values)
+    source = ChoiceTextField(choices=ConsentSource.values)
     wording = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     evidence_url = serializers.CharField(required=False, allow_blank=True, max_length=1000)
     evidence_message_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
@@ -110,11 +115,11 @@ class ConsentInputSerializer(serializers.Serializer):
     at = serializers.DateTimeField(required=False, help_text="when the person acted (default: now)")
 
 
-class MergeInputSerializer(serializers.Serializer):
+class MergeInputSerializer(InputSerializer):
     source = serializers.IntegerField(help_text="id of the contact folded into this one")
 
 
-class ImportInputSerializer(serializers.Serializer):
+class ImportInputSerializer(InputSerializer):
     file = serializers.FileField(required=False, help_text="CSV file (multipart)")
     csv = serializers.CharField(required=False, trim_whitespace=False, help_text="CSV text (JSON body)")
     mapping = serializers.JSONField(help_text='{"<csv column>": "<field>"}; fields: see README, CSV import')
@@ -140,7 +145,7 @@ class IdentitySerializer(serializers.ModelSerializer):
         fields = ["kind", "external_id", "created_at"]
 
 
-class AttributeDefinitionSerializer(serializers.ModelSerializer):
+class AttributeDefinitionSerializer(ModelInputSerializer):
     class Meta:
         model = AttributeDefinition
         fields = ["id", "key", "label", "type"]
@@ -148,7 +153,7 @@ class AttributeDefinitionSerializer(serializers.ModelSerializer):
         extra_kwargs = {"key": {"validators": []}, "type": {"required": True}}
 
 
-class ConsentKeywordSerializer(serializers.ModelSerializer):
+class ConsentKeywordSerializer(ModelInputSerializer):
     class Meta:
         model = ConsentKeyword
         fields = ["id", "word", "kind", "language"]

@@ -6,10 +6,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from apps.conversations import hooks, selectors, services
@@ -27,6 +26,7 @@ from apps.conversations.serializers import (
 from apps.core import inputs
 from apps.core.api.errors import Conflict, Unprocessable
 from apps.core.api.pagination import IdCursorPagination
+from apps.core.api.schema import error_responses
 from apps.core.api.views import MerchantAPIView, MerchantModelViewSet, MerchantViewSet
 from apps.core.downloads import download_response
 from apps.core.roles import Capability
@@ -35,15 +35,13 @@ from apps.merchants.scopes import ApiScope
 SECRET_AND_ID_FIELDS = ("phone_number_id", "page_id", "access_token", "app_secret", "verify_token")
 
 
-class ConversationCursorPagination(CursorPagination):
+class ConversationCursorPagination(IdCursorPagination):
     """Most recent activity first; the cursor is keyset on last_message_at (ties broken by DRF's offset)."""
 
     ordering = ("-last_message_at", "-id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
+@extend_schema_view(destroy=extend_schema(responses={204: None, **error_responses(409)}))
 class ChannelViewSet(MerchantModelViewSet):
     """Channels. Everyone with inbox access may list them; only admins configure them. Secrets are write-only."""
 
@@ -87,16 +85,17 @@ def _int_param(request, name: str) -> int | None:
     return number
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("status", str, enum=["open", "pending", "snoozed", "resolved"]),
-        OpenApiParameter("channel", int),
-        OpenApiParameter("contact", int),
-        OpenApiParameter("assignee", str, description="a user id, `me` or `none`"),
-        OpenApiParameter("label", str),
-        OpenApiParameter("q", str, description="search in contact name, phone and last message"),
-    ]
-)
+LIST_FILTERS = [
+    OpenApiParameter("status", str, enum=ConversationStatus.values),
+    OpenApiParameter("channel", int),
+    OpenApiParameter("contact", int),
+    OpenApiParameter("assignee", str, pattern="^([0-9]+|me|none)?$", description="a user id, `me` or `none`"),
+    OpenApiParameter("label", str),
+    OpenApiParameter("q", str, description="search in contact name, phone and last message"),
+]
+
+
+@extend_schema_view(list=extend_schema(parameters=LIST_FILTERS))
 class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, MerchantViewSet):
     """Conversations, newest activity first. PATCH changes status, assignee, labels, priority."""
 
@@ -190,7 +189,9 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         return conversation
 
     @extend_schema(methods=["GET"], responses=MessageSerializer(many=True))
-    @extend_schema(methods=["POST"], request=MessageCreateSerializer, responses={201: MessageSerializer})
+    @extend_schema(
+        methods=["POST"], request=MessageCreateSerializer, responses={201: MessageSerializer, **error_responses(422)}
+    )
     @action(detail=True, methods=["get", "post"], url_path="messages", url_name="messages")
     def messages(self, request, pk=None):
         conversation = self.get_object()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -16,21 +17,37 @@ from apps.conversations.models import (
 )
 from apps.conversations.services.payloads import message_error
 from apps.conversations.uploads import attachments_published
+from apps.core.api.serializers import InputSerializer, ModelInputSerializer
+
+
+def _digits(what: str) -> RegexValidator:
+    # The same rule (and words) as the channels service, so the schema states it as a pattern.
+    return RegexValidator(r"^[0-9]+$", message=f"Meta's {what} is digits only")
 
 
 def _mask(value: str) -> str | None:
     return f"…{value[-4:]}" if value else None
 
 
-class ChannelSerializer(serializers.ModelSerializer):
+class ChannelSerializer(ModelInputSerializer):
     webhook_url = serializers.SerializerMethodField()
     credentials = serializers.SerializerMethodField()
-    phone_number_id = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=64)
-    page_id = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=64)
+    phone_number_id = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=64, validators=[_digits("phone number id")]
+    )
+    page_id = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=64, validators=[_digits("page id")]
+    )
     access_token = serializers.CharField(write_only=True, required=False, allow_blank=True, trim_whitespace=True)
     app_secret = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=255)
     verify_token = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=255)
-    allowed_origins = serializers.ListField(child=serializers.CharField(max_length=300), required=False)
+    allowed_origins = serializers.ListField(
+        child=serializers.CharField(
+            max_length=300,
+            validators=[RegexValidator(r"^https?://", message="a list of origins like https://shop.example")],
+        ),
+        required=False,
+    )
     settings = serializers.DictField(required=False)
 
     class Meta:
@@ -80,12 +97,12 @@ class ConversationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConversationCreateSerializer(serializers.Serializer):
+class ConversationCreateSerializer(InputSerializer):
     channel = serializers.IntegerField(min_value=1)
     contact = serializers.IntegerField(min_value=1)
 
 
-class ConversationUpdateSerializer(serializers.Serializer):
+class ConversationUpdateSerializer(InputSerializer):
     status = serializers.ChoiceField(choices=ConversationStatus.choices, required=False)
     snoozed_until = serializers.DateTimeField(required=False, allow_null=True)
     assignee = serializers.IntegerField(required=False, allow_null=True, min_value=1)
@@ -94,8 +111,6 @@ class ConversationUpdateSerializer(serializers.Serializer):
     mark_read = serializers.BooleanField(required=False)
 
     def validate(self, attrs: dict) -> dict:
-        if not attrs:
-            raise serializers.ValidationError("send at least one of status, assignee, labels, priority, mark_read")
         if attrs.get("status") == ConversationStatus.SNOOZED and not attrs.get("snoozed_until"):
             raise serializers.ValidationError({"snoozed_until": ["required when snoozing"]})
         return attrs
@@ -126,12 +141,12 @@ class MessageSerializer(serializers.ModelSerializer):
         return attachments_published(message.attachments)
 
 
-class TemplateRefSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=100)
+class TemplateRefSerializer(InputSerializer):
+    id = serializers.IntegerField(min_value=1, help_text="the template's id")
     params = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
 
 
-class MessageCreateSerializer(serializers.Serializer):
+class MessageCreateSerializer(InputSerializer):
     text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     template = TemplateRefSerializer(required=False)
     note = serializers.BooleanField(required=False, default=False)
@@ -147,7 +162,7 @@ class MessageCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class CannedResponseSerializer(serializers.ModelSerializer):
+class CannedResponseSerializer(ModelInputSerializer):
     class Meta:
         model = CannedResponse
         fields = ["id", "shortcut", "title", "body", "created_at", "updated_at"]

@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
+from apps.core.api.serializers import InputSerializer, ModelInputSerializer, WholeBodySerializer
 from apps.core.roles import Role
 from apps.merchants.models import Membership, Merchant, validate_locale, validate_timezone
 
 
-class MerchantSerializer(serializers.ModelSerializer):
+class MerchantSerializer(ModelInputSerializer):
     timezone = serializers.CharField(validators=[validate_timezone], required=False)
     locale = serializers.CharField(validators=[validate_locale], required=False)
 
@@ -24,11 +25,11 @@ class MemberSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "email", "name", "created_at"]
 
 
-class MemberRoleSerializer(serializers.Serializer):
+class MemberRoleSerializer(WholeBodySerializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
 
-class InvitationInputSerializer(serializers.Serializer):
+class InvitationInputSerializer(InputSerializer):
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=Role.choices)
 

@@ -11,13 +11,14 @@ from rest_framework.response import Response
 
 from apps.conversations.policy import PolicyRefused
 from apps.core.api.errors import Unprocessable
+from apps.core.api.schema import error_responses
 from apps.core.api.views import MerchantModelViewSet, MerchantViewSet
 from apps.core.roles import Capability
 from apps.core.tenancy import access_object
 from apps.merchants.models import ApiKey
 from apps.merchants.scopes import ApiScope
 from apps.tickets import selectors, services
-from apps.tickets.models import BusinessHours, SlaPolicy, Team, Ticket
+from apps.tickets.models import BusinessHours, SlaPolicy, Team, Ticket, TicketPriority, TicketStatus
 from apps.tickets.serializers import (
     BusinessHoursSerializer,
     CommentInputSerializer,
@@ -46,6 +47,10 @@ def refusals_as_422():
         raise Unprocessable(detail=exc.message, code=exc.code) from None
 
 
+REFUSED = error_responses(422)  # every ticket write goes through refusals_as_422
+TICKET_OR_REFUSED = {200: TicketOutputSerializer, **REFUSED}
+
+
 class TicketActorMixin:
     def actor(self) -> Actor:
         if isinstance(self.request.auth, ApiKey):
@@ -54,13 +59,16 @@ class TicketActorMixin:
 
 
 FILTER_PARAMS = [
-    OpenApiParameter("status", str, description="new|open|pending|on_hold|solved|closed|unsolved"),
-    OpenApiParameter("priority", str, description="low|normal|high|urgent"),
+    OpenApiParameter(
+        "status", str, enum=[*TicketStatus.values, "unsolved"], description="`unsolved`: not solved or closed"
+    ),
+    OpenApiParameter("priority", str, enum=TicketPriority.values),
     OpenApiParameter("assignee", int),
     OpenApiParameter("team", int),
     OpenApiParameter("contact", int),
     OpenApiParameter("tag", str),
-    OpenApiParameter("queue", str, description="mine|unassigned|team|breaching|all"),
+    OpenApiParameter("q", str, description="search in subject and description"),
+    OpenApiParameter("queue", str, enum=list(selectors.QUEUES), description="default `all`"),
 ]
 
 
@@ -93,7 +101,7 @@ class TicketViewSet(
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=TicketCreateSerializer, responses={201: TicketOutputSerializer})
+    @extend_schema(request=TicketCreateSerializer, responses={201: TicketOutputSerializer, **REFUSED})
     def create(self, request):
         data = TicketCreateSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
@@ -119,7 +127,7 @@ class TicketViewSet(
                 )
         return Response(self._out(ticket.pk), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=TicketUpdateSerializer, responses=TicketOutputSerializer)
+    @extend_schema(request=TicketUpdateSerializer, responses=TICKET_OR_REFUSED)
     def partial_update(self, request, pk=None):
         ticket = self.get_object()
         data = TicketUpdateSerializer(data=request.data, context=self.get_serializer_context())
@@ -128,10 +136,7 @@ class TicketViewSet(
             services.ticket_update(ticket=ticket, actor=self.actor(), **data.validated_data)
         return Response(self._out(ticket.pk))
 
-    def update(self, request, *args, **kwargs):
-        return self.partial_update(request, *args, **kwargs)
-
-    @extend_schema(request=MergeSerializer, responses=TicketOutputSerializer)
+    @extend_schema(request=MergeSerializer, responses=TICKET_OR_REFUSED)
     @action(detail=True, methods=["post"])
     def merge(self, request, pk=None):
         """Merge this ticket into `target` (this one is closed with a link to it)."""
@@ -142,7 +147,7 @@ class TicketViewSet(
             target = services.ticket_merge(source=source, target=data.validated_data["target"], actor=self.actor())
         return Response(self._out(target.pk))
 
-    @extend_schema(request=MacroApplySerializer, responses=TicketOutputSerializer)
+    @extend_schema(request=MacroApplySerializer, responses=TICKET_OR_REFUSED)
     @action(detail=True, methods=["post"], url_path="apply-macro")
     def apply_macro(self, request, pk=None):
         ticket = self.get_object()
@@ -152,7 +157,7 @@ class TicketViewSet(
             services.macro_apply(ticket=ticket, macro=data.validated_data["macro"], actor=self.actor())
         return Response(self._out(ticket.pk))
 
-    @extend_schema(request=LinkSerializer, responses=TicketOutputSerializer)
+    @extend_schema(request=LinkSerializer, responses=TICKET_OR_REFUSED)
     @action(detail=True, methods=["post"])
     def link(self, request, pk=None):
         """Link one more conversation (its customer messages then count for the next-response clock)."""
@@ -192,7 +197,7 @@ class TicketCommentViewSet(TicketActorMixin, TicketChildMixin, mixins.ListModelM
     def get_base_queryset(self):
         return selectors.ticket_comments(merchant=self.merchant, ticket_id=self.ticket().pk).order_by("-id")
 
-    @extend_schema(request=CommentInputSerializer, responses={201: CommentSerializer})
+    @extend_schema(request=CommentInputSerializer, responses={201: CommentSerializer, **REFUSED})
     def create(self, request, ticket_pk=None):
         ticket = self.ticket()
         data = CommentInputSerializer(data=request.data, context=self.get_serializer_context())
@@ -230,7 +235,6 @@ class SettingsViewSet(MerchantModelViewSet):
     required_capability = Capability.TICKETS
     capabilities = {
         "create": Capability.SETTINGS,
-        "update": Capability.SETTINGS,
         "partial_update": Capability.SETTINGS,
         "destroy": Capability.SETTINGS,
     }

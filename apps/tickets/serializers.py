@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from apps.conversations.models import ChannelKind
+from apps.core.api.serializers import ChoiceTextField, InputSerializer, ModelInputSerializer, ShapedJSONField
 from apps.tickets.models import (
     BusinessHours,
     SlaPolicy,
@@ -14,6 +16,8 @@ from apps.tickets.models import (
     TicketEvent,
     TicketPriority,
     TicketStatus,
+    validate_holidays,
+    validate_periods,
 )
 from apps.tickets.services.config import POLICY_FIELDS
 
@@ -97,7 +101,7 @@ class TicketOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TicketCreateSerializer(serializers.Serializer):
+class TicketCreateSerializer(InputSerializer):
     subject = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
     status = serializers.ChoiceField(
@@ -130,7 +134,7 @@ class TicketCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class TicketUpdateSerializer(serializers.Serializer):
+class TicketUpdateSerializer(InputSerializer):
     subject = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
@@ -147,13 +151,13 @@ class TicketUpdateSerializer(serializers.Serializer):
         self.fields["team"] = MerchantPrimaryKeyField(Team, required=False, allow_null=True)
 
 
-class MergeSerializer(serializers.Serializer):
+class MergeSerializer(InputSerializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["target"] = MerchantPrimaryKeyField(Ticket)
 
 
-class LinkSerializer(serializers.Serializer):
+class LinkSerializer(InputSerializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         from apps.conversations.models import Conversation
@@ -161,7 +165,7 @@ class LinkSerializer(serializers.Serializer):
         self.fields["conversation"] = MerchantPrimaryKeyField(Conversation)
 
 
-class MacroApplySerializer(serializers.Serializer):
+class MacroApplySerializer(InputSerializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         from apps.tickets.models import Macro
@@ -186,7 +190,7 @@ class CommentSerializer(serializers.ModelSerializer):
         return {"id": None, "email": None, "label": comment.author_label}
 
 
-class CommentInputSerializer(serializers.Serializer):
+class CommentInputSerializer(InputSerializer):
     body = serializers.CharField(max_length=10_000)
     public = serializers.BooleanField(default=False)
 
@@ -219,21 +223,50 @@ class EventSerializer(serializers.ModelSerializer):
         return {"id": None, "label": event.actor_label or "System"}
 
 
-class TeamSerializer(serializers.ModelSerializer):
-    members = serializers.ListField(child=serializers.IntegerField(), required=False, write_only=True)
+HHMM = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
+
+
+class MemberIdsField(serializers.ListField):
+    """Written as a list of user ids; read from the team's members (prefetched by the selector)."""
+
+    def to_representation(self, members) -> list[int]:
+        return sorted(u.pk for u in members.all())
+
+
+class TeamSerializer(ModelInputSerializer):
+    members = MemberIdsField(child=serializers.IntegerField(), required=False, help_text="user ids of its agents")
 
     class Meta:
         model = Team
         fields = ["id", "name", "description", "members", "created_at"]
         read_only_fields = ["id", "created_at"]
 
-    def to_representation(self, team):
-        data = super().to_representation(team)
-        data["members"] = sorted(u.pk for u in team.members.all())
-        return data
+
+PERIOD_SHAPE = {
+    "type": "array",
+    "description": "working periods, several a day allowed",
+    "items": {
+        "type": "object",
+        "properties": {
+            "weekday": {"type": "integer", "minimum": 0, "maximum": 6, "description": "0 = Monday"},
+            "start": HHMM,
+            "end": HHMM,
+        },
+        "required": ["weekday", "start", "end"],
+        "additionalProperties": False,
+    },
+}
 
 
-class BusinessHoursSerializer(serializers.ModelSerializer):
+class BusinessHoursSerializer(ModelInputSerializer):
+    # Declared for their documented shape; the model's validators still check them here.
+    periods = ShapedJSONField(shape=PERIOD_SHAPE, validators=[validate_periods])
+    holidays = ShapedJSONField(
+        shape={"type": "array", "items": {"type": "string", "format": "date"}},
+        required=False,
+        validators=[validate_holidays],
+    )
+
     class Meta:
         model = BusinessHours
         fields = ["id", "name", "timezone", "periods", "holidays", "is_default", "created_at", "updated_at"]
@@ -244,11 +277,17 @@ class BusinessHoursSerializer(serializers.ModelSerializer):
         return []  # uniqueness and the one-default rule are handled by the service
 
 
-class SlaPolicySerializer(serializers.ModelSerializer):
+class SlaPolicySerializer(ModelInputSerializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["business_hours"] = MerchantPrimaryKeyField(BusinessHours, required=False, allow_null=True)
         self.fields["escalate_team"] = MerchantPrimaryKeyField(Team, required=False, allow_null=True)
+        self.fields["channel_kind"] = ChoiceTextField(
+            choices=ChannelKind.values,
+            allow_blank=True,
+            required=False,
+            help_text="empty: any channel",
+        )
 
     class Meta:
         model = SlaPolicy

@@ -219,7 +219,7 @@ def test_patch_refuses_assignee_of_another_merchant(api, merchant, other_admin_m
         ({"status": "closed"}, "status"),
         ({"status": "snoozed"}, "snoozed_until"),
         ({"labels": "vip"}, "labels"),
-        ({}, "non_field_errors"),
+        ({"assignee": "7"}, "assignee"),  # an id is a JSON integer, not a string
         ({"priority": "meh"}, "priority"),
     ],
 )
@@ -228,6 +228,14 @@ def test_patch_invalid_is_400(api, merchant, body, field):
     response = api.patch(f"/api/v1/conversations/{conversation.pk}/", body, format="json")
     assert response.status_code == 400
     assert field in response.json()["error"]["fields"]
+
+
+def test_patch_without_changes_answers_the_conversation_unchanged(api, merchant):
+    """Like every PATCH of the API, an empty one is a no-op, not an error."""
+    conversation = ConversationFactory(merchant=merchant, labels=["vip"])
+    response = api.patch(f"/api/v1/conversations/{conversation.pk}/", {}, format="json")
+    assert response.status_code == 200
+    assert response.json()["labels"] == ["vip"] and response.json()["status"] == conversation.status
 
 
 def test_snooze_in_the_past_is_refused(api, merchant):
@@ -344,7 +352,7 @@ def test_post_template_through_registered_resolver(api, merchant, monkeypatch):
     response = api.post(url, {"template": {"id": 9, "params": {"n": "Ana"}}}, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["kind"] == "template" and response.json()["body"] == "Hola Ana"
-    assert seen == [(merchant.pk, "9"), (merchant.pk, 9)]  # the request's lookup, then the send-time re-read
+    assert seen == [(merchant.pk, 9), (merchant.pk, 9)]  # the request's lookup, then the send-time re-read
     missing_params = api.post(url, {"template": {"id": 9}}, format="json")
     assert missing_params.status_code == 422
     assert missing_params.json()["error"]["code"] == "template_params_invalid"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from rest_framework import mixins, viewsets
 from rest_framework.views import APIView
 
+from apps.core.api.parsers import BoundedJSONParser
+from apps.core.api.schema import MerchantAutoSchema
 from apps.core.roles import Role
 from apps.merchants.models import ApiKey
 from apps.merchants.selectors import membership_current
@@ -15,6 +17,7 @@ class MerchantScopedMixin:
 
     `required_capability` is the capability every method needs; `capabilities` maps an action
     name (viewsets) or an HTTP method to a different one. `None` means any member.
+    Every operation's schema lists the error envelope for each status it can answer.
     """
 
     required_capability: str | None = None
@@ -24,6 +27,11 @@ class MerchantScopedMixin:
     # tests/core/test_api_scopes.py fails.
     api_scopes: tuple[str, ...] = ()
     action_scopes: dict[str, tuple[str, ...]] = {}
+    # Updates are PATCH, partial by nature; no PUT that would quietly act as one.
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    # Bodies are JSON (nested lists and objects do not survive form encoding); uploads opt in per action.
+    parser_classes = [BoundedJSONParser]
+    schema = MerchantAutoSchema()
 
     def resolve_tenant(self, request):
         if not hasattr(self, "_tenant"):
