@@ -55,6 +55,8 @@ def upload_over_limit(request: HttpRequest, *, limit: int) -> bool:
     """
     if _declared_length(request) > limit + MULTIPART_OVERHEAD:
         return True
+    if request.content_type != "multipart/form-data":
+        return False  # no file to stream (the edge may already have read a small form body)
     handler = LimitedUploadHandler(request, limit=limit)
     request.upload_handlers = [handler, *request.upload_handlers]
     request.POST  # noqa: B018 - parse now, under the limit, so the view sees a complete or no upload

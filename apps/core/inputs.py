@@ -5,8 +5,10 @@ goes through here at the edge, so the rest of the code can trust what it holds:
 
 - numbers are ASCII digits only: `"²".isdigit()` is True but `int("²")` raises, and `"٣"` would
   quietly become 3;
-- text holds no NUL (PostgreSQL refuses it in text and jsonb), no other C0 control except tab and
-  line breaks, and no lone surrogate (it cannot be encoded to UTF-8);
+- text holds no NUL (PostgreSQL refuses it in text and jsonb) and no lone surrogate (it cannot be
+  encoded to UTF-8): such text is refused, naming the field. Other C0 controls are storable and so
+  accepted from callers, who can be told the API's rules (the schema states them); text we cannot send
+  back (Meta's traffic) is cleaned of them as well (`text_clean`);
 - JSON is bounded in size and depth before the parser sees it (a deep document makes Python's
   parser, and everything that walks the result, hit the recursion limit), and holds no NaN or
   infinity (jsonb refuses them).
@@ -25,6 +27,7 @@ JSON_MAX_DEPTH = 32
 
 _DIGITS = re.compile(r"[0-9]+")
 _NON_DIGITS = re.compile(r"[^0-9]+")
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # unrolled: linear, no per-character branch
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
@@ -68,15 +71,12 @@ def ascii_int(value: Any, *, maximum: int = BIGINT_MAX) -> int | None:
 # --------------------------------------------------------------------------- text
 def text_problem(value: str) -> str | None:
     """Why `value` cannot be stored as text, or None when it can."""
-    found = _FORBIDDEN.search(value)
+    found = _UNSTORABLE.search(value)
     if found is None:
         return None
-    char = found.group()
-    if char == "\x00":
+    if found.group() == "\x00":
         return "Must not contain NUL characters."
-    if "\ud800" <= char <= "\udfff":
-        return "Must not contain unpaired surrogate characters."
-    return f"Must not contain control characters (found U+{ord(char):04X})."
+    return "Must not contain unpaired surrogate characters."
 
 
 def text_check(value: str, *, field: str | None = None) -> str:
@@ -93,11 +93,15 @@ def text_clean(value: str) -> str:
 
 
 # --------------------------------------------------------------------------- JSON
-def json_loads(raw: bytes | str, *, strip_controls: bool = False, max_bytes: int | None = None) -> Any:
+def json_loads(
+    raw: bytes | str, *, strip_controls: bool = False, max_bytes: int | None = None, check_strings: bool = True
+) -> Any:
     """Parse a JSON document within the size and depth bounds.
 
     Strings (keys and values) with forbidden characters are refused, or cleaned when `strip_controls`
-    (for documents whose sender cannot be asked to fix them). Raises InputError.
+    (for documents whose sender cannot be asked to fix them). `check_strings=False` leaves them to the
+    caller, which checks only the parts it reads (`json_strings_check`): the API ignores unknown
+    properties, so what is in them must not refuse the call. Raises InputError.
     """
     limit = settings.INPUT_JSON_MAX_BYTES if max_bytes is None else max_bytes
     if len(raw) > limit:
@@ -114,7 +118,9 @@ def json_loads(raw: bytes | str, *, strip_controls: bool = False, max_bytes: int
         raise
     except ValueError as exc:  # JSONDecodeError, and too many digits for an int
         raise InputError(f"The JSON document is malformed: {exc}") from exc
-    return _strings_clean(data) if strip_controls else _strings_check(data, field=None)
+    if strip_controls:
+        return _strings_clean(data)
+    return json_strings_check(data, field=None) if check_strings else data
 
 
 def _depth_check(text: str) -> None:
@@ -136,17 +142,19 @@ def _finite_float(text: str) -> float:
     return number
 
 
-def _strings_check(data: Any, *, field: str | None) -> Any:
+def json_strings_check(data: Any, *, field: str | None) -> Any:
+    """`data` unchanged when every string in it (keys included) can be stored; InputError naming `field`
+    (or the top-level key) otherwise."""
     if isinstance(data, str):
         return text_check(data, field=field)
     if isinstance(data, list):
         for item in data:
-            _strings_check(item, field=field)
+            json_strings_check(item, field=field)
     elif isinstance(data, dict):
         for key, value in data.items():
             name = field if field is not None else text_clean(key)
             text_check(key, field=name)
-            _strings_check(value, field=name)
+            json_strings_check(value, field=name)
     return data
 
 

@@ -59,16 +59,20 @@ class TicketActorMixin:
 
 
 FILTER_PARAMS = [
+    # An empty value means "no filter" (the portal's filter form sends every field).
     OpenApiParameter(
-        "status", str, enum=[*TicketStatus.values, "unsolved"], description="`unsolved`: not solved or closed"
+        "status",
+        str,
+        enum=[*TicketStatus.values, "unsolved", ""],
+        description="`unsolved`: not solved or closed; empty: any",
     ),
-    OpenApiParameter("priority", str, enum=TicketPriority.values),
+    OpenApiParameter("priority", str, enum=[*TicketPriority.values, ""], description="empty: any"),
     OpenApiParameter("assignee", int),
     OpenApiParameter("team", int),
     OpenApiParameter("contact", int),
     OpenApiParameter("tag", str),
     OpenApiParameter("q", str, description="search in subject and description"),
-    OpenApiParameter("queue", str, enum=list(selectors.QUEUES), description="default `all`"),
+    OpenApiParameter("queue", str, enum=[*selectors.QUEUES, ""], description="default (and empty) `all`"),
 ]
 
 

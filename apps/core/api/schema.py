@@ -7,6 +7,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from apps.core import inputs
+
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "apps.core.api.authentication.ApiKeyAuthentication"
@@ -54,7 +56,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 ERROR_DESCRIPTIONS = {
-    400: "Invalid input: `error.fields` names each bad field (query parameters included).",
+    400: "Invalid input: `error.fields` names each bad field (query parameters and `path` included).",
     401: "No API key, or an invalid or revoked one.",
     403: "The caller's role cannot use this operation.",
     404: "No such object for this merchant (another merchant's id included), or an invalid page cursor.",
@@ -138,6 +140,12 @@ class MerchantAutoSchema(AutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
+        for parameter in operation.get("parameters", []):
+            schema = parameter.get("schema", {})
+            if parameter["in"] == "query" and schema.get("type") == "integer":
+                # Query integers are ids and counts, read as ASCII digits (apps.core.inputs.ascii_int).
+                schema.setdefault("minimum", 0)
+                schema.setdefault("maximum", inputs.BIGINT_MAX)
         for status in self._error_statuses(operation):
             response = error_responses(status)[status]
             operation["responses"].setdefault(str(status), self._get_response_for_code(response, str(status)))
@@ -147,7 +155,9 @@ class MerchantAutoSchema(AutoSchema):
         parameters = operation.get("parameters", [])
         has_body = "requestBody" in operation
         statuses = [401, 403]
-        if has_body or any(p["in"] == "query" for p in parameters):
+        # Any text the caller sends (path included) is checked at the edge (apps.core.inputs): NUL or a
+        # control character in a path segment is a 400 naming `path`, before routing.
+        if has_body or any(p["in"] in ("query", "path") for p in parameters):
             statuses.append(400)
         if any(p["in"] == "path" for p in parameters) or self._is_paginated():
             statuses.append(404)

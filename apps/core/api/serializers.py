@@ -5,6 +5,8 @@ from collections.abc import Mapping
 from django.http import QueryDict
 from rest_framework import serializers
 
+from apps.core import inputs
+
 # JSON type each writable field takes, most specific first (BooleanField before IntegerField: bool is an int).
 _JSON_TYPES: tuple[tuple[type[serializers.Field], tuple[type, ...], str], ...] = (
     (serializers.BooleanField, (bool,), "Must be true or false."),
@@ -61,11 +63,23 @@ class JsonTypedMixin:
             errors = {
                 name: [message]
                 for name, field in self.fields.items()
-                if not field.read_only and name in data and (message := json_type_error(field, data[name]))
+                if not field.read_only and name in data and (message := _value_error(field, data[name]))
             }
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+def _value_error(field: serializers.Field, value: object) -> str | None:
+    """The wrong JSON type, or text (at any depth, keys included) that cannot be stored."""
+    message = json_type_error(field, value)
+    if message:
+        return message
+    try:
+        inputs.json_strings_check(value, field=None)
+    except inputs.InputError as exc:
+        return exc.message
+    return None
 
 
 class InputSerializer(JsonTypedMixin, serializers.Serializer):
