@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from asgiref.sync import async_to_sync
@@ -50,11 +51,19 @@ def check_broker() -> str | None:
     return None
 
 
+# A deployment that has never ticked is not yet late for the first CHARLA_SCHEDULER_STALE_SECONDS of
+# this process: beat's first heartbeat needs beat, the broker and a worker up, which a fresh deploy
+# starts alongside the web process. After that, no tick at all fails like a stale one.
+PROCESS_STARTED = time.monotonic()
+
+
 def check_scheduler() -> str | None:
     age = scheduler_heartbeat_age()
-    if age is None:
-        return "no scheduler tick recorded yet: beat and a worker must both run"
     limit = settings.SCHEDULER_STALE_SECONDS
+    if age is None:
+        if time.monotonic() - PROCESS_STARTED < limit:
+            return None
+        return "no scheduler tick recorded yet: beat and a worker must both run"
     if age.total_seconds() > limit:
         return f"last scheduler tick {age.total_seconds():.0f} s ago (limit {limit:g} s): is beat running?"
     return None

@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 import pytest
@@ -29,7 +30,19 @@ def test_readyz_when_every_part_answers(client, scheduler_ticked):
     assert response.json() == {"status": "ok"}
 
 
-def test_readyz_is_not_ready_before_the_scheduler_ever_ticked(client):
+@pytest.fixture
+def past_the_first_tick(monkeypatch, settings):
+    """This web process has run longer than a first heartbeat may take."""
+    monkeypatch.setattr(health, "PROCESS_STARTED", time.monotonic() - settings.SCHEDULER_STALE_SECONDS - 1)
+
+
+def test_a_fresh_process_is_ready_while_the_first_tick_is_not_yet_due(client, monkeypatch):
+    monkeypatch.setattr(health, "PROCESS_STARTED", time.monotonic())
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content
+
+
+def test_readyz_is_not_ready_before_the_scheduler_ever_ticked(client, past_the_first_tick):
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
@@ -37,7 +50,7 @@ def test_readyz_is_not_ready_before_the_scheduler_ever_ticked(client):
     assert body["checks"] == {"scheduler": "no scheduler tick recorded yet: beat and a worker must both run"}
 
 
-def test_readyz_turns_ready_once_the_heartbeat_task_runs(client):
+def test_readyz_turns_ready_once_the_heartbeat_task_runs(client, past_the_first_tick):
     assert client.get("/readyz").status_code == 503
     scheduler_heartbeat.apply()  # what a worker does with the message beat enqueued
     response = client.get("/readyz")
