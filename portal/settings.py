@@ -1,7 +1,7 @@
 """Charla settings: one module, everything from the environment.
 
-Only DJANGO_SECRET_KEY and CHARLA_ENCRYPTION_KEYS are required, and DEBUG is off unless DJANGO_DEBUG=true
-(`make run` sets all three).
+Only DJANGO_SECRET_KEY is required, and DEBUG is off unless DJANGO_DEBUG=true (`make run` sets both,
+and keys of its own for stored secrets).
 With DATABASE_URL / REDIS_URL unset the portal runs embedded (SQLite, in-memory channel layer,
 filesystem broker); set, they switch to PostgreSQL and Redis. See .env.example.
 """
