@@ -1,0 +1,21 @@
+"""Enqueue a Celery task once the current transaction commits: the one way services start tasks.
+
+A task started inside a transaction can run before the rows it reads are committed (or for rows a
+rollback then removes). Tasks are named, not imported, so a service never imports its app's `tasks`
+module: tasks import services, and the reverse import would be a cycle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import current_app
+from django.db import transaction
+
+
+def enqueue_on_commit(task_name: str, *args: Any, using: str | None = None, **options: Any) -> None:
+    """Apply `task_name` (its registered name, e.g. "apps.campaigns.tasks.campaign_send") with `args`
+    after the transaction on `using` commits, at once when none is open. `options` go to apply_async
+    (countdown, queue, ...)."""
+    task = current_app.tasks[task_name]  # KeyError now, in the caller, for a misspelt name
+    transaction.on_commit(lambda: task.apply_async(args=args, **options), using=using)
