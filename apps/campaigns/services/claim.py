@@ -323,4 +323,5 @@ def deliveries_release(ids: list[int], *, token: str, not_before: datetime, canc
 
 
 def campaign_status_now(campaign_id: int) -> str:
+    """The status as committed now (a claim holds a snapshot of the campaign; a pause may have landed since)."""
     return Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first() or ""
