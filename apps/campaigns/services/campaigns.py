@@ -205,8 +205,9 @@ def campaign_resume(*, campaign: Campaign) -> Campaign:
     campaign = _locked(campaign, (CampaignStatus.PAUSED,), "resume")
     campaign.status = CampaignStatus.RUNNING if campaign.ledger_built_at else CampaignStatus.SCHEDULED
     campaign.save(update_fields=["status", "updated_at"])
-    task = "campaign_dispatch" if campaign.status == CampaignStatus.RUNNING else "campaign_start"
-    enqueue_on_commit(f"apps.campaigns.tasks.{task}", campaign.pk)
+    running = campaign.status == CampaignStatus.RUNNING
+    task = "apps.campaigns.tasks.campaign_dispatch" if running else "apps.campaigns.tasks.campaign_start"
+    enqueue_on_commit(task, campaign.pk)
     progress_after_commit(campaign)
     return campaign
 
