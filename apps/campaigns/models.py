@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
+from apps.campaigns.placeholders import template_variables
 from apps.conversations.models import ChannelKind
 from apps.core.tenancy import MerchantOwned
 
@@ -55,8 +56,6 @@ class MessageTemplate(MerchantOwned):
 
     @property
     def variables(self) -> list[str]:
-        from apps.campaigns.services.templates import template_variables
-
         return template_variables(self.body)
 
     @property
@@ -133,6 +132,16 @@ class DeliveryState(models.TextChoices):
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped"
     UNKNOWN = "unknown", "Unknown"
+
+
+# Attempts the frequency cap and the progress counts treat as "reached the provider, or may have".
+COUNTED = (
+    DeliveryState.CLAIMED,
+    DeliveryState.SENT,
+    DeliveryState.DELIVERED,
+    DeliveryState.READ,
+    DeliveryState.UNKNOWN,
+)
 
 
 class Delivery(MerchantOwned):

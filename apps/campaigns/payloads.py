@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.campaigns.models import MessageTemplate
-from apps.campaigns.services.templates import template_variables
+from apps.campaigns.placeholders import template_variables
 from apps.conversations.providers import whatsapp_addressee
 
 

@@ -7,6 +7,7 @@ from collections import defaultdict
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from apps.campaigns.models import (
+    COUNTED,
     Campaign,
     CampaignStatus,
     Delivery,
@@ -16,8 +17,7 @@ from apps.campaigns.models import (
     TemplateCategory,
     TemplateStatus,
 )
-from apps.campaigns.segments import consent_status_expression, rules_queryset
-from apps.campaigns.services.sending import COUNTED
+from apps.campaigns.segment_rules import consent_status_expression, rules_queryset
 from apps.contacts.models import ConsentEvent, ContactIdentity
 
 STATES = [s.value for s in DeliveryState]

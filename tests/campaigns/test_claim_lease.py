@@ -15,8 +15,14 @@ from django.utils import timezone
 from apps.campaigns import tasks
 from apps.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
 from apps.campaigns.selectors import campaign_stats
-from apps.campaigns.services import batch_claim, batch_send, campaign_launch, campaign_pause, campaign_start
-from apps.campaigns.services.sending import batch_loop
+from apps.campaigns.services import (
+    batch_claim,
+    batch_loop,
+    batch_send,
+    campaign_launch,
+    campaign_pause,
+    campaign_start,
+)
 from apps.contacts.services import consent_record
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -101,7 +107,7 @@ def test_a_dead_senders_claims_are_settled_by_the_next_sender_without_beat(provi
 @pytest.fixture
 def follow_ups(monkeypatch):
     calls: list[float] = []
-    """countdown of every successor the chain enqueues (None: at once, a `delay`); none of them runs."""
+    """countdown of every successor the chain enqueues (None: at once); none of them runs."""
     monkeypatch.setattr(
         tasks.campaign_send_batch, "apply_async", lambda args, kwargs=None, countdown=None: calls.append(countdown)
     )

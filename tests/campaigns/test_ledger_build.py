@@ -24,12 +24,13 @@ def dispatches(monkeypatch):
     """Each campaign_dispatch enqueued: what the ledger looked like when it was enqueued (after commit)."""
     seen: list[dict] = []
 
-    def delay(campaign_id):
+    def apply_async(args, **options):
+        (campaign_id,) = args
         campaign = Campaign.objects.get(pk=campaign_id)
         rows = Delivery.objects.filter(campaign_id=campaign_id).count()
         seen.append({"rows": rows, "built": campaign.ledger_built_at is not None, "status": campaign.status})
 
-    monkeypatch.setattr(tasks.campaign_dispatch, "delay", delay)
+    monkeypatch.setattr(tasks.campaign_dispatch, "apply_async", apply_async)
     return seen
 
 
@@ -82,7 +83,9 @@ def test_a_cancel_stops_the_build(tiny_chunks, monkeypatch, make_contact, make_c
     campaign = make_campaign(rules={"tags_any": ["vip"]})
     campaign_launch(campaign=campaign)
     # The marketer cancels as the first chunk's senders are dispatched.
-    monkeypatch.setattr(tasks.campaign_dispatch, "delay", lambda pk: campaign_cancel(campaign=Campaign(pk=pk)))
+    monkeypatch.setattr(
+        tasks.campaign_dispatch, "apply_async", lambda args, **_: campaign_cancel(campaign=Campaign(pk=args[0]))
+    )
     campaign_start(campaign_id=campaign.pk)
     campaign.refresh_from_db()
     assert campaign.status == "cancelled" and campaign.ledger_built_at is None
@@ -101,13 +104,15 @@ def test_a_pause_mid_build_keeps_building_and_a_resume_sends_from_the_first_star
         make_contact(tags=["vip"])
     campaign = make_campaign(rules={"tags_any": ["vip"]})
     campaign_launch(campaign=campaign)
-    monkeypatch.setattr(tasks.campaign_dispatch, "delay", lambda pk: campaign_pause(campaign=Campaign(pk=pk)))
+    monkeypatch.setattr(
+        tasks.campaign_dispatch, "apply_async", lambda args, **_: campaign_pause(campaign=Campaign(pk=args[0]))
+    )
     campaign_start(campaign_id=campaign.pk)
     campaign.refresh_from_db()
     first_start = campaign.started_at
     assert campaign.status == "paused" and campaign.ledger_built_at is not None
     assert Delivery.objects.filter(campaign=campaign, state="pending").count() == 4
-    monkeypatch.setattr(tasks.campaign_dispatch, "delay", lambda pk: None)
+    monkeypatch.setattr(tasks.campaign_dispatch, "apply_async", lambda args, **_: None)
     campaign_resume(campaign=campaign)
     campaign.refresh_from_db()
     assert campaign.status == "running" and campaign.started_at == first_start

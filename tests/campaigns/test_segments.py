@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from apps.campaigns.segments import rules_clean, rules_queryset
+from apps.campaigns.segment_rules import rules_clean, rules_queryset
 from apps.campaigns.selectors import audience_preview
 from apps.contacts.models import Contact
 from tests.factories.contacts import ContactFactory, IdentityFactory, grant
@@ -100,7 +100,7 @@ def test_attribute_keys_that_read_as_query_operators_are_refused(api, merchant, 
 def test_the_query_reads_an_attribute_key_as_data_even_past_the_allow_list(merchant, monkeypatch, key):
     # Defence in depth: were a lookup-named key ever let through, it would filter that attribute, not
     # run the lookup (`attributes__has_key="plan"` would match every contact with a plan).
-    monkeypatch.setattr("apps.campaigns.segments.RESERVED_ATTRIBUTE_KEYS", frozenset())
+    monkeypatch.setattr("apps.campaigns.segment_rules.RESERVED_ATTRIBUTE_KEYS", frozenset())
     ContactFactory(merchant=merchant, name="data", attributes={key: "plan"})
     ContactFactory(merchant=merchant, name="plan", attributes={"plan": "pro"})
     ContactFactory(merchant=merchant, name="none", attributes={})

@@ -4,7 +4,6 @@ from apps.campaigns.services.campaigns import (
     LaunchRefused,
     TransitionRefused,
     campaign_cancel,
-    campaign_complete_if_done,
     campaign_create,
     campaign_delete,
     campaign_launch,
@@ -14,16 +13,13 @@ from apps.campaigns.services.campaigns import (
     campaign_start,
     campaign_update,
 )
+from apps.campaigns.services.claim import batch_claim, opaque_for
+from apps.campaigns.services.completion import campaign_complete_if_done
 from apps.campaigns.services.ledger import ledger_build
+from apps.campaigns.services.reaper import deliveries_reap
+from apps.campaigns.services.scheduler import campaign_dispatch, campaign_send_chain, campaigns_tick
 from apps.campaigns.services.segments import segment_create, segment_delete, segment_update
-from apps.campaigns.services.sending import (
-    batch_claim,
-    batch_run,
-    batch_send,
-    campaign_test_send,
-    deliveries_reap,
-    opaque_for,
-)
+from apps.campaigns.services.send_loop import batch_loop, batch_run, batch_send
 from apps.campaigns.services.statuses import consent_revoke_from_provider, delivery_status_handle
 from apps.campaigns.services.templates import (
     stop_button,
@@ -31,30 +27,33 @@ from apps.campaigns.services.templates import (
     template_create,
     template_delete,
     template_preview,
-    template_render,
     template_resolve,
     template_status_apply,
     template_update,
-    template_variables,
 )
+from apps.campaigns.services.trial_send import campaign_test_send
 
 __all__ = [
     "LaunchRefused",
     "TransitionRefused",
     "batch_claim",
+    "batch_loop",
     "batch_run",
     "batch_send",
     "campaign_cancel",
     "campaign_complete_if_done",
     "campaign_create",
     "campaign_delete",
+    "campaign_dispatch",
     "campaign_launch",
     "campaign_ledger_complete",
     "campaign_pause",
     "campaign_resume",
+    "campaign_send_chain",
     "campaign_start",
     "campaign_test_send",
     "campaign_update",
+    "campaigns_tick",
     "consent_revoke_from_provider",
     "deliveries_reap",
     "delivery_status_handle",
@@ -68,9 +67,7 @@ __all__ = [
     "template_create",
     "template_delete",
     "template_preview",
-    "template_render",
     "template_resolve",
     "template_status_apply",
     "template_update",
-    "template_variables",
 ]

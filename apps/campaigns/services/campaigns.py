@@ -7,7 +7,6 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Subquery
 from django.utils import timezone
 
 from apps.campaigns.models import (
@@ -19,10 +18,12 @@ from apps.campaigns.models import (
     Segment,
     TemplateStatus,
 )
+from apps.campaigns.placeholders import field_name_valid, template_variables
+from apps.campaigns.services.completion import progress_after_commit
 from apps.campaigns.services.ledger import ledger_chunks, ledger_insert
-from apps.campaigns.services.templates import field_name_valid, template_variables
 from apps.contacts import schedule
 from apps.conversations.models import Channel
+from apps.core.enqueue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -169,12 +170,6 @@ def _locked(campaign: Campaign, allowed: tuple[str, ...], action: str) -> Campai
     return locked
 
 
-def _enqueue_after_commit(task_name: str, campaign_id: int) -> None:
-    from apps.campaigns import tasks
-
-    transaction.on_commit(lambda: getattr(tasks, task_name).delay(campaign_id))
-
-
 @transaction.atomic
 def campaign_launch(*, campaign: Campaign, now: datetime | None = None) -> Campaign:
     """draft -> scheduled. It starts at `scheduled_at`, or right away when that is empty."""
@@ -189,8 +184,8 @@ def campaign_launch(*, campaign: Campaign, now: datetime | None = None) -> Campa
     campaign.launched_at = now
     campaign.save(update_fields=["status", "launched_at", "updated_at"])
     if campaign.scheduled_at is None or campaign.scheduled_at <= now:
-        _enqueue_after_commit("campaign_start", campaign.pk)
-    _progress_after_commit(campaign)
+        enqueue_on_commit("apps.campaigns.tasks.campaign_start", campaign.pk)
+    progress_after_commit(campaign)
     return campaign
 
 
@@ -200,7 +195,7 @@ def campaign_pause(*, campaign: Campaign) -> Campaign:
     campaign = _locked(campaign, (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING), "pause")
     campaign.status = CampaignStatus.PAUSED
     campaign.save(update_fields=["status", "updated_at"])
-    _progress_after_commit(campaign)
+    progress_after_commit(campaign)
     return campaign
 
 
@@ -210,9 +205,10 @@ def campaign_resume(*, campaign: Campaign) -> Campaign:
     campaign = _locked(campaign, (CampaignStatus.PAUSED,), "resume")
     campaign.status = CampaignStatus.RUNNING if campaign.ledger_built_at else CampaignStatus.SCHEDULED
     campaign.save(update_fields=["status", "updated_at"])
-    task = "campaign_dispatch" if campaign.status == CampaignStatus.RUNNING else "campaign_start"
-    _enqueue_after_commit(task, campaign.pk)
-    _progress_after_commit(campaign)
+    running = campaign.status == CampaignStatus.RUNNING
+    task = "apps.campaigns.tasks.campaign_dispatch" if running else "apps.campaigns.tasks.campaign_start"
+    enqueue_on_commit(task, campaign.pk)
+    progress_after_commit(campaign)
     return campaign
 
 
@@ -226,7 +222,7 @@ def campaign_cancel(*, campaign: Campaign) -> Campaign:
     Delivery.objects.filter(campaign=campaign, state=DeliveryState.PENDING).update(
         state=DeliveryState.SKIPPED, reason="cancelled"
     )
-    _progress_after_commit(campaign)
+    progress_after_commit(campaign)
     return campaign
 
 
@@ -245,7 +241,7 @@ def campaign_start(*, campaign_id: int, now: datetime | None = None) -> bool:
         campaign.started_at = campaign.started_at or now  # a resume after a pause mid-build keeps the first
         campaign.heartbeat_at = now
         campaign.save(update_fields=["status", "started_at", "heartbeat_at"])
-        _progress_after_commit(campaign)
+        progress_after_commit(campaign)
     campaign_ledger_complete(campaign_id=campaign_id, now=now)
     return True
 
@@ -281,7 +277,7 @@ def campaign_ledger_complete(*, campaign_id: int, now: datetime | None = None) -
             ledger_insert(campaign=campaign, contacts=contacts, now=now)
             Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
             if index == 0 and len(chunks) > 1:  # sending starts while the rest is built
-                _enqueue_after_commit("campaign_dispatch", campaign_id)
+                enqueue_on_commit("apps.campaigns.tasks.campaign_dispatch", campaign_id)
     with transaction.atomic():
         audience = Delivery.objects.filter(campaign_id=campaign_id).count()
         built = Campaign.objects.filter(
@@ -290,48 +286,11 @@ def campaign_ledger_complete(*, campaign_id: int, now: datetime | None = None) -
             status__in=(CampaignStatus.RUNNING, CampaignStatus.PAUSED),
         ).update(ledger_built_at=timezone.now(), audience_size=audience)
         if built:
-            _progress_after_commit(campaign)
+            progress_after_commit(campaign)
         if built and Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING).exists():
             # Also for senders that drained the first chunks and stopped; completes an empty campaign.
             # A paused campaign is dispatched by its resume.
-            _enqueue_after_commit("campaign_dispatch", campaign_id)
+            enqueue_on_commit("apps.campaigns.tasks.campaign_dispatch", campaign_id)
     if built:
         logger.info("campaign.ledger_built", extra={"campaign_id": campaign_id, "audience": audience})
     return bool(built)
-
-
-def _has_open_deliveries(campaign_id: int) -> bool:
-    """Any pending or claimed row, read in one statement (one snapshot: a row moving between the two states
-    is seen). Each probe is ordered like its partial index so the planner walks that index: it has no
-    per-campaign state statistics and would otherwise expect other campaigns' pending rows and scan the ledger.
-    """
-    rows = Delivery.objects.filter(campaign_id=campaign_id)
-    pending = rows.filter(state=DeliveryState.PENDING).order_by("not_before", "id").values("pk")[:1]
-    claimed = rows.filter(state=DeliveryState.CLAIMED).order_by("lease_expires_at").values("pk")[:1]
-    found = Campaign.objects.filter(pk=campaign_id).values_list(Subquery(pending), Subquery(claimed)).first()
-    return found is not None and any(pk is not None for pk in found)
-
-
-def campaign_complete_if_done(*, campaign_id: int) -> bool:
-    """running -> completed once the ledger is built and nothing is pending or claimed (unknowns are
-    reconciled later)."""
-    # Built first, open rows second: every chunk commits before `ledger_built_at`, so once this read
-    # sees it set, the next statement sees every row the build wrote.
-    if not Campaign.objects.filter(pk=campaign_id, ledger_built_at__isnull=False).exists():
-        return False
-    if _has_open_deliveries(campaign_id):
-        return False
-    with transaction.atomic():
-        changed = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING).update(
-            status=CampaignStatus.COMPLETED, completed_at=timezone.now()
-        )
-        if changed:
-            _progress_after_commit(Campaign(pk=campaign_id))
-    return bool(changed)
-
-
-def _progress_after_commit(campaign: Campaign) -> None:
-    from apps.campaigns import events
-
-    campaign_id = campaign.pk
-    transaction.on_commit(lambda: events.progress_broadcast(campaign_id=campaign_id, force=True))

@@ -7,7 +7,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from apps.campaigns.models import Campaign, Delivery
-from apps.campaigns.segments import rules_queryset
+from apps.campaigns.segment_rules import rules_queryset
 
 # Contact-id range per statement: bounded work and lock time per INSERT, and the first senders start
 # after the first chunk (about 0.3 s for 20,000 contacts here) instead of after the whole audience.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from apps.campaigns.models import Segment
-from apps.campaigns.segments import rules_clean
+from apps.campaigns.segment_rules import rules_clean
 
 
 def _name(name: str) -> str:

@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.campaigns import events
 from apps.campaigns.models import Delivery, DeliveryState
-from apps.campaigns.services.sending import delivery_id_from_opaque
+from apps.campaigns.services.claim import delivery_id_from_opaque
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +99,6 @@ def delivery_status_handle(
 
 
 def _progress(campaign_id: int) -> None:
-    from apps.campaigns import events
-
     events.progress_broadcast(campaign_id=campaign_id)
 
 

@@ -9,16 +9,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from apps.campaigns.models import STOP_PROMOTIONS, ChannelKind, MessageTemplate, TemplateCategory, TemplateStatus
-from apps.contacts.models import Contact
+from apps.campaigns.placeholders import VARIABLE, contact_field_value, template_render, template_variables
 
 logger = logging.getLogger(__name__)
 
-VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 BRACES = re.compile(r"\{\{|\}\}")
 WHATSAPP_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
 MAX_BUTTONS = 3
-CONTACT_FIELDS = ("name", "first_name", "last_name", "phone", "email", "locale", "timezone")
 
 # Meta's template events -> our status; events that do not change sendability are kept only as the raw event.
 META_EVENTS = {
@@ -34,11 +32,6 @@ META_EVENTS = {
     "ARCHIVED": TemplateStatus.DISABLED,
     "LIMIT_EXCEEDED": TemplateStatus.DISABLED,
 }
-
-
-def template_variables(body: str) -> list[str]:
-    """Variable names in order of first appearance."""
-    return list(dict.fromkeys(VARIABLE.findall(body or "")))
 
 
 def _body_errors(body: str) -> list[str]:
@@ -154,41 +147,6 @@ def template_delete(*, template: MessageTemplate) -> None:
     if template.campaigns.exists():
         raise ValidationError({"template": ["Campaigns use this template; it cannot be deleted."]})
     template.delete()
-
-
-def contact_field_value(contact: Contact | dict, field: str) -> str:
-    """The text a variable mapped to `field` takes for this contact ("" when empty)."""
-    get = contact.get if isinstance(contact, dict) else lambda k, d=None: getattr(contact, k, d)
-    name = (get("name") or "").strip()
-    if field == "first_name":
-        return name.split(" ")[0] if name else ""
-    if field == "last_name":
-        return name.split(" ", 1)[1] if " " in name else ""
-    if field in CONTACT_FIELDS:
-        return str(get(field) or "")
-    key = field.removeprefix("attributes.")
-    value = (get("attributes") or {}).get(key)
-    return "" if value is None else str(value)
-
-
-def field_name_valid(field: str) -> bool:
-    return field in CONTACT_FIELDS or bool(re.match(r"^(attributes\.)?[A-Za-z][A-Za-z0-9_]{0,63}$", field or ""))
-
-
-def template_values(*, template: MessageTemplate, contact, params: dict, fallbacks: dict) -> dict[str, str] | None:
-    """Variable -> text for one contact, or None when a variable has neither a value nor a fallback."""
-    values = {}
-    for variable in template_variables(template.body):
-        value = contact_field_value(contact, params[variable]) if variable in params else ""
-        value = value.strip() or str(fallbacks.get(variable, "")).strip()
-        if not value:
-            return None
-        values[variable] = value
-    return values
-
-
-def template_render(*, template: MessageTemplate, values: dict[str, str]) -> str:
-    return VARIABLE.sub(lambda m: values.get(m.group(1), m.group(0)), template.body)
 
 
 def template_preview(*, template: MessageTemplate, contact, params: dict | None = None, fallbacks=None) -> str:
