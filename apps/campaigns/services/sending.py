@@ -33,8 +33,7 @@ from django.utils import timezone
 
 from apps.campaigns import conf, drill, throttle
 from apps.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState, TemplateCategory
-from apps.campaigns.payloads import whatsapp_campaign_payload
-from apps.campaigns.sender import THROUGHPUT_PAUSE, BatchSender, Outcome, payload_bytes
+from apps.campaigns.send_body import campaign_send_body
 from apps.campaigns.services.templates import template_values
 from apps.contacts import schedule
 from apps.contacts.addresses import whatsapp_address
@@ -48,6 +47,8 @@ from apps.contacts.gate import (
 )
 from apps.contacts.models import Contact
 from apps.core.sql import column_in
+from apps.meta.batch import THROUGHPUT_PAUSE, BatchSender, Outcome, payload_bytes
+from apps.meta.errors import GraphError
 
 logger = logging.getLogger(__name__)
 
@@ -255,7 +256,7 @@ def batch_claim(*, campaign_id: int, limit: int, now: datetime | None = None) ->
             Delivery.objects.filter(ids_in(Delivery, ids)).update(not_before=release)
     template = campaign.template
     items = [
-        (did, payload_bytes(whatsapp_campaign_payload(template=template, to=to, values=values, opaque=opaque_for(did))))
+        (did, payload_bytes(campaign_send_body(template=template, to=to, values=values, opaque=opaque_for(did))))
         for did, (to, values) in sendable.items()
     ]
     contact_of = dict(picked)
@@ -429,9 +430,13 @@ def _status_now(campaign_id: int) -> str:
 
 
 def _sender_for(campaign: Campaign) -> BatchSender:
-    url = f"{settings.META_GRAPH_API_URL.rstrip('/')}/{campaign.channel.phone_number_id}/messages"
-    headers = {"Authorization": f"Bearer {campaign.channel.access_token}"}
-    return BatchSender(url=url, headers=headers, concurrency=conf.concurrency())
+    channel = campaign.channel
+    return BatchSender.whatsapp(
+        base_url=settings.META_GRAPH_API_URL,
+        phone_number_id=channel.phone_number_id,
+        access_token=channel.access_token,
+        concurrency=conf.concurrency(),
+    )
 
 
 def _close_thread_connection() -> None:
@@ -666,7 +671,7 @@ def campaign_test_send(*, campaign: Campaign, contact: Contact) -> str:
     The same gate applies: a test send never reaches someone without marketing consent.
     """
     from apps.campaigns.services.campaigns import LaunchRefused
-    from apps.conversations.providers import ProviderError, get_client
+    from apps.conversations.providers import get_client
 
     if contact.merchant_id != campaign.merchant_id:
         raise LaunchRefused("contact_not_found", "No contact with this id.")
@@ -685,10 +690,8 @@ def campaign_test_send(*, campaign: Campaign, contact: Contact) -> str:
         raise LaunchRefused("missing_variable", "A template variable has no value or fallback for this contact.")
     identities = contact_identities(merchant=campaign.merchant, contact_ids=[contact.pk])
     to = _addresses({contact.pk: row}, identities)[contact.pk]
-    payload = whatsapp_campaign_payload(
-        template=campaign.template, to=to, values=values, opaque=f"charla-test:{campaign.pk}"
-    )
+    payload = campaign_send_body(template=campaign.template, to=to, values=values, opaque=f"charla-test:{campaign.pk}")
     try:
         return get_client(campaign.channel).send(payload).provider_message_id
-    except ProviderError as exc:
+    except GraphError as exc:
         raise LaunchRefused("provider_error", f"The provider refused the message: {exc.message}") from None
