@@ -19,7 +19,7 @@ MESSENGER_TYPES = {"image": "image", "audio": "audio", "video": "video", "docume
 MAX_REPLY_BUTTONS = 3
 MAX_LIST_ROWS = 10
 MAX_QUICK_REPLIES = 13
-MAX_TEMPLATE_BUTTONS = 3
+MAX_TEMPLATE_BUTTONS = 10  # Meta: a template has up to ten buttons
 OPAQUE_MAX = 512
 
 

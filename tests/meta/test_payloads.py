@@ -82,8 +82,9 @@ def test_template_headers():
 
 
 def test_template_buttons_limit():
-    with pytest.raises(ValueError, match="a template sends at most 3 button parameters, not 4"):
-        p.template_buttons(quick_replies=["a", "b", "c", "d"])
+    assert len(p.template_buttons(quick_replies=[str(i) for i in range(10)])) == 10
+    with pytest.raises(ValueError, match="a template sends at most 10 button parameters, not 11"):
+        p.template_buttons(quick_replies=[str(i) for i in range(11)])
 
 
 def test_template_numbered_parameters_and_bare_template():
