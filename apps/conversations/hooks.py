@@ -36,6 +36,12 @@ class Template(Protocol):
     def channel_kind(self) -> str: ...
     @property
     def variables(self) -> list[str]: ...
+    @property
+    def header_media_url(self) -> str: ...  # "" when the template has no media header
+    @property
+    def header_media_type(self) -> str: ...  # image | video | document
+    @property
+    def buttons(self) -> list[dict]: ...  # quick replies in order: [{"text": ..., "payload": ...}]
 
 
 TemplateLister = Callable[..., list[Template]]

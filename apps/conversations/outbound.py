@@ -32,9 +32,12 @@ from apps.contacts.models import Contact
 from apps.contacts.services import contact_timezone
 from apps.conversations import hooks, policy
 from apps.conversations.models import Conversation, Message, MessageDirection, MessageStatus
+from apps.meta import payloads
 
 # Message.metadata key marking marketing content, so delivery checks consent again.
 CATEGORY_KEY = "category"
+# Message.metadata key holding a template's header and buttons as queued (the template may change later).
+TEMPLATE_PARTS_KEY = "template_parts"
 
 
 class ContentCategory(models.TextChoices):
@@ -61,6 +64,14 @@ def template_fresh(*, merchant: Any, template: Any) -> Any:
     if fresh is None:
         raise policy.PolicyRefused("template_not_found")
     return fresh
+
+
+def template_parts(template: hooks.Template) -> dict[str, Any]:
+    """The header and buttons a template is sent with, as `payloads.whatsapp_template_payload` takes them:
+    the inbox and campaigns both read a template through this, so both send the same components."""
+    quick_replies = [button["payload"] for button in template.buttons or []]
+    header = payloads.template_header(media_type=template.header_media_type, link=template.header_media_url)
+    return {"header": header, "buttons": payloads.template_buttons(quick_replies=quick_replies)}
 
 
 def content_category(*, template: Any | None, declared: str) -> str:

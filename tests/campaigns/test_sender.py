@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from apps.campaigns.sender import THROUGHPUT_PAUSE, BatchSender, payload_bytes
+from apps.meta.batch import THROUGHPUT_PAUSE, BatchSender, payload_bytes
 from tests.campaigns.fake_provider import THROUGHPUT, FakeProvider
 
 

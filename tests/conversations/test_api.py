@@ -339,6 +339,7 @@ def test_post_template_through_registered_resolver(api, merchant, monkeypatch):
         id, category = 9, "utility"
         name, language, status, body, variables = "spring_sale", "es_ES", "approved", "Hola {{n}}", ["n"]
         id, channel_kind = 9, "whatsapp"
+        header_media_url, header_media_type, buttons = "", "", []
 
     seen = []
 

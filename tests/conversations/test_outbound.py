@@ -451,6 +451,35 @@ def test_a_utility_template_is_delivered_without_a_consent_lookup(conversation, 
     assert len(fake_graph.sent) == 1
 
 
+def test_an_inbox_template_send_posts_the_header_and_buttons_a_campaign_posts(conversation, merchant, fake_graph):
+    from apps.campaigns.send_body import campaign_send_body
+    from apps.conversations.services import message_deliver, message_send
+
+    template = TemplateFactory(
+        merchant=merchant,
+        category="utility",
+        header_media_url="https://cdn.example.test/spring.jpg",
+        header_media_type="image",
+        buttons=[{"text": "Stop promotions", "payload": "STOP_PROMOTIONS"}, {"text": "More", "payload": "MORE"}],
+    )
+    queued = message_send(conversation=conversation, template=template, template_params={"first_name": "Ana"})
+    assert message_deliver(message_id=queued.pk) == "sent"
+    [sent] = fake_graph.sent
+    campaign = campaign_send_body(template=template, to=WA_ID, values={"first_name": "Ana"}, opaque="x")
+    assert sent["body"]["template"] == campaign["template"]
+    assert [c["type"] for c in sent["body"]["template"]["components"]] == ["header", "body", "button", "button"]
+    assert sent["body"]["template"]["components"][0] == {
+        "type": "header",
+        "parameters": [{"type": "image", "image": {"link": "https://cdn.example.test/spring.jpg"}}],
+    }
+    assert sent["body"]["template"]["components"][3] == {
+        "type": "button",
+        "sub_type": "quick_reply",
+        "index": "1",
+        "parameters": [{"type": "payload", "payload": "MORE"}],
+    }
+
+
 # --------------------------------------------------------------------------- the merchant's quiet hours and cap
 QUIET = "Marketing messages are not sent during the merchant's quiet hours"
 CAP = "The contact has reached the merchant's limit of marketing messages"

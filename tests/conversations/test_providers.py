@@ -3,6 +3,8 @@
 import pytest
 
 from apps.conversations import providers
+from apps.meta import payloads
+from apps.meta.errors import GraphError
 from tests.conversations.fake_graph import graph_error
 from tests.factories.conversations import ChannelFactory
 
@@ -15,7 +17,7 @@ def wa(merchant):
 
 
 def test_whatsapp_text_send_in_metas_format(fake_graph, wa):
-    result = providers.get_client(wa).send(providers.whatsapp_text_payload("34600111222", "Hola"))
+    result = providers.get_client(wa).send(payloads.whatsapp_text_payload("34600111222", "Hola"))
     assert result.provider_message_id.startswith("wamid.FAKE")
     [sent] = fake_graph.sent
     assert sent["path"] == "/v21.0/209384756102938/messages"
@@ -34,7 +36,7 @@ def test_page_token_never_reaches_the_logs(fake_graph, merchant, caplog):
 
     channel = ChannelFactory(merchant=merchant, kind="messenger", page_id="118273645501928")
     with caplog.at_level(logging.DEBUG):
-        providers.get_client(channel).send(providers.messenger_text_payload("1", "Hola"))
+        providers.get_client(channel).send(payloads.messenger_text_payload("1", "Hola"))
     assert caplog.records
     assert channel.access_token not in caplog.text
     assert "access_token=[redacted]" in caplog.text
@@ -42,7 +44,7 @@ def test_page_token_never_reaches_the_logs(fake_graph, merchant, caplog):
 
 def test_messenger_send_uses_page_and_token_param(fake_graph, merchant):
     channel = ChannelFactory(merchant=merchant, kind="messenger", page_id="118273645501928")
-    payload = providers.messenger_text_payload("6120394857361029", "Hola", "MESSAGE_TAG", "HUMAN_AGENT")
+    payload = payloads.messenger_text_payload("6120394857361029", "Hola", "MESSAGE_TAG", "HUMAN_AGENT")
     result = providers.get_client(channel).send(payload)
     assert result.provider_message_id.startswith("m_FAKE")
     [sent] = fake_graph.sent
@@ -67,7 +69,7 @@ def test_messenger_send_uses_page_and_token_param(fake_graph, merchant):
 )
 def test_transient_errors_are_retried_then_succeed(fake_graph, wa, first, label):
     fake_graph.queue(*first)
-    result = providers.get_client(wa).send(providers.whatsapp_text_payload("34600111222", "Hola"))
+    result = providers.get_client(wa).send(payloads.whatsapp_text_payload("34600111222", "Hola"))
     assert result.provider_message_id.startswith("wamid.FAKE")
     assert len(fake_graph.sent) == 2, label
 
@@ -75,8 +77,8 @@ def test_transient_errors_are_retried_then_succeed(fake_graph, wa, first, label)
 @pytest.mark.parametrize("code", [131047, 131026, 132000, 131050, 100])
 def test_permanent_errors_are_not_retried(fake_graph, wa, code):
     fake_graph.queue(400, graph_error(code, "nope"))
-    with pytest.raises(providers.ProviderError) as excinfo:
-        providers.get_client(wa).send(providers.whatsapp_text_payload("34600111222", "Hola"))
+    with pytest.raises(GraphError) as excinfo:
+        providers.get_client(wa).send(payloads.whatsapp_text_payload("34600111222", "Hola"))
     assert excinfo.value.code == code
     assert excinfo.value.retryable is False
     assert excinfo.value.http_status == 400
@@ -87,8 +89,8 @@ def test_permanent_errors_are_not_retried(fake_graph, wa, code):
 def test_retries_are_bounded(fake_graph, wa):
     for _ in range(5):
         fake_graph.queue(500, graph_error(1))
-    with pytest.raises(providers.ProviderError) as excinfo:
-        providers.get_client(wa, attempts=3).send(providers.whatsapp_text_payload("34600111222", "Hola"))
+    with pytest.raises(GraphError) as excinfo:
+        providers.get_client(wa, attempts=3).send(payloads.whatsapp_text_payload("34600111222", "Hola"))
     assert excinfo.value.retryable is True
     assert len(fake_graph.sent) == 3
 
@@ -105,8 +107,8 @@ def test_timeout_is_retryable(settings, wa):
     client = providers.get_client(wa, attempts=2, backoff=0, http=None)
     client._client = lambda: httpx.Client(timeout=0.2)  # the server accepts but never answers
     try:
-        with pytest.raises(providers.ProviderError) as excinfo:
-            client.send(providers.whatsapp_text_payload("1", "x"))
+        with pytest.raises(GraphError) as excinfo:
+            client.send(payloads.whatsapp_text_payload("1", "x"))
     finally:
         server.close()
     assert excinfo.value.retryable is True
@@ -121,20 +123,20 @@ def test_connection_refused_is_retryable(settings, wa):
     port = sock.getsockname()[1]
     sock.close()
     settings.META_GRAPH_API_URL = f"http://127.0.0.1:{port}/v21.0"
-    with pytest.raises(providers.ProviderError) as excinfo:
-        providers.get_client(wa, attempts=1).send(providers.whatsapp_text_payload("1", "x"))
+    with pytest.raises(GraphError) as excinfo:
+        providers.get_client(wa, attempts=1).send(payloads.whatsapp_text_payload("1", "x"))
     assert excinfo.value.retryable is True
 
 
 def test_answer_without_message_id_is_a_permanent_error(fake_graph, wa):
     fake_graph.queue(200, {"messaging_product": "whatsapp"})
-    with pytest.raises(providers.ProviderError) as excinfo:
-        providers.get_client(wa).send(providers.whatsapp_text_payload("1", "x"))
+    with pytest.raises(GraphError) as excinfo:
+        providers.get_client(wa).send(payloads.whatsapp_text_payload("1", "x"))
     assert excinfo.value.retryable is False
 
 
 def test_template_payload_with_named_params_and_opaque():
-    payload = providers.whatsapp_template_payload(
+    payload = payloads.whatsapp_template_payload(
         "34600111222", "spring_sale", "es_ES", {"first_name": "Ana"}, opaque="delivery:42"
     )
     assert payload == {
@@ -154,12 +156,12 @@ def test_template_payload_with_named_params_and_opaque():
 
 
 def test_template_payload_positional_and_without_params():
-    positional = providers.whatsapp_template_payload("1", "t", "en", ["a", "b"])
+    positional = payloads.whatsapp_template_payload("1", "t", "en", ["a", "b"])
     assert positional["template"]["components"][0]["parameters"] == [
         {"type": "text", "text": "a"},
         {"type": "text", "text": "b"},
     ]
-    bare = providers.whatsapp_template_payload("1", "t", "en", None)
+    bare = payloads.whatsapp_template_payload("1", "t", "en", None)
     assert "components" not in bare["template"] and "biz_opaque_callback_data" not in bare
 
 
@@ -178,11 +180,11 @@ def test_webchat_has_no_provider_client(merchant):
 
 
 def test_a_business_scoped_user_id_goes_in_recipient_and_a_number_in_to():
-    by_user_id = providers.whatsapp_text_payload("US.13491208655302741918", "Hola")
+    by_user_id = payloads.whatsapp_text_payload("US.13491208655302741918", "Hola")
     assert (by_user_id["recipient"], "to" in by_user_id) == ("US.13491208655302741918", False)
-    assert providers.whatsapp_addressee("34600111222") == {"to": "34600111222"}
-    assert providers.whatsapp_addressee("+34600111222") == {"to": "+34600111222"}
-    template = providers.whatsapp_template_payload("US.ENT.11815799212886844830", "t", "en", None)
+    assert payloads.whatsapp_addressee("34600111222") == {"to": "34600111222"}
+    assert payloads.whatsapp_addressee("+34600111222") == {"to": "+34600111222"}
+    template = payloads.whatsapp_template_payload("US.ENT.11815799212886844830", "t", "en", None)
     assert (template["recipient"], "to" in template) == ("US.ENT.11815799212886844830", False)
-    media = providers.whatsapp_media_payload("US.13491208655302741918", "image", "MEDIA1")
+    media = payloads.whatsapp_media_payload("US.13491208655302741918", "image", "MEDIA1")
     assert (media["recipient"], "to" in media, media["image"]) == ("US.13491208655302741918", False, {"id": "MEDIA1"})

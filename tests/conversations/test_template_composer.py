@@ -29,6 +29,9 @@ class FakeTemplate:
     channel_kind: str = "whatsapp"
     merchant_id: int = 0
     category: str = "utility"
+    header_media_url: str = ""
+    header_media_type: str = ""
+    buttons: list = field(default_factory=list)
 
 
 CATALOGUE: list[FakeTemplate] = []

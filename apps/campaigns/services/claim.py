@@ -22,14 +22,14 @@ from django.utils import timezone
 
 from apps.campaigns import conf
 from apps.campaigns.models import COUNTED, Campaign, CampaignStatus, Delivery, DeliveryState, TemplateCategory
-from apps.campaigns.payloads import whatsapp_campaign_payload
 from apps.campaigns.placeholders import template_values
-from apps.campaigns.sender import payload_bytes
+from apps.campaigns.send_body import campaign_send_body
 from apps.contacts import schedule
 from apps.contacts.addresses import whatsapp_address
 from apps.contacts.gate import GATE_CONTACT_FIELDS, consent_gate_rows, contact_identities
 from apps.contacts.models import Contact
 from apps.core.sql import column_in
+from apps.meta.batch import payload_bytes
 
 CONTACT_FIELDS = (*GATE_CONTACT_FIELDS, "name", "locale", "timezone", "phone_timezone", "attributes")
 OPAQUE_PREFIX = "charla-delivery:"
@@ -226,7 +226,7 @@ def batch_claim(*, campaign_id: int, limit: int, now: datetime | None = None) ->
             Delivery.objects.filter(ids_in(Delivery, ids)).update(not_before=release)
     template = campaign.template
     items = [
-        (did, payload_bytes(whatsapp_campaign_payload(template=template, to=to, values=values, opaque=opaque_for(did))))
+        (did, payload_bytes(campaign_send_body(template=template, to=to, values=values, opaque=opaque_for(did))))
         for did, (to, values) in sendable.items()
     ]
     contact_of = dict(picked)

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from apps.campaigns import conf
 from apps.campaigns.models import Campaign, Delivery, DeliveryState
-from apps.campaigns.sender import Outcome
 from apps.campaigns.services.claim import deliveries_release
 from apps.campaigns.services.statuses import consent_revoke_from_provider
+from apps.meta.batch import Outcome
 
 
 def outcomes_record(campaign: Campaign, outcomes: list[Outcome], token: str) -> dict[str, int]:

@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from apps.campaigns import conf, drill, events, throttle
 from apps.campaigns.models import Campaign, CampaignStatus
-from apps.campaigns.sender import THROUGHPUT_PAUSE, BatchSender, Outcome
 from apps.campaigns.services.claim import Claim, batch_claim, campaign_status_now, deliveries_release, deliveries_stamp
 from apps.campaigns.services.outcomes import outcomes_record
 from apps.campaigns.services.reaper import deliveries_reap
+from apps.meta.batch import THROUGHPUT_PAUSE, BatchSender, Outcome
 
 MAX_CHUNK = 500
 HEARTBEAT_EVERY = 2.0  # seconds; well under CAMPAIGNS_HEARTBEAT_STALE_SECONDS
@@ -35,9 +35,13 @@ def _bucket(campaign: Campaign) -> tuple[str, float]:
 
 
 def _sender_for(campaign: Campaign) -> BatchSender:
-    url = f"{settings.META_GRAPH_API_URL.rstrip('/')}/{campaign.channel.phone_number_id}/messages"
-    headers = {"Authorization": f"Bearer {campaign.channel.access_token}"}
-    return BatchSender(url=url, headers=headers, concurrency=conf.concurrency())
+    channel = campaign.channel
+    return BatchSender.whatsapp(
+        base_url=settings.META_GRAPH_API_URL,
+        phone_number_id=channel.phone_number_id,
+        access_token=channel.access_token,
+        concurrency=conf.concurrency(),
+    )
 
 
 def _close_thread_connection() -> None:

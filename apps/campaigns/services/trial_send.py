@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from apps.campaigns.models import Campaign
-from apps.campaigns.payloads import whatsapp_campaign_payload
 from apps.campaigns.placeholders import template_values
+from apps.campaigns.send_body import campaign_send_body
 from apps.campaigns.services.campaigns import LaunchRefused
 from apps.campaigns.services.claim import CONTACT_FIELDS, whatsapp_addresses
 from apps.contacts.gate import REASON_TEXT, consent_gate, contact_identities, refusal_code
 from apps.contacts.models import Contact
-from apps.conversations.providers import ProviderError, get_client
+from apps.conversations.providers import get_client
+from apps.meta.errors import GraphError
 
 
 def campaign_test_send(*, campaign: Campaign, contact: Contact) -> str:
@@ -34,10 +35,8 @@ def campaign_test_send(*, campaign: Campaign, contact: Contact) -> str:
         raise LaunchRefused("missing_variable", "A template variable has no value or fallback for this contact.")
     identities = contact_identities(merchant=campaign.merchant, contact_ids=[contact.pk])
     to = whatsapp_addresses({contact.pk: row}, identities)[contact.pk]
-    payload = whatsapp_campaign_payload(
-        template=campaign.template, to=to, values=values, opaque=f"charla-test:{campaign.pk}"
-    )
+    payload = campaign_send_body(template=campaign.template, to=to, values=values, opaque=f"charla-test:{campaign.pk}")
     try:
         return get_client(campaign.channel).send(payload).provider_message_id
-    except ProviderError as exc:
+    except GraphError as exc:
         raise LaunchRefused("provider_error", f"The provider refused the message: {exc.message}") from None

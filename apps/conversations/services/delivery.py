@@ -10,6 +10,8 @@ from django.utils import timezone
 from apps.conversations import outbound, policy, providers
 from apps.conversations.models import Attachment, AttachmentStatus, ChannelKind, Message, MessageKind, MessageStatus
 from apps.conversations.services.messages import status_apply
+from apps.meta import errors, payloads
+from apps.meta.errors import GraphError
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +19,7 @@ logger = logging.getLogger(__name__)
 class DeliveryRetry(Exception):
     """Raised to the Celery task: a transient provider failure, try again later."""
 
-    def __init__(self, error: providers.ProviderError):
+    def __init__(self, error: GraphError):
         self.error = error
         super().__init__(str(error))
 
@@ -34,15 +36,16 @@ def message_payload_for_provider(message: Message, recipient: str, client=None) 
         return _media_payload(message, recipient, client or providers.get_client(channel))
     if channel.kind == ChannelKind.WHATSAPP:
         if message.kind == MessageKind.TEMPLATE:
-            return providers.whatsapp_template_payload(
+            return payloads.whatsapp_template_payload(
                 recipient,
                 message.template_name,
                 message.template_language,
-                message.template_params,
+                params=message.template_params,
+                **message.metadata.get(outbound.TEMPLATE_PARTS_KEY, {}),
                 opaque=message.metadata.get("opaque"),
             )
-        return providers.whatsapp_text_payload(recipient, message.body)
-    return providers.messenger_text_payload(
+        return payloads.whatsapp_text_payload(recipient, message.body)
+    return payloads.messenger_text_payload(
         recipient, message.body, message.messaging_type or "RESPONSE", message.tag or None
     )
 
@@ -58,9 +61,9 @@ def _media_payload(message: Message, recipient: str, client) -> dict:
         raise MediaMissing("the file of this message is not stored")
     whatsapp = message.channel.kind == ChannelKind.WHATSAPP
     kind = (
-        providers.whatsapp_media_type(attachment.media_type, attachment.mime_type)
+        payloads.whatsapp_media_type(attachment.media_type, attachment.mime_type)
         if whatsapp
-        else providers.messenger_media_type(attachment.media_type)
+        else payloads.messenger_media_type(attachment.media_type)
     )
     if not attachment.provider_media_id:
         with attachment.file.open("rb") as fh:
@@ -69,16 +72,14 @@ def _media_payload(message: Message, recipient: str, client) -> dict:
             attachment.provider_media_id = client.upload(
                 content=content, filename=attachment.filename, mime_type=attachment.mime_type, media_type=kind
             )
-        except providers.ProviderError as exc:  # same classification; the reason says which step failed
-            raise providers.ProviderError(
-                exc.code, exc.http_status, f"file upload failed: {exc.message}", exc.retryable
-            ) from None
+        except GraphError as exc:  # same classification; the reason says which step failed
+            raise GraphError(exc.code, exc.http_status, f"file upload failed: {exc.message}", exc.outcome) from None
         attachment.save(update_fields=["provider_media_id"])
     if whatsapp:
-        return providers.whatsapp_media_payload(
+        return payloads.whatsapp_media_payload(
             recipient, kind, attachment.provider_media_id, caption=message.body, filename=attachment.filename
         )
-    return providers.messenger_attachment_payload(
+    return payloads.messenger_attachment_payload(
         recipient, kind, attachment.provider_media_id, message.messaging_type or "RESPONSE", message.tag or None
     )
 
@@ -89,7 +90,7 @@ def message_deliver(*, message_id: int, final_attempt: bool = True) -> str:
     Returns "sent" | "failed" | "skipped"; raises DeliveryRetry on a transient failure unless this is the
     final attempt (then the message is marked failed with the provider's code).
     """
-    retry: providers.ProviderError | None = None
+    retry: GraphError | None = None
     with transaction.atomic():
         # The row lock is held during the HTTP call so a redelivered task cannot send the message twice.
         message = (
@@ -111,7 +112,7 @@ def message_deliver(*, message_id: int, final_attempt: bool = True) -> str:
             result = client.send(message_payload_for_provider(message, recipient, client))
         except MediaMissing as exc:
             return _fail(message, "attachment_missing", str(exc))
-        except providers.ProviderError as exc:
+        except GraphError as exc:
             if not exc.retryable or final_attempt:
                 return _fail(message, str(exc.code or exc.http_status or "provider_error"), exc.message, exc=exc)
             # Raised after the commit, so the attempt count and the reason survive for the retry.
@@ -128,10 +129,10 @@ def message_deliver(*, message_id: int, final_attempt: bool = True) -> str:
     return "sent"
 
 
-def _fail(message: Message, code: str, reason: str, exc: providers.ProviderError | None = None) -> str:
+def _fail(message: Message, code: str, reason: str, exc: GraphError | None = None) -> str:
     message.save(update_fields=["send_attempts"])
     status_apply(message=message, status=MessageStatus.FAILED, error_code=code, error_message=reason or code)
-    if exc is not None and exc.code in providers.MARKETING_OPT_OUT_CODES:
+    if exc is not None and exc.outcome == errors.REVOKE_CONSENT:
         consent_revoke_for_error(message_id=message.pk, code=exc.code)
     logger.info("conversations.message_failed", extra={"message_id": message.pk, "code": code})
     return "failed"

@@ -11,6 +11,9 @@ from django.db import transaction
 
 from apps.conversations import providers, uploads
 from apps.conversations.models import Attachment, AttachmentStatus, Message
+from apps.meta import errors
+from apps.meta.client import media_fetch
+from apps.meta.errors import GraphError
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +61,9 @@ def _download(attachment: Attachment) -> tuple[bytes, str]:
         client = providers.get_client(attachment.message.channel)
         info = client.media_url(attachment.provider_media_id)
         if not info.get("url"):
-            raise providers.ProviderError(None, 200, "media answer without url", False)
+            raise GraphError(None, 200, "media answer without url", errors.FAIL)
         return client.media_download(str(info["url"])), str(info.get("mime_type") or attachment.mime_type)
-    content, mime = providers.media_fetch(attachment.source_url)
+    content, mime = media_fetch(attachment.source_url)
     return content, mime or attachment.mime_type
 
 
@@ -72,7 +75,7 @@ def attachment_fetch(*, attachment_id: int, final_attempt: bool = True) -> str:
     attachment.attempts += 1
     try:
         content, mime = _download(attachment)
-    except providers.ProviderError as exc:
+    except GraphError as exc:
         attachment.error = exc.message[:2000]
         logger.info("conversations.media_failed", extra={"attachment_id": attachment.pk, "reason": exc.message})
         if exc.retryable and not final_attempt:

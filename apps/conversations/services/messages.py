@@ -237,7 +237,7 @@ def message_send(
         template=template,
         template_params=template_params,
         decision=decision,
-        metadata=_outbound_metadata(opaque, content.category),
+        metadata=_outbound_metadata(opaque, content.category, template),
         human=human_agent and not automated,
     )
     if not webchat:
@@ -266,8 +266,11 @@ def _outbound_allow(
     return template, decision, content
 
 
-def _outbound_metadata(opaque: str | None, category: str) -> dict:
+def _outbound_metadata(opaque: str | None, category: str, template=None) -> dict:
     metadata = {"opaque": opaque} if opaque else {}
+    parts = outbound.template_parts(template) if template is not None else {}
+    if any(parts.values()):  # header and buttons travel with the message, so delivery sends them
+        metadata[outbound.TEMPLATE_PARTS_KEY] = parts
     if category == outbound.ContentCategory.MARKETING:
         metadata[outbound.CATEGORY_KEY] = category  # delivery checks the consent again
     return metadata

@@ -14,10 +14,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.conversations.models import Channel, Message, MessageDirection
-from apps.conversations.providers import MARKETING_OPT_OUT_CODES
 from apps.conversations.services.delivery import consent_revoke_for_error
 from apps.conversations.services.messages import status_apply
 from apps.core import inputs
+from apps.meta import errors
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def status_to_message(channel: Channel, provider_id: str, status: str, at, code:
         return False
     changed = status_apply(message=message, status=status, at=at, error_code=code, error_message=reason)
     number = inputs.ascii_int(code)
-    if changed and status == "failed" and number in MARKETING_OPT_OUT_CODES:
+    if changed and status == "failed" and errors.code_outcome(number) == errors.REVOKE_CONSENT:
         # Meta usually reports 131050 asynchronously, in a failed status rather than in the send answer.
         consent_revoke_for_error(message_id=message.pk, code=number)
     return True

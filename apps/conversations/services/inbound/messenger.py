@@ -12,7 +12,7 @@ from apps.contacts.models import IdentityKind
 from apps.conversations import hooks
 from apps.conversations.inbound_content import location_body, messenger_location
 from apps.conversations.models import Channel, ChannelKind, Conversation, MessageKind, MessageStatus
-from apps.conversations.providers import ProviderError, get_client
+from apps.conversations.providers import get_client
 from apps.conversations.services.inbound.common import (
     ProcessResult,
     as_dict,
@@ -23,6 +23,7 @@ from apps.conversations.services.inbound.common import (
     status_to_message,
 )
 from apps.conversations.services.messages import message_receive, messages_mark_until
+from apps.meta.errors import GraphError
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def _contact(channel: Channel, psid: str):
         return contact
     try:
         name = get_client(channel).profile_name(psid)
-    except ProviderError as exc:
+    except GraphError as exc:
         logger.info("conversations.messenger_profile_failed", extra={"channel_id": channel.pk, "code": exc.code})
         return contact
     if not name:

@@ -1,0 +1,89 @@
+"""What a Graph API error means for the message that met it: one table, read by every sender.
+
+Each Graph error code (and an HTTP status or a transport failure without one) maps once to an outcome:
+`retry` (transient: send again later), `slow_down` (throughput: hold new requests, then send again),
+`skip_today` (the per-user marketing limit: try again another day), `revoke_consent` (the person
+stopped marketing messages: the consent ledger must learn it) or `fail` (deterministic: sending the
+same request again gets the same answer).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Outcome = Literal["retry", "slow_down", "skip_today", "revoke_consent", "fail"]
+RETRY: Outcome = "retry"
+SLOW_DOWN: Outcome = "slow_down"
+SKIP_TODAY: Outcome = "skip_today"
+REVOKE_CONSENT: Outcome = "revoke_consent"
+FAIL: Outcome = "fail"
+
+# Codes from Meta's Cloud API error reference. A code not listed falls back on the HTTP status.
+CODE_OUTCOMES: dict[int, Outcome] = {
+    1: RETRY,  # API unknown (temporary)
+    2: RETRY,  # API service (temporary)
+    131000: RETRY,  # "something went wrong"
+    4: SLOW_DOWN,  # app-level call rate
+    17: SLOW_DOWN,  # user-level call rate
+    32: SLOW_DOWN,  # page-level call rate
+    613: SLOW_DOWN,  # custom rate limit
+    80007: SLOW_DOWN,  # WhatsApp Business Account rate limit
+    130429: SLOW_DOWN,  # Cloud API throughput reached
+    131049: SKIP_TODAY,  # per-user marketing limit ("healthy ecosystem engagement")
+    131050: REVOKE_CONSENT,  # the user stopped marketing messages
+    100: FAIL,  # invalid parameter
+    190: FAIL,  # access token expired or invalid
+    131026: FAIL,  # message undeliverable
+    131047: FAIL,  # re-engagement: the 24-hour window is closed
+    132000: FAIL,  # template parameter count mismatch
+    132001: FAIL,  # template does not exist
+    132005: FAIL,  # translated text too long
+    132007: FAIL,  # template format character policy violated
+    132012: FAIL,  # template parameter format mismatch
+    132015: FAIL,  # template paused
+    132016: FAIL,  # template disabled
+}
+
+
+def outcome_for(*, http_status: int, code: int | None = None) -> Outcome:
+    """The outcome of an error answer; `http_status` 0 is a transport failure (no answer at all)."""
+    if http_status == 429:  # Meta's own throughput signal, whatever the code says
+        return SLOW_DOWN
+    if code in CODE_OUTCOMES:
+        return CODE_OUTCOMES[code]
+    if http_status == 0 or http_status >= 500:
+        return RETRY
+    return FAIL
+
+
+def code_outcome(code: int | None) -> Outcome | None:
+    """The outcome a code alone decides (a failed status webhook carries a code but no HTTP status)."""
+    return CODE_OUTCOMES.get(code) if code is not None else None
+
+
+def resendable(outcome: Outcome) -> bool:
+    """Whether the same request may go out again soon (after a backoff or a throughput hold)."""
+    return outcome in (RETRY, SLOW_DOWN)
+
+
+def error_fields(body: object, http_status: int, reason: str = "") -> tuple[int | None, str]:
+    """(code, message) of a Graph error body; a proxy's HTML page or an odd body gives (None, reason)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    code = error.get("code") if isinstance(error.get("code"), int) else None
+    return code, str(error.get("message") or reason or f"HTTP {http_status}")[:500]
+
+
+class GraphError(Exception):
+    """A request Meta did not accept; `outcome` says what the sender does next."""
+
+    def __init__(self, code: int | None, http_status: int, message: str, outcome: Outcome):
+        self.code = code
+        self.http_status = http_status
+        self.message = message
+        self.outcome = outcome
+        super().__init__(f"{code or http_status}: {message}")
+
+    @property
+    def retryable(self) -> bool:
+        return resendable(self.outcome)
