@@ -18,6 +18,7 @@ from apps.conversations.providers import MARKETING_OPT_OUT_CODES
 from apps.conversations.services.delivery import consent_revoke_for_error
 from apps.conversations.services.messages import status_apply
 from apps.core import inputs
+from apps.meta.webhooks import STATUSES, StatusUpdate
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +96,10 @@ def sender_contact(channel: Channel, identities: list[tuple[str, str]], name: st
     return contact_resolve_identities(merchant=channel.merchant, identities=identities, name=name)
 
 
-def status_to_message(channel: Channel, provider_id: str, status: str, at, code: str, reason: str) -> bool:
-    if not provider_id or status not in ("sent", "delivered", "read", "failed"):
+def status_to_message(channel: Channel, update: StatusUpdate) -> bool:
+    """Apply a status to our outbound message it names; False when it names none of ours."""
+    provider_id, status, code = update.message_id, update.status, update.error_code
+    if not provider_id or status not in STATUSES:
         return False
     message = (
         Message.objects.select_for_update()
@@ -105,7 +108,9 @@ def status_to_message(channel: Channel, provider_id: str, status: str, at, code:
     )
     if message is None:
         return False
-    changed = status_apply(message=message, status=status, at=at, error_code=code, error_message=reason)
+    changed = status_apply(
+        message=message, status=status, at=update.timestamp, error_code=code, error_message=update.error_message
+    )
     number = inputs.ascii_int(code)
     if changed and status == "failed" and number in MARKETING_OPT_OUT_CODES:
         # Meta usually reports 131050 asynchronously, in a failed status rather than in the send answer.

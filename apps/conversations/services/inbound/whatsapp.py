@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from apps.contacts.models import IdentityKind
 from apps.contacts.selectors import person_erased
-from apps.conversations import hooks
 from apps.conversations.inbound_content import wa_message_content
 from apps.conversations.models import Channel, ChannelKind
 from apps.conversations.services.inbound.common import (
@@ -30,6 +29,7 @@ from apps.conversations.services.message_changes import (
     message_reaction_set,
 )
 from apps.conversations.services.messages import message_receive
+from apps.meta import dispatch, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -201,22 +201,9 @@ def _erased(channel: Channel, identities: list[tuple[str, str]]) -> bool:
 
 # --------------------------------------------------------------------------- statuses
 def status(channel: Channel, item: dict, result: ProcessResult) -> None:
-    provider_id, state = str(item.get("id") or ""), str(item.get("status") or "")
-    errors = [as_dict(e) for e in as_list(item.get("errors"))]
-    error = errors[0] if errors else {}
-    code = str(error.get("code") or "")
-    reason = str(as_dict(error.get("error_data")).get("details") or error.get("message") or error.get("title") or "")
-    at = seconds(item.get("timestamp"))
-    handled = hooks.dispatch_status(
-        channel=channel,
-        provider_message_id=provider_id,
-        status=state,
-        timestamp=at,
-        error_code=code,
-        error_message=reason,
-        opaque=item.get("biz_opaque_callback_data"),
-    )
-    matched = status_to_message(channel, provider_id, state, at, code, reason)
+    update = webhooks.wa_status(item)
+    handled = dispatch.claimed(update, channel=channel)
+    matched = status_to_message(channel, update)
     result.statuses += 1
     if not matched and not handled:
         result.unmatched_statuses.append(item)
@@ -271,26 +258,12 @@ def _preference(channel: Channel, item: dict, result: ProcessResult) -> None:
 
 
 def _template_status(channel: Channel, value: dict) -> None:
-    hooks.dispatch_template_status(
-        merchant=channel.merchant,
-        name=str(value.get("message_template_name") or ""),
-        language=str(value.get("message_template_language") or ""),
-        event=str(value.get("event") or ""),
-        reason=str(value.get("reason") or ""),
-        raw=value,
-    )
+    dispatch.publish(webhooks.wa_template_review(value), merchant=channel.merchant)
 
 
 def _template_category(channel: Channel, value: dict) -> None:
-    # Meta announces a change ahead (`correct_category`) and again once made (`previous_category`):
-    # only the completed change is the template's category now.
-    if "previous_category" not in value:
-        logger.info("conversations.template_category_announced", extra={"template": value.get("message_template_name")})
+    change = webhooks.wa_template_category(value)
+    if not change.completed:
+        logger.info("conversations.template_category_announced", extra={"template": change.name})
         return
-    hooks.dispatch_template_category(
-        merchant=channel.merchant,
-        name=str(value.get("message_template_name") or ""),
-        language=str(value.get("message_template_language") or ""),
-        category=str(value.get("new_category") or ""),
-        raw=value,
-    )
+    dispatch.publish(change, merchant=channel.merchant)
