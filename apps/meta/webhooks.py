@@ -51,6 +51,23 @@ class TemplateCategoryChange:
     raw: dict
 
 
+@dataclass(frozen=True)
+class PreferenceChange:
+    """One WhatsApp `user_preferences[]` item: the person stopped or resumed a category of messages."""
+
+    wa_id: str
+    user_id: str
+    category: str  # Meta's: marketing_messages
+    value: str  # Meta's: stop, resume
+    detail: str
+    timestamp: Any  # Meta's own value, unconverted: our evidence ids are built from it
+
+    @property
+    def marketing(self) -> bool:
+        """A marketing opt-out or opt-in, the only preference Meta sends today."""
+        return self.category == "marketing_messages" and self.value in ("stop", "resume")
+
+
 def as_list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
@@ -118,4 +135,15 @@ def wa_template_category(value: dict) -> TemplateCategoryChange:
         category=str(value.get("new_category") or ""),
         completed="previous_category" in value,
         raw=value,
+    )
+
+
+def wa_preference(item: dict) -> PreferenceChange:
+    return PreferenceChange(
+        wa_id=str(item.get("wa_id") or ""),
+        user_id=str(item.get("user_id") or ""),
+        category=str(item.get("category") or ""),
+        value=str(item.get("value") or ""),
+        detail=str(item.get("detail") or ""),
+        timestamp=item.get("timestamp"),
     )

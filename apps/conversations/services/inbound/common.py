@@ -6,10 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from django.db import InterfaceError, OperationalError, transaction
-from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -65,28 +63,6 @@ def safely(result: ProcessResult, what: str, fn: Callable, *args) -> None:
 
 def _describe(what: str, exc: BaseException) -> str:
     return f"{what}: {exc.__class__.__name__}: {exc}"[:500]
-
-
-def as_list(value) -> list:
-    return value if isinstance(value, list) else []
-
-
-def as_dict(value) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def seconds(value) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(value), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return timezone.now()
-
-
-def millis(value) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return timezone.now()
 
 
 def sender_contact(channel: Channel, identities: list[tuple[str, str]], name: str = ""):

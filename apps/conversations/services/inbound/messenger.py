@@ -9,20 +9,18 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.contacts.models import IdentityKind
-from apps.conversations.inbound_content import location_body, messenger_location
 from apps.conversations.models import Channel, ChannelKind, Conversation, MessageKind, MessageStatus
 from apps.conversations.providers import ProviderError, get_client
 from apps.conversations.services.inbound.common import (
     ProcessResult,
-    as_dict,
-    as_list,
-    millis,
     safely,
     sender_contact,
     status_to_message,
 )
 from apps.conversations.services.messages import message_receive, messages_mark_until
 from apps.meta import dispatch, webhooks
+from apps.meta.content import location_body, messenger_location
+from apps.meta.webhooks import as_dict, as_list, millis
 
 logger = logging.getLogger(__name__)
 
