@@ -13,14 +13,16 @@ class CampaignsConfig(AppConfig):
             template_resolve,
             template_status_apply,
         )
-        from apps.conversations import hooks
+        from apps.conversations import extension_points
         from apps.core.selectors import register_dashboard_provider
+        from apps.meta import dispatch
+        from apps.meta.webhooks import StatusUpdate, TemplateCategoryChange, TemplateReview
 
-        hooks.register_status_handler(delivery_status_handle)
-        hooks.register_template_status_handler(template_status_apply)
-        hooks.register_template_category_handler(template_category_apply)
-        hooks.register_template_resolver(template_resolve)
-        hooks.register_template_lister(selectors.template_list_usable)
-        hooks.register_marketing_counter(selectors.marketing_deliveries_count)
+        dispatch.subscribe(StatusUpdate, delivery_status_handle)
+        dispatch.subscribe(TemplateReview, template_status_apply)
+        dispatch.subscribe(TemplateCategoryChange, template_category_apply)
+        extension_points.register_template_resolver(template_resolve)
+        extension_points.register_template_lister(selectors.template_list_usable)
+        extension_points.register_marketing_counter(selectors.marketing_deliveries_count)
         register_dashboard_provider(dashboard.campaign_cards)
         privacy.register()

@@ -11,7 +11,7 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.conversations import hooks, selectors, services
+from apps.conversations import extension_points, selectors, services
 from apps.conversations.models import CannedResponse, Channel, Conversation, ConversationStatus, Message
 from apps.conversations.policy import PolicyRefused
 from apps.conversations.serializers import (
@@ -208,7 +208,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         values = data.validated_data
         template, params = None, None
         if "template" in values:
-            template = hooks.resolve_template(merchant=self.merchant, template_id=values["template"]["id"])
+            template = extension_points.resolve_template(merchant=self.merchant, template_id=values["template"]["id"])
             if template is None:
                 raise Unprocessable(detail="No template with this id.", code="template_not_found")
             params = values["template"].get("params") or {}

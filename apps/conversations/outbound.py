@@ -30,7 +30,7 @@ from apps.contacts import schedule
 from apps.contacts.gate import REASON_TEXT, marketing_refusal, refusal_code
 from apps.contacts.models import Contact
 from apps.contacts.services import contact_timezone
-from apps.conversations import hooks, policy
+from apps.conversations import extension_points, policy
 from apps.conversations.models import Conversation, Message, MessageDirection, MessageStatus
 from apps.meta import payloads
 
@@ -60,13 +60,13 @@ class Outbound:
 
 def template_fresh(*, merchant: Any, template: Any) -> Any:
     """The template as stored now (Meta may have paused or re-categorised it since it was picked)."""
-    fresh = hooks.resolve_template(merchant=merchant, template_id=template.id)
+    fresh = extension_points.resolve_template(merchant=merchant, template_id=template.id)
     if fresh is None:
         raise policy.PolicyRefused("template_not_found")
     return fresh
 
 
-def template_parts(template: hooks.Template) -> dict[str, Any]:
+def template_parts(template: extension_points.Template) -> dict[str, Any]:
     """The header and buttons a template is sent with, as `payloads.whatsapp_template_payload` takes them:
     the inbox and campaigns both read a template through this, so both send the same components."""
     quick_replies = [button["payload"] for button in template.buttons or []]
@@ -175,4 +175,4 @@ def marketing_sent_count(*, merchant: Any, contact_id: int, since: datetime) -> 
         .exclude(status=MessageStatus.FAILED)
         .count()
     )
-    return own + hooks.marketing_count(merchant=merchant, contact_id=contact_id, since=since)
+    return own + extension_points.marketing_count(merchant=merchant, contact_id=contact_id, since=since)

@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
-from apps.conversations import hooks, policy
+from apps.conversations import extension_points, policy
 from apps.conversations.models import (
     Attachment,
     AttachmentStatus,
@@ -202,7 +202,7 @@ def dashboard_cards(*, merchant) -> list[DashboardCard]:
     ]
 
 
-def templates_for(*, merchant, channel) -> list[hooks.Template]:
+def templates_for(*, merchant, channel) -> list[extension_points.Template]:
     """Approved templates that may be sent on this channel, from every registered lister.
 
     Listers belong to higher apps (campaigns) and read the same database: one that raises is a bug and
@@ -210,7 +210,7 @@ def templates_for(*, merchant, channel) -> list[hooks.Template]:
     must never offer what the policy would refuse.
     """
     found, seen = [], set()
-    for lister in hooks.template_listers():
+    for lister in extension_points.template_listers():
         for template in lister(merchant=merchant, channel=channel):
             key = str(template.id)
             if key in seen or not _template_usable(template, channel):
@@ -220,11 +220,11 @@ def templates_for(*, merchant, channel) -> list[hooks.Template]:
     return found
 
 
-def _template_usable(template: hooks.Template, channel) -> bool:
+def _template_usable(template: extension_points.Template, channel) -> bool:
     return template.status == "approved" and template.channel_kind == channel.kind and bool(template.name)
 
 
-def template_for(*, merchant, channel, template_id) -> hooks.Template | None:
+def template_for(*, merchant, channel, template_id) -> extension_points.Template | None:
     """One of `templates_for` by id (ids compared as text: forms post strings)."""
     wanted = str(template_id or "")
     return next((t for t in templates_for(merchant=merchant, channel=channel) if str(t.id) == wanted), None)

@@ -291,11 +291,11 @@ def test_portal_lists_query_counts(member_client, marketer_membership, parts, dj
 
 
 def test_template_resolver_hook_finds_our_templates(merchant, other_merchant):
-    from apps.conversations import hooks
+    from apps.conversations import extension_points
 
     template = TemplateFactory(merchant=merchant)
-    assert hooks.resolve_template(merchant=merchant, template_id=template.pk) == template
-    assert hooks.resolve_template(merchant=other_merchant, template_id=template.pk) is None
+    assert extension_points.resolve_template(merchant=merchant, template_id=template.pk) == template
+    assert extension_points.resolve_template(merchant=other_merchant, template_id=template.pk) is None
 
 
 def test_portal_launch_pause_and_refusals(member_client, marketer_membership, parts):

@@ -10,7 +10,8 @@ from apps.campaigns.services import (
     deliveries_reap,
 )
 from apps.contacts.models import ConsentEvent, ConsentState
-from apps.conversations import hooks
+from apps.meta import dispatch
+from apps.meta.webhooks import StatusUpdate, TemplateReview, seconds, wa_template_review
 from tests.samples import sample
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,15 +77,15 @@ def test_permanent_error_fails_with_its_code(provider, make_contact, make_campai
 
 
 def _status(channel, delivery, status, **extra):
-    return hooks.dispatch_status(
-        channel=channel,
-        provider_message_id=extra.pop("wamid", delivery.provider_message_id),
+    code = extra.pop("code", None)
+    update = StatusUpdate(
+        message_id=extra.pop("wamid", delivery.provider_message_id) or "",
         status=status,
-        timestamp="1764057705",
-        error_code=extra.pop("code", None),
-        error_message="",
+        timestamp=seconds("1764057705"),
+        error_code="" if code is None else str(code),
         opaque=extra.pop("opaque", None),
     )
+    return dispatch.claimed(update, channel=channel)
 
 
 def test_statuses_move_forward_only_and_are_idempotent(provider, make_contact, make_campaign, channel):
@@ -152,19 +153,11 @@ def test_template_status_webhook_sample_updates_the_template(merchant, template)
     value = sample("whatsapp/template_status_approved.json")["entry"][0]["changes"][0]["value"]
     template.name, template.status = value["message_template_name"], "pending"
     template.save()
-    hooks.dispatch_template_status(
-        merchant=merchant,
-        name=value["message_template_name"],
-        language=value["message_template_language"],
-        event=value["event"],
-        reason=value["reason"],
-        raw=value,
-    )
+    dispatch.publish(wa_template_review(value), merchant=merchant)
     template.refresh_from_db()
     assert template.status == "approved"
-    hooks.dispatch_template_status(
-        merchant=merchant, name=template.name, language="es_ES", event="PAUSED", reason="LOW_QUALITY", raw={}
-    )
+    review = TemplateReview(name=template.name, language="es_ES", event="PAUSED", reason="LOW_QUALITY", raw={})
+    dispatch.publish(review, merchant=merchant)
     template.refresh_from_db()
     assert (template.status, template.status_reason) == ("paused", "LOW_QUALITY")
 

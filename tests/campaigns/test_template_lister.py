@@ -1,10 +1,10 @@
-"""The inbox's blocked composer asks conversations' hooks for templates: ours answer."""
+"""The inbox's blocked composer asks conversations' extension points for templates: ours answer."""
 
 import pytest
 
 from apps.campaigns import selectors
 from apps.campaigns.models import TemplateStatus
-from apps.conversations import hooks
+from apps.conversations import extension_points
 from tests.factories.campaigns import TemplateFactory
 from tests.factories.conversations import ChannelFactory
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_registered_from_ready():
-    assert selectors.template_list_usable in hooks.template_listers()
+    assert selectors.template_list_usable in extension_points.template_listers()
 
 
 def test_lists_the_merchants_approved_templates_for_the_channel_kind_only(merchant, other_merchant):
@@ -24,8 +24,8 @@ def test_lists_the_merchants_approved_templates_for_the_channel_kind_only(mercha
     TemplateFactory(merchant=merchant, name="web_only", channel_kind="webchat")
     TemplateFactory(merchant=other_merchant, name="theirs")
 
-    listed = [fn(merchant=merchant, channel=channel) for fn in hooks.template_listers()]
-    ours = listed[hooks.template_listers().index(selectors.template_list_usable)]
+    listed = [fn(merchant=merchant, channel=channel) for fn in extension_points.template_listers()]
+    ours = listed[extension_points.template_listers().index(selectors.template_list_usable)]
 
     assert [t.id for t in ours] == [second.id, approved.id]  # by name
     found = ours[1]

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.conversations import hooks
+from apps.conversations import extension_points
 from apps.conversations.models import Channel, Conversation, Message
 from tests.factories.conversations import (
     CannedResponseFactory,
@@ -328,7 +328,7 @@ def test_post_invalid_body_is_400(api, merchant, body, field):
 
 
 def test_post_template_without_resolver_is_422(api, merchant, monkeypatch):
-    monkeypatch.setattr(hooks, "_template_resolvers", [])
+    monkeypatch.setattr(extension_points, "_template_resolvers", [])
     conversation = ConversationFactory(merchant=merchant)
     response = api.post(f"/api/v1/conversations/{conversation.pk}/messages/", {"template": {"id": 9}}, format="json")
     assert response.status_code == 422 and response.json()["error"]["code"] == "template_not_found"
@@ -347,7 +347,7 @@ def test_post_template_through_registered_resolver(api, merchant, monkeypatch):
         seen.append((merchant.pk, template_id))
         return Template() if str(template_id) == "9" else None
 
-    monkeypatch.setattr(hooks, "_template_resolvers", [resolver])
+    monkeypatch.setattr(extension_points, "_template_resolvers", [resolver])
     conversation = ConversationFactory(merchant=merchant, last_inbound_at=timezone.now() - timedelta(days=5))
     url = f"/api/v1/conversations/{conversation.pk}/messages/"
     response = api.post(url, {"template": {"id": 9, "params": {"n": "Ana"}}}, format="json")

@@ -6,9 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.conversations import hooks, tasks
+from apps.conversations import tasks
 from apps.conversations.models import LiveEvent, Message, WebhookEvent
 from apps.conversations.services.maintenance import live_events_prune, webhook_events_stale
+from apps.meta import dispatch
+from apps.meta.webhooks import StatusUpdate
 from tests.factories.conversations import ChannelFactory, MessageFactory
 from tests.samples import WA_CUSTOMER, WA_PHONE_NUMBER_ID, WA_TEXT_TIMESTAMP, sample_bytes
 
@@ -22,7 +24,7 @@ def test_webhook_task_processes_the_stored_event(wa_channel, post_webhook, eager
 
 
 def test_unmatched_status_is_retried_until_the_message_exists(wa_channel, post_webhook, eager, monkeypatch):
-    monkeypatch.setattr(hooks, "_status_handlers", [])
+    monkeypatch.setitem(dispatch._subscribers, StatusUpdate, [])
     scheduled = []
     monkeypatch.setattr(
         tasks.status_retry_task, "apply_async", lambda args, countdown: scheduled.append((args, countdown))

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.conversations import hooks, selectors
+from apps.conversations import extension_points, selectors
 from apps.conversations.models import Message
 from tests.factories.conversations import ChannelFactory, ConversationFactory
 
@@ -48,7 +48,7 @@ def fake_resolver(*, merchant, template_id):
 
 @pytest.fixture
 def templates(merchant, other_merchant, monkeypatch):
-    monkeypatch.setattr(hooks, "_template_resolvers", [fake_resolver])
+    monkeypatch.setattr(extension_points, "_template_resolvers", [fake_resolver])
     CATALOGUE[:] = [
         FakeTemplate(1, "order_ready", merchant_id=merchant.pk),
         FakeTemplate(2, "draft_offer", status="pending", merchant_id=merchant.pk),
@@ -56,9 +56,9 @@ def templates(merchant, other_merchant, monkeypatch):
         FakeTemplate(4, "greeting", body="Hello <b>{{name}}</b>!", variables=["name"], merchant_id=merchant.pk),
         FakeTemplate(5, "theirs_SWEEP", merchant_id=other_merchant.pk),
     ]
-    hooks.register_template_lister(fake_lister)
+    extension_points.register_template_lister(fake_lister)
     yield CATALOGUE
-    hooks.unregister_template_lister(fake_lister)
+    extension_points.unregister_template_lister(fake_lister)
     CATALOGUE.clear()
 
 
@@ -83,7 +83,7 @@ def url(name, *args):
 
 
 def test_templates_for_keeps_approved_ones_of_the_channels_kind_once(templates, blocked, merchant):
-    hooks.register_template_lister(fake_lister)  # registering twice does not list twice
+    extension_points.register_template_lister(fake_lister)  # registering twice does not list twice
     names = [t.name for t in selectors.templates_for(merchant=merchant, channel=blocked.channel)]
     assert names == ["order_ready", "greeting"]
     assert selectors.template_for(merchant=merchant, channel=blocked.channel, template_id="4").name == "greeting"
@@ -95,12 +95,12 @@ def test_a_broken_lister_fails_loudly(templates, blocked, merchant):
     def broken(*, merchant, channel):
         raise RuntimeError("campaigns is broken")
 
-    hooks.register_template_lister(broken)
+    extension_points.register_template_lister(broken)
     try:
         with pytest.raises(RuntimeError, match="campaigns is broken"):
             selectors.templates_for(merchant=merchant, channel=blocked.channel)
     finally:
-        hooks.unregister_template_lister(broken)
+        extension_points.unregister_template_lister(broken)
 
 
 def test_blocked_composer_lists_templates_and_prefills_from_the_contact(templates, blocked, agent):

@@ -5,7 +5,6 @@ import json
 import pytest
 
 from apps.contacts.models import ConsentState, Contact, ContactIdentity
-from apps.conversations import hooks
 from apps.conversations.models import (
     Attachment,
     Conversation,
@@ -15,6 +14,8 @@ from apps.conversations.models import (
     WebhookEventStatus,
 )
 from apps.conversations.services.inbound import webhook_event_process
+from apps.meta import dispatch
+from apps.meta.webhooks import StatusUpdate, TemplateReview
 from tests.conversations.conftest import sign
 from tests.conversations.fake_graph import graph_error
 from tests.factories.conversations import ChannelFactory, MessageFactory
@@ -413,22 +414,23 @@ def test_failed_status_131050_revokes_marketing_consent(post_webhook, wa_channel
 def test_status_for_unknown_id_goes_to_handlers(post_webhook, wa_channel, monkeypatch):
     calls = []
 
-    def handler(**kwargs):
-        calls.append(kwargs)
+    def handler(update, *, channel):
+        calls.append((update, channel))
         return True
 
-    monkeypatch.setattr(hooks, "_status_handlers", [handler])
+    monkeypatch.setitem(dispatch._subscribers, StatusUpdate, [handler])
     post_webhook(wa_channel, sample_bytes("whatsapp/status_failed.json"))
     process_all()
     assert len(calls) == 1
-    assert calls[0]["status"] == "failed" and calls[0]["error_code"] == "131047"
-    assert calls[0]["channel"] == wa_channel
-    assert calls[0]["provider_message_id"] == WA_OUTBOUND_ID
-    assert calls[0]["opaque"] == "reply:conv-4471"  # biz_opaque_callback_data, as we sent it
+    update, channel = calls[0]
+    assert update.status == "failed" and update.error_code == "131047"
+    assert channel == wa_channel
+    assert update.message_id == WA_OUTBOUND_ID
+    assert update.opaque == "reply:conv-4471"  # biz_opaque_callback_data, as we sent it
 
 
 def test_unmatched_status_is_reported_for_retry(post_webhook, wa_channel, monkeypatch):
-    monkeypatch.setattr(hooks, "_status_handlers", [])
+    monkeypatch.setitem(dispatch._subscribers, StatusUpdate, [])
     post_webhook(wa_channel, sample_bytes("whatsapp/status_sent.json"))
     result = webhook_event_process(event_id=WebhookEvent.objects.get().pk)
     assert len(result.unmatched_statuses) == 1
@@ -437,7 +439,7 @@ def test_unmatched_status_is_reported_for_retry(post_webhook, wa_channel, monkey
 def test_status_retry_matches_once_the_send_committed(wa_channel, monkeypatch):
     from apps.conversations.services.inbound import status_retry
 
-    monkeypatch.setattr(hooks, "_status_handlers", [])
+    monkeypatch.setitem(dispatch._subscribers, StatusUpdate, [])
     item = json.loads(sample_bytes("whatsapp/status_delivered.json"))["entry"][0]["changes"][0]["value"]["statuses"][0]
     assert status_retry(channel_id=wa_channel.pk, item=item) is False
     message = _outbound(wa_channel)
@@ -516,26 +518,26 @@ def test_user_preferences_resume_grants(post_webhook, wa_channel):
 
 def test_template_status_is_handed_to_registered_handlers(post_webhook, wa_channel, monkeypatch):
     calls = []
-    monkeypatch.setattr(hooks, "_template_status_handlers", [lambda **kw: calls.append(kw)])
+    monkeypatch.setitem(dispatch._subscribers, TemplateReview, [lambda review, **kw: calls.append((review, kw))])
     post_webhook(wa_channel, sample_bytes("whatsapp/template_status_approved.json"))
     process_all()
     assert len(calls) == 1
-    call = calls[0]
-    assert (call["name"], call["language"], call["event"], call["reason"]) == (
+    review, context = calls[0]
+    assert (review.name, review.language, review.event, review.reason) == (
         WA_TEMPLATE[0],
         "es_ES",
         "APPROVED",
         "NONE",
     )
-    assert call["merchant"] == wa_channel.merchant
-    assert call["raw"]["message_template_id"] == 1790665019230941
+    assert context["merchant"] == wa_channel.merchant
+    assert review.raw["message_template_id"] == 1790665019230941
 
 
 def test_failing_handler_marks_event_failed_but_other_items_go_on(post_webhook, wa_channel, monkeypatch):
-    def broken(**kwargs):
+    def broken(review, **context):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(hooks, "_template_status_handlers", [broken])
+    monkeypatch.setitem(dispatch._subscribers, TemplateReview, [broken])
     data = json.loads(sample_bytes("whatsapp/template_status_approved.json"))
     inbound = json.loads(sample_bytes("whatsapp/inbound_text.json"))
     data["entry"].append(inbound["entry"][0])
@@ -645,8 +647,8 @@ def test_messenger_postback_and_attachment(post_webhook, fb_channel):
 
 def test_every_sample_is_processed_without_errors(post_webhook, wa_channel, fb_channel, monkeypatch):
     # Only this app's processing is under test here; other apps' handlers have their own tests.
-    monkeypatch.setattr(hooks, "_template_status_handlers", [])
-    monkeypatch.setattr(hooks, "_status_handlers", [])
+    monkeypatch.setitem(dispatch._subscribers, TemplateReview, [])
+    monkeypatch.setitem(dispatch._subscribers, StatusUpdate, [])
     for path in sorted(SAMPLES.rglob("*.json")):
         channel = fb_channel if path.parent.name == "messenger" else wa_channel
         assert post_webhook(channel, path.read_bytes()).status_code == 200, path

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from apps.campaigns import events
 from apps.campaigns.models import Delivery, DeliveryState
 from apps.campaigns.services.claim import delivery_id_from_opaque
+from apps.meta.webhooks import StatusUpdate
 
 logger = logging.getLogger(__name__)
 
@@ -24,15 +24,6 @@ RANK = {
     DeliveryState.READ: 4,
 }
 TIME_FIELD = {DeliveryState.SENT: "sent_at", DeliveryState.DELIVERED: "delivered_at", DeliveryState.READ: "read_at"}
-
-
-def _when(timestamp) -> datetime:
-    if isinstance(timestamp, datetime):
-        return timestamp
-    try:
-        return datetime.fromtimestamp(int(timestamp), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return timezone.now()
 
 
 def _find(channel, provider_message_id: str, opaque) -> Delivery | None:
@@ -81,16 +72,15 @@ def _advance(delivery: Delivery, status: str, provider_message_id: str, code: st
     return [*fields, "lease_expires_at"]
 
 
-def delivery_status_handle(
-    *, channel, provider_message_id: str, status: str, timestamp=None, error_code=None, error_message="", opaque=None
-) -> bool:
-    """The status handler registered with conversations' hooks. True when the status was a campaign's."""
+def delivery_status_handle(update: StatusUpdate, *, channel) -> bool:
+    """Subscribed to Meta's status updates (apps.meta.dispatch). True when the status was a campaign's."""
     with transaction.atomic():
-        delivery = _find(channel, provider_message_id or "", opaque)
+        delivery = _find(channel, update.message_id, update.opaque)
         if delivery is None:
             return False
-        code = "" if error_code in (None, "") else str(error_code)
-        fields = _advance(delivery, status, provider_message_id or "", code, error_message or "", _when(timestamp))
+        fields = _advance(
+            delivery, update.status, update.message_id, update.error_code, update.error_message, update.timestamp
+        )
         if fields:
             delivery.save(update_fields=list(dict.fromkeys(fields)))
             campaign_id = delivery.campaign_id

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from apps.campaigns.models import STOP_PROMOTIONS, ChannelKind, MessageTemplate, TemplateCategory, TemplateStatus
 from apps.campaigns.placeholders import VARIABLE, contact_field_value, template_render, template_variables
+from apps.meta.webhooks import TemplateCategoryChange, TemplateReview
 
 logger = logging.getLogger(__name__)
 
@@ -159,8 +160,9 @@ def template_preview(*, template: MessageTemplate, contact, params: dict | None 
     return template_render(template=template, values=values)
 
 
-def template_status_apply(*, merchant, name: str, language: str, event: str, reason: str = "", raw=None) -> int:
+def template_status_apply(review: TemplateReview, *, merchant) -> int:
     """Meta's message_template_status_update: matched by name and language within the merchant."""
+    name, language, event, reason = review.name, review.language, review.event, review.reason
     status = META_EVENTS.get((event or "").upper())
     updates = {"status_event": (event or "")[:40], "status_reason": ("" if reason in (None, "NONE") else reason)[:255]}
     if status is not None:
@@ -174,12 +176,13 @@ def template_status_apply(*, merchant, name: str, language: str, event: str, rea
     return changed
 
 
-def template_category_apply(*, merchant, name: str, language: str, category: str, raw=None) -> int:
-    """Meta's template_category_update: the approved template's category is now `category`.
+def template_category_apply(change: TemplateCategoryChange, *, merchant) -> int:
+    """Meta's completed template_category_update: the approved template's category is now `change.category`.
 
     A category we do not model (AUTHENTICATION) changes nothing: the stored one still decides, and an
     unknown category is never read as permission to skip the consent check.
     """
+    name, language, category = change.name, change.language, change.category
     new = (category or "").lower()
     if new not in TemplateCategory.values:
         logger.warning("campaigns.template_category_unknown", extra={"template_name": name, "category": category})

@@ -6,10 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from django.db import InterfaceError, OperationalError, transaction
-from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -18,6 +16,7 @@ from apps.conversations.services.delivery import consent_revoke_for_error
 from apps.conversations.services.messages import status_apply
 from apps.core import inputs
 from apps.meta import errors
+from apps.meta.webhooks import STATUSES, StatusUpdate
 
 logger = logging.getLogger(__name__)
 
@@ -66,28 +65,6 @@ def _describe(what: str, exc: BaseException) -> str:
     return f"{what}: {exc.__class__.__name__}: {exc}"[:500]
 
 
-def as_list(value) -> list:
-    return value if isinstance(value, list) else []
-
-
-def as_dict(value) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def seconds(value) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(value), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return timezone.now()
-
-
-def millis(value) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return timezone.now()
-
-
 def sender_contact(channel: Channel, identities: list[tuple[str, str]], name: str = ""):
     """The contact behind the sender's ids on this channel (one person may bring two: wa_id and user id)."""
     from apps.contacts.services import contact_resolve_identities
@@ -95,8 +72,10 @@ def sender_contact(channel: Channel, identities: list[tuple[str, str]], name: st
     return contact_resolve_identities(merchant=channel.merchant, identities=identities, name=name)
 
 
-def status_to_message(channel: Channel, provider_id: str, status: str, at, code: str, reason: str) -> bool:
-    if not provider_id or status not in ("sent", "delivered", "read", "failed"):
+def status_to_message(channel: Channel, update: StatusUpdate) -> bool:
+    """Apply a status to our outbound message it names; False when it names none of ours."""
+    provider_id, status, code = update.message_id, update.status, update.error_code
+    if not provider_id or status not in STATUSES:
         return False
     message = (
         Message.objects.select_for_update()
@@ -105,7 +84,9 @@ def status_to_message(channel: Channel, provider_id: str, status: str, at, code:
     )
     if message is None:
         return False
-    changed = status_apply(message=message, status=status, at=at, error_code=code, error_message=reason)
+    changed = status_apply(
+        message=message, status=status, at=update.timestamp, error_code=code, error_message=update.error_message
+    )
     number = inputs.ascii_int(code)
     if changed and status == "failed" and errors.code_outcome(number) == errors.REVOKE_CONSENT:
         # Meta usually reports 131050 asynchronously, in a failed status rather than in the send answer.

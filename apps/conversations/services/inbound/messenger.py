@@ -9,21 +9,19 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.contacts.models import IdentityKind
-from apps.conversations import hooks
-from apps.conversations.inbound_content import location_body, messenger_location
 from apps.conversations.models import Channel, ChannelKind, Conversation, MessageKind, MessageStatus
 from apps.conversations.providers import get_client
 from apps.conversations.services.inbound.common import (
     ProcessResult,
-    as_dict,
-    as_list,
-    millis,
     safely,
     sender_contact,
     status_to_message,
 )
 from apps.conversations.services.messages import message_receive, messages_mark_until
+from apps.meta import dispatch, webhooks
+from apps.meta.content import location_body, messenger_location
 from apps.meta.errors import GraphError
+from apps.meta.webhooks import as_dict, as_list, millis
 
 logger = logging.getLogger(__name__)
 
@@ -143,18 +141,9 @@ def _postback(channel: Channel, psid: str, item: dict, result: ProcessResult) ->
 def _delivery(channel: Channel, psid: str, delivery: dict, result: ProcessResult) -> None:
     """`mids` name the delivered messages when Meta sends them; the watermark alone says "everything up to
     this time was delivered" (the mids are often left out)."""
-    at = millis(delivery.get("watermark"))
-    for mid in map(str, as_list(delivery.get("mids"))):
-        hooks.dispatch_status(
-            channel=channel,
-            provider_message_id=mid,
-            status="delivered",
-            timestamp=at,
-            error_code="",
-            error_message="",
-            opaque=None,
-        )
-        status_to_message(channel, mid, "delivered", at, "", "")
+    for update in webhooks.messenger_deliveries(delivery):
+        dispatch.publish(update, channel=channel)
+        status_to_message(channel, update)
         result.statuses += 1
     if delivery.get("watermark"):
         _watermark(channel, psid, delivery["watermark"], MessageStatus.DELIVERED)

@@ -12,15 +12,10 @@ from datetime import UTC, datetime
 
 from apps.contacts.models import IdentityKind
 from apps.contacts.selectors import person_erased
-from apps.conversations import hooks
-from apps.conversations.inbound_content import wa_message_content
 from apps.conversations.models import Channel, ChannelKind
 from apps.conversations.services.inbound.common import (
     ProcessResult,
-    as_dict,
-    as_list,
     safely,
-    seconds,
     sender_contact,
     status_to_message,
 )
@@ -30,6 +25,9 @@ from apps.conversations.services.message_changes import (
     message_reaction_set,
 )
 from apps.conversations.services.messages import message_receive
+from apps.meta import dispatch, webhooks
+from apps.meta.content import wa_message_content
+from apps.meta.webhooks import as_dict, as_list, seconds
 
 logger = logging.getLogger(__name__)
 
@@ -201,22 +199,9 @@ def _erased(channel: Channel, identities: list[tuple[str, str]]) -> bool:
 
 # --------------------------------------------------------------------------- statuses
 def status(channel: Channel, item: dict, result: ProcessResult) -> None:
-    provider_id, state = str(item.get("id") or ""), str(item.get("status") or "")
-    errors = [as_dict(e) for e in as_list(item.get("errors"))]
-    error = errors[0] if errors else {}
-    code = str(error.get("code") or "")
-    reason = str(as_dict(error.get("error_data")).get("details") or error.get("message") or error.get("title") or "")
-    at = seconds(item.get("timestamp"))
-    handled = hooks.dispatch_status(
-        channel=channel,
-        provider_message_id=provider_id,
-        status=state,
-        timestamp=at,
-        error_code=code,
-        error_message=reason,
-        opaque=item.get("biz_opaque_callback_data"),
-    )
-    matched = status_to_message(channel, provider_id, state, at, code, reason)
+    update = webhooks.wa_status(item)
+    handled = dispatch.claimed(update, channel=channel)
+    matched = status_to_message(channel, update)
     result.statuses += 1
     if not matched and not handled:
         result.unmatched_statuses.append(item)
@@ -227,32 +212,32 @@ def _preferences(channel: Channel | None, value: dict, result: ProcessResult) ->
     if channel is None:
         result.ignored += 1
         return
-    for item in map(as_dict, as_list(value.get("user_preferences"))):
-        if item.get("category") != "marketing_messages" or item.get("value") not in ("stop", "resume"):
+    for change in map(webhooks.wa_preference, map(as_dict, as_list(value.get("user_preferences")))):
+        if not change.marketing:
             result.ignored += 1
             continue
-        who = item.get("wa_id") or item.get("user_id")
-        safely(result, f"user_preference {who}", _preference, channel, item, result)
+        safely(
+            result, f"user_preference {change.wa_id or change.user_id or None}", _preference, channel, change, result
+        )
         result.preferences += 1
 
 
-def _preference(channel: Channel, item: dict, result: ProcessResult) -> None:
+def _preference(channel: Channel, change: webhooks.PreferenceChange, result: ProcessResult) -> None:
     from apps.contacts.models import ConsentEvent
     from apps.contacts.services import consent_record
 
-    wa_id, user_id = str(item.get("wa_id") or ""), str(item.get("user_id") or "")
-    identities = identities_of(wa_id, user_id)
+    identities = identities_of(change.wa_id, change.user_id)
     if not identities:
         return
     if _erased(channel, identities):
         # A stop is already honoured by the suppression; a resume is no consent from someone we erased:
         # they grant again by a new interaction. Either way nothing is recorded and nobody is created.
         logger.info("conversations.preference_of_erased_person", extra={"channel_id": channel.pk,
-                                                                        "value": item["value"]})  # fmt: skip
+                                                                        "value": change.value})  # fmt: skip
         result.erased_people += 1
         return
-    action = "revoke" if item["value"] == "stop" else "grant"
-    evidence = f"user_preferences:{wa_id or user_id}:{item.get('timestamp')}:{item['value']}"
+    action = "revoke" if change.value == "stop" else "grant"
+    evidence = f"user_preferences:{change.wa_id or change.user_id}:{change.timestamp}:{change.value}"
     contact = sender_contact(channel, identities)
     if ConsentEvent.objects.filter(contact=contact, evidence_message_id=evidence).exists():
         return  # the same webhook delivered again
@@ -263,34 +248,20 @@ def _preference(channel: Channel, item: dict, result: ProcessResult) -> None:
         purpose="marketing",
         action=action,
         source="provider_preference",
-        wording=str(item.get("detail") or f"marketing_messages {item['value']} in WhatsApp")[:1000],
+        wording=(change.detail or f"marketing_messages {change.value} in WhatsApp")[:1000],
         evidence_message_id=evidence,
         actor_label="WhatsApp user_preferences webhook",
-        occurred_at=datetime.fromtimestamp(int(item["timestamp"]), tz=UTC) if item.get("timestamp") else None,
+        occurred_at=datetime.fromtimestamp(int(change.timestamp), tz=UTC) if change.timestamp else None,
     )
 
 
 def _template_status(channel: Channel, value: dict) -> None:
-    hooks.dispatch_template_status(
-        merchant=channel.merchant,
-        name=str(value.get("message_template_name") or ""),
-        language=str(value.get("message_template_language") or ""),
-        event=str(value.get("event") or ""),
-        reason=str(value.get("reason") or ""),
-        raw=value,
-    )
+    dispatch.publish(webhooks.wa_template_review(value), merchant=channel.merchant)
 
 
 def _template_category(channel: Channel, value: dict) -> None:
-    # Meta announces a change ahead (`correct_category`) and again once made (`previous_category`):
-    # only the completed change is the template's category now.
-    if "previous_category" not in value:
-        logger.info("conversations.template_category_announced", extra={"template": value.get("message_template_name")})
+    change = webhooks.wa_template_category(value)
+    if not change.completed:
+        logger.info("conversations.template_category_announced", extra={"template": change.name})
         return
-    hooks.dispatch_template_category(
-        merchant=channel.merchant,
-        name=str(value.get("message_template_name") or ""),
-        language=str(value.get("message_template_language") or ""),
-        category=str(value.get("new_category") or ""),
-        raw=value,
-    )
+    dispatch.publish(change, merchant=channel.merchant)

@@ -1,8 +1,9 @@
 """What one inbound WhatsApp or Messenger item says: its kind, a body a person can read, structured data.
 
-Pure functions over Meta's documented webhook payloads, no database: the inbound services decide what to
-store. Items that change an earlier message (reactions, edits) or the contact (system notices) are not
-content and are handled by the services before this is asked.
+Pure functions over Meta's documented webhook payloads, no models: conversations' inbound services decide
+what to store. Kinds are plain words ("text", "media"), the values of conversations' MessageKind. Items
+that change an earlier message (reactions, edits) or the contact (system notices) are not content and are
+handled by the services before this is asked.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from apps.conversations.models import MessageKind
 from apps.core import inputs
+from apps.meta.webhooks import as_dict as _dict
+from apps.meta.webhooks import as_list as _list
 
+TEXT, MEDIA = "text", "media"
 WA_MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
 MAP_URL = "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
 FLOW_TOKEN = "flow_token"  # Meta's echo of the token we sent with the flow: ours, not the customer's answer
@@ -26,14 +29,6 @@ class Content:
     attachments: list = field(default_factory=list)
     # Text for the keyword engine: None means the body; "" means none (a card or an order is no keyword).
     keyword: str | None = ""
-
-
-def _dict(value) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value) -> list:
-    return value if isinstance(value, list) else []
 
 
 # --------------------------------------------------------------------------- WhatsApp
@@ -53,12 +48,12 @@ def wa_message_content(item: dict) -> Content:
         metadata["unsupported"] = {
             k: v for k, v in item.items() if k not in ("from", "from_user_id", "id", "timestamp")
         }
-        return Content(MessageKind.TEXT, "", metadata)
+        return Content(TEXT, "", metadata)
     return parser(kind, content, metadata)
 
 
 def _wa_text(kind: str, content: dict, metadata: dict) -> Content:
-    return Content(MessageKind.TEXT, str(content.get("body") or ""), metadata, keyword=None)
+    return Content(TEXT, str(content.get("body") or ""), metadata, keyword=None)
 
 
 def _wa_media(kind: str, content: dict, metadata: dict) -> Content:
@@ -70,14 +65,14 @@ def _wa_media(kind: str, content: dict, metadata: dict) -> Content:
         "filename": str(content.get("filename") or ""),
         "status": "pending",
     }
-    return Content(MessageKind.MEDIA, str(content.get("caption") or ""), metadata, [attachment], keyword=None)
+    return Content(MEDIA, str(content.get("caption") or ""), metadata, [attachment], keyword=None)
 
 
 def _wa_location(kind: str, content: dict, metadata: dict) -> Content:
     metadata["location"] = content
     label = " · ".join(str(content.get(k)) for k in ("name", "address") if content.get(k))
     coords = f"{content.get('latitude')}, {content.get('longitude')}"
-    return Content(MessageKind.TEXT, f"📍 {label} ({coords})" if label else f"📍 {coords}", metadata)
+    return Content(TEXT, f"📍 {label} ({coords})" if label else f"📍 {coords}", metadata)
 
 
 def _wa_interactive(kind: str, content: dict, metadata: dict) -> Content:
@@ -86,7 +81,7 @@ def _wa_interactive(kind: str, content: dict, metadata: dict) -> Content:
         return _wa_flow_reply(_dict(content.get("nfm_reply")), metadata)
     reply = _dict(content.get(content.get("type") or "")) or _dict(content.get("button_reply"))
     metadata["payload"] = str(reply.get("id") or "")
-    return Content(MessageKind.TEXT, str(reply.get("title") or ""), metadata, keyword=metadata["payload"] or None)
+    return Content(TEXT, str(reply.get("title") or ""), metadata, keyword=metadata["payload"] or None)
 
 
 def _wa_flow_reply(reply: dict, metadata: dict) -> Content:
@@ -99,7 +94,7 @@ def _wa_flow_reply(reply: dict, metadata: dict) -> Content:
     metadata["flow"] = {"name": str(reply.get("name") or ""), "token": str(answers.get(FLOW_TOKEN) or "")}
     metadata["flow_response"] = {k: v for k, v in answers.items() if k != FLOW_TOKEN}
     lines = [f"{key}: {_readable(value)}" for key, value in metadata["flow_response"].items()]
-    return Content(MessageKind.TEXT, "\n".join(["📋 Form answers", *lines]), metadata)
+    return Content(TEXT, "\n".join(["📋 Form answers", *lines]), metadata)
 
 
 def _readable(value) -> str:
@@ -110,7 +105,7 @@ def _readable(value) -> str:
 
 def _wa_button(kind: str, content: dict, metadata: dict) -> Content:
     metadata["payload"] = str(content.get("payload") or "")
-    return Content(MessageKind.TEXT, str(content.get("text") or ""), metadata, keyword=metadata["payload"] or None)
+    return Content(TEXT, str(content.get("text") or ""), metadata, keyword=metadata["payload"] or None)
 
 
 def _wa_contacts(cards: list, metadata: dict) -> Content:
@@ -119,7 +114,7 @@ def _wa_contacts(cards: list, metadata: dict) -> Content:
         "👤 " + " · ".join([card["name"] or "(no name)", *(p["phone"] for p in card["phones"])])
         for card in metadata["contacts"]
     ]
-    return Content(MessageKind.TEXT, "\n".join(lines), metadata)
+    return Content(TEXT, "\n".join(lines), metadata)
 
 
 def contact_card(card: dict) -> dict:
@@ -155,7 +150,7 @@ def _wa_order(kind: str, content: dict, metadata: dict) -> Content:
         "text": str(content.get("text") or ""),
         "items": items,
     }
-    return Content(MessageKind.TEXT, _order_summary(metadata["order"]), metadata)
+    return Content(TEXT, _order_summary(metadata["order"]), metadata)
 
 
 def _amount(value) -> int | float:

@@ -1,7 +1,8 @@
-"""Registries that higher apps (campaigns, tickets) fill from AppConfig.ready().
+"""Extension points that higher apps (campaigns) fill from AppConfig.ready(): template lookups and the
+marketing counter the frequency cap adds up.
 
-Conversations parses Meta's webhooks but must not import the apps above it: statuses of campaign
-sends, template reviews and template lookups are handed to whoever registered here.
+Conversations must not import the apps above it, so what it asks of them is registered here. These are
+questions conversations asks, not Meta events: Meta's webhook events go through `apps.meta.dispatch`.
 """
 
 from __future__ import annotations
@@ -46,11 +47,8 @@ class Template(Protocol):
 
 TemplateLister = Callable[..., list[Template]]
 
-_status_handlers: list[Callable[..., bool]] = []
-_template_status_handlers: list[Callable[..., Any]] = []
 _template_resolvers: list[Callable[..., Template | None]] = []
 _template_listers: list[TemplateLister] = []
-_template_category_handlers: list[Callable[..., Any]] = []
 _marketing_counters: list[Callable[..., int]] = []
 
 
@@ -58,21 +56,6 @@ def _add(registry: list, fn: Callable) -> Callable:
     if fn not in registry:  # ready() may run twice in some test setups
         registry.append(fn)
     return fn
-
-
-def register_status_handler(fn: Callable[..., bool]) -> Callable[..., bool]:
-    """fn(*, channel, provider_message_id, status, timestamp, error_code, error_message, opaque) -> bool."""
-    return _add(_status_handlers, fn)
-
-
-def register_template_status_handler(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """fn(*, merchant, name, language, event, reason, raw)."""
-    return _add(_template_status_handlers, fn)
-
-
-def register_template_category_handler(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """fn(*, merchant, name, language, category, raw): Meta changed an approved template's category."""
-    return _add(_template_category_handlers, fn)
 
 
 def register_template_resolver(fn: Callable[..., Template | None]) -> Callable[..., Template | None]:
@@ -103,26 +86,6 @@ def unregister_template_lister(fn: TemplateLister) -> None:
 
 def template_listers() -> list[TemplateLister]:
     return list(_template_listers)
-
-
-def dispatch_status(**kwargs: Any) -> bool:
-    """True when some registered handler claimed the status."""
-    handled = False
-    for fn in list(_status_handlers):
-        handled = bool(fn(**kwargs)) or handled
-    return handled
-
-
-def dispatch_template_status(**kwargs: Any) -> int:
-    for fn in list(_template_status_handlers):
-        fn(**kwargs)
-    return len(_template_status_handlers)
-
-
-def dispatch_template_category(**kwargs: Any) -> int:
-    for fn in list(_template_category_handlers):
-        fn(**kwargs)
-    return len(_template_category_handlers)
 
 
 def resolve_template(*, merchant, template_id: Any) -> Template | None:
