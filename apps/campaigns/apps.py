@@ -6,7 +6,9 @@ class CampaignsConfig(AppConfig):
     label = "campaigns"
 
     def ready(self) -> None:
-        from apps.campaigns import dashboard, privacy, selectors
+        # tasks: registered by name in every process (web, shell, tests), not only in workers whose
+        # autodiscovery imports them, so the services' enqueue_on_commit(name) finds them.
+        from apps.campaigns import dashboard, privacy, selectors, tasks  # noqa: F401
         from apps.campaigns.services import (
             delivery_status_handle,
             template_category_apply,
