@@ -331,7 +331,7 @@ def campaign_complete_if_done(*, campaign_id: int) -> bool:
 
 
 def _progress_after_commit(campaign: Campaign) -> None:
-    from apps.campaigns import events
+    from apps.campaigns import progress
 
     campaign_id = campaign.pk
-    transaction.on_commit(lambda: events.progress_broadcast(campaign_id=campaign_id, force=True))
+    transaction.on_commit(lambda: progress.progress_broadcast(campaign_id=campaign_id, force=True))

@@ -555,9 +555,9 @@ def batch_run(*, campaign_id: int, limit: int | None = None) -> Claim:
     if claim.campaign is not None:
         campaign_heartbeat(campaign_id=campaign_id)
         batch_send(claim=claim)
-        from apps.campaigns import events
+        from apps.campaigns import progress
 
-        events.progress_broadcast(campaign_id=campaign_id)
+        progress.progress_broadcast(campaign_id=campaign_id)
     return claim
 
 
@@ -602,7 +602,7 @@ def batch_loop(*, campaign_id: int, budget_seconds: float = 20.0) -> int:
     The claim is database work and the send waits on the provider, so overlapping them keeps both
     busy. Returns how many deliveries were picked (0: nothing was due).
     """
-    from apps.campaigns import events
+    from apps.campaigns import progress
 
     limit = _batch_limit(campaign_id)
     deadline = time.monotonic() + budget_seconds
@@ -622,7 +622,7 @@ def batch_loop(*, campaign_id: int, budget_seconds: float = 20.0) -> int:
                 if session is None and claim.items:
                     session = SendSession(claim.campaign)
                 batch_send(claim=claim, session=session)
-                events.progress_broadcast(campaign_id=campaign_id)
+                progress.progress_broadcast(campaign_id=campaign_id)
                 if upcoming is None:
                     return picked
     finally:

@@ -98,9 +98,9 @@ def delivery_status_handle(
 
 
 def _progress(campaign_id: int) -> None:
-    from apps.campaigns import events
+    from apps.campaigns import progress
 
-    events.progress_broadcast(campaign_id=campaign_id)
+    progress.progress_broadcast(campaign_id=campaign_id)
 
 
 def consent_revoke_from_provider(*, delivery_id: int, code: str) -> None:
