@@ -163,7 +163,7 @@ def widget_session(request, *, channel, data: dict):
 
 
 def _history(conversation) -> list[dict]:
-    from apps.conversations.services.payloads import message_payload
+    from apps.conversations.services.event_shapes import message_payload
 
     rows = list(
         Message.objects.for_merchant(conversation.merchant_id)
