@@ -4,7 +4,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from apps.accounts import lockout
 from apps.accounts.models import User
 from apps.core.admin import VIEW, MerchantScopedMixin, is_platform_admin
-from apps.merchants.events import access_changed
+from apps.merchants.access_events import access_changed
 
 
 @admin.register(User)

@@ -10,7 +10,7 @@ from django.http import HttpResponseRedirect
 
 from apps.accounts import tasks
 from apps.core.ratelimit import Bucket, RateLimited, client_ip, rate_hit
-from apps.merchants.events import access_changed
+from apps.merchants.access_events import access_changed
 
 RESET_LIMITED = "Too many reset requests. Try again in {minutes} minutes."
 

@@ -50,8 +50,9 @@ def _jsonable(payload: dict) -> dict:
     return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
 
 
-def publish(*, merchant_id: int, kind: str, payload: dict, conversation_id: int | None = None) -> None:
-    """Store a LiveEvent with the merchant's next seq; broadcast it once the transaction commits."""
+def publish(*, merchant_id: int, kind: str, payload: dict, conversation_id: int | None = None, topic: str = "") -> None:
+    """Store a LiveEvent with the merchant's next seq; broadcast it once the transaction commits.
+    `topic` names the one group of an event outside chat (see `groups_of`)."""
     with transaction.atomic(savepoint=False):  # part of the caller's transaction; no savepoint round trips
         event = LiveEvent.objects.create(
             merchant_id=merchant_id,
@@ -59,6 +60,7 @@ def publish(*, merchant_id: int, kind: str, payload: dict, conversation_id: int 
             kind=kind,
             payload=_jsonable(payload),
             conversation_id=conversation_id,
+            topic=topic,
         )
     transaction.on_commit(lambda: broadcast(event))
 
@@ -73,16 +75,25 @@ def as_message(event: LiveEvent) -> dict:
     }
 
 
+def groups_of(event: LiveEvent) -> list[str]:
+    """Where an event goes, for the broadcast and the embedded relay alike: its topic alone, or chat's
+    merchant group plus the conversation's group."""
+    if event.topic:
+        return [event.topic]
+    groups = [merchant_group(event.merchant_id)]
+    if event.conversation_id:
+        groups.append(conversation_group(event.conversation_id))
+    return groups
+
+
 def broadcast(event: LiveEvent) -> None:
-    """Fan out to the agents' merchant group and the conversation's group. Never raises: the event is
-    already stored, and a client that missed the broadcast catches up by seq."""
+    """Fan out to the event's groups. Never raises: the event is already stored, and a client that
+    missed the broadcast catches up by seq."""
     layer = get_channel_layer()
     if layer is None:
         return
     message = as_message(event)
-    groups = [merchant_group(event.merchant_id)]
-    if event.conversation_id:
-        groups.append(conversation_group(event.conversation_id))
+    groups = groups_of(event)
 
     async def send_all() -> None:
         for group in groups:
@@ -120,12 +131,20 @@ def _background_loop() -> asyncio.AbstractEventLoop:
         return loop
 
 
-def since(*, merchant_id: int, after_seq: int, conversation_id: int | None = None, limit: int = 500) -> list[LiveEvent]:
-    """Events after `after_seq`, oldest first (for reconnect catch-up)."""
-    qs = LiveEvent.objects.for_merchant(merchant_id).filter(seq__gt=after_seq)
+def since(
+    *, merchant_id: int, after_seq: int, conversation_id: int | None = None, topic: str = "", limit: int = 500
+) -> list[LiveEvent]:
+    """Chat events (or one topic's) after `after_seq`, oldest first (for reconnect catch-up)."""
+    qs = LiveEvent.objects.for_merchant(merchant_id).filter(seq__gt=after_seq, topic=topic)
     if conversation_id is not None:
         qs = qs.filter(conversation_id=conversation_id)
     return list(qs.order_by("seq")[: max(0, min(limit, 5000))])
+
+
+def latest(*, merchant_id: int, topic: str, after_seq: int = 0) -> LiveEvent | None:
+    """The newest event of a topic after `after_seq`: a snapshot stream (progress) needs only its last."""
+    qs = LiveEvent.objects.for_merchant(merchant_id).filter(topic=topic, seq__gt=after_seq)
+    return qs.order_by("-seq").first()
 
 
 def last_seq(*, merchant_id: int) -> int:

@@ -284,6 +284,9 @@ class LiveEvent(MerchantOwned):
     conversation = models.ForeignKey(
         Conversation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
     )
+    # Empty for chat (the merchant's and the conversation's groups); otherwise the one group the event is
+    # for (campaign progress: "campaign-<id>"), so the inbox never streams another screen's events.
+    topic = models.CharField(max_length=60, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -291,6 +294,7 @@ class LiveEvent(MerchantOwned):
         constraints = [models.UniqueConstraint(fields=["merchant", "seq"], name="live_event_unique_seq")]
         indexes = [
             models.Index(fields=["merchant", "conversation", "seq"], name="live_event_conversation"),
+            models.Index(fields=["merchant", "topic", "seq"], name="live_event_topic"),
             models.Index(fields=["created_at"], name="live_event_created"),
         ]
 

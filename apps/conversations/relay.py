@@ -63,32 +63,22 @@ def _last_event_id() -> int:
 
 
 @database_sync_to_async
-def _events_after(last_id: int) -> list[dict]:
+def _events_after(last_id: int) -> list[tuple[int, list[str], dict]]:
+    """(id, groups, message) of the events after last_id, shaped and routed as `events.broadcast` does."""
+    from apps.conversations import events
     from apps.conversations.models import LiveEvent
 
     rows = LiveEvent.objects.filter(id__gt=last_id).order_by("id")[:BATCH]
-    return [
-        {
-            "id": e.id,
-            "merchant_id": e.merchant_id,
-            "seq": e.seq,
-            "kind": e.kind,
-            "payload": e.payload,
-            "conversation_id": e.conversation_id,
-        }
-        for e in rows
-    ]
+    return [(e.id, events.groups_of(e), events.as_message(e)) for e in rows]
 
 
 async def relay_once(last_id: int) -> int:
-    """Send every event after last_id to its groups; the new last id."""
+    """Send every event after last_id to its groups (chat and campaign progress alike); the new last id."""
     layer = get_channel_layer()
-    for row in await _events_after(last_id):
-        message = {"type": "live.event", **{k: row[k] for k in ("seq", "kind", "payload", "conversation_id")}}
-        await layer.group_send(f"merchant-{row['merchant_id']}", message)
-        if row["conversation_id"]:
-            await layer.group_send(f"conversation-{row['conversation_id']}", message)
-        last_id = row["id"]
+    for event_id, groups, message in await _events_after(last_id):
+        for group in groups:
+            await layer.group_send(group, message)
+        last_id = event_id
     return last_id
 
 

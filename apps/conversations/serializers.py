@@ -15,7 +15,7 @@ from apps.conversations.models import (
     ConversationStatus,
     Message,
 )
-from apps.conversations.services.payloads import message_error
+from apps.conversations.services.event_shapes import message_error
 from apps.conversations.uploads import attachments_published
 from apps.core.api.serializers import InputSerializer, ModelInputSerializer
 

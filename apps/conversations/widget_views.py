@@ -111,9 +111,15 @@ def _rate_limited(request, *, action: str, channel, visitor: widget.Visitor) -> 
 # --------------------------------------------------------------------------- script
 @lru_cache(maxsize=1)
 def _widget_source() -> str:
-    path = finders.find("conversations/widget.js")
+    """The live client and the widget as one script a merchant's site loads (bundled when first served;
+    inside the wrapper function, live.js's `CharlaLive` stays local to the widget)."""
+    return '"use strict";\n' + "\n".join(_static_text(name) for name in ("core/live.js", "conversations/widget.js"))
+
+
+def _static_text(name: str) -> str:
+    path = finders.find(name)
     if not path:
-        raise RuntimeError("conversations/widget.js is missing from the static files")
+        raise RuntimeError(f"{name} is missing from the static files")
     with open(path, encoding="utf-8") as fh:
         return fh.read()
 
@@ -163,7 +169,7 @@ def widget_session(request, *, channel, data: dict):
 
 
 def _history(conversation) -> list[dict]:
-    from apps.conversations.services.payloads import message_payload
+    from apps.conversations.services.event_shapes import message_payload
 
     rows = list(
         Message.objects.for_merchant(conversation.merchant_id)

@@ -1,7 +1,7 @@
 """What every portal socket shares: group bookkeeping, close codes, and closing when access ends.
 
 A member's socket is authorised once at connect, but a socket lives for hours. `MemberSocket` keeps it
-honest: it listens on the user's access group (apps.merchants.events), and on every `access.changed`
+honest: it listens on the user's access group (apps.merchants.access_events), and on every `access.changed`
 (sent after a membership, role, password or sign-in change commits) and every `ACCESS_RECHECK_SECONDS`
 (for changes made where no service runs, e.g. the Django admin or a shell) it re-reads the session,
 the membership and the role. When access has ended it leaves every group first, so not one more event
@@ -24,7 +24,7 @@ from django.http import HttpRequest
 
 from apps.core import inputs
 from apps.core.roles import role_can
-from apps.merchants.events import MESSAGE_TYPE, access_group
+from apps.merchants.access_events import MESSAGE_TYPE, access_group
 from apps.merchants.models import Membership
 
 CLOSE_UNAUTHENTICATED = 4401

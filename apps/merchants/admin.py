@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from apps.core.admin import VIEW, MerchantScopedAdmin, MerchantScopedTabularInline, is_platform_admin
-from apps.merchants import events, services
+from apps.merchants import access_events, services
 from apps.merchants.models import ApiKey, Invitation, Membership, Merchant
 from apps.merchants.scopes import ApiScope
 
@@ -33,7 +33,7 @@ class MerchantAdmin(MerchantScopedAdmin):
         super().save_formset(request, form, formset, change)
         if formset.model is Membership:  # an edited or deleted membership: its user's sockets re-check
             for membership in [obj for obj, _ in formset.changed_objects] + formset.deleted_objects:
-                events.access_changed(user_id=membership.user_id)
+                access_events.access_changed(user_id=membership.user_id)
 
 
 @admin.register(Membership)
@@ -49,17 +49,17 @@ class MembershipAdmin(MerchantScopedAdmin):
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         if change:
-            events.access_changed(user_id=obj.user_id)
+            access_events.access_changed(user_id=obj.user_id)
 
     def delete_model(self, request, obj) -> None:
         super().delete_model(request, obj)
-        events.access_changed(user_id=obj.user_id)
+        access_events.access_changed(user_id=obj.user_id)
 
     def delete_queryset(self, request, queryset) -> None:
         user_ids = set(queryset.values_list("user_id", flat=True))
         super().delete_queryset(request, queryset)
         for user_id in user_ids:
-            events.access_changed(user_id=user_id)
+            access_events.access_changed(user_id=user_id)
 
 
 @admin.register(Invitation)

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.roles import Role
-from apps.merchants import events, selectors
+from apps.merchants import access_events, selectors
 from apps.merchants.models import ApiKey, Invitation, Membership, Merchant
 from apps.merchants.scopes import ApiScope, scopes_clean
 
@@ -99,7 +99,7 @@ def membership_set_role(*, membership: Membership, role: str) -> Membership:
         raise ValidationError({"role": "A merchant needs at least one admin."})
     membership.role = role
     membership.save(update_fields=["role"])
-    events.access_changed(user_id=membership.user_id)  # a role without a socket's capability closes it
+    access_events.access_changed(user_id=membership.user_id)  # a role without a socket's capability closes it
     return membership
 
 
@@ -109,7 +109,7 @@ def membership_remove(*, membership: Membership) -> None:
     if membership.role == Role.ADMIN and not _admins_left(membership.merchant, membership):
         raise ValidationError({"member": "The last admin cannot be removed."})
     membership.delete()
-    events.access_changed(user_id=membership.user_id)
+    access_events.access_changed(user_id=membership.user_id)
 
 
 # ------------------------------------------------------------------ invitations

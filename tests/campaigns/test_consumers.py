@@ -1,13 +1,17 @@
-"""/ws/campaigns/<id>/ through the real ASGI app: membership + capability + the merchant's campaign only."""
+"""/ws/campaigns/<id>/ through the real ASGI app: membership + capability + the merchant's campaign only;
+progress travels the live event log like chat (relayed in the embedded mode, resumed by seq)."""
+
+from unittest import mock
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
-from apps.campaigns import events
+from apps.campaigns import progress
+from apps.campaigns.models import Campaign
+from apps.conversations import events, relay
 from portal.asgi import application
-from tests.conversations.live_support import redis_layer, session_cookie  # noqa: F401 - fixture
+from tests.conversations.live_support import memory_layer, redis_layer, session_cookie  # noqa: F401 - fixture
 from tests.factories.campaigns import CampaignFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,16 +28,65 @@ async def _connect(user, campaign_id):
     return communicator, connected, code
 
 
+def _publish(campaign, payload: dict) -> None:
+    topic = progress.campaign_group(campaign.pk)
+    events.publish(merchant_id=campaign.merchant_id, kind=progress.KIND, payload=payload, topic=topic)
+
+
+def _progress_elsewhere(campaign_id: int) -> None:
+    """progress_broadcast as the worker runs it: the row is committed, its broadcast reaches no socket here."""
+    with mock.patch.object(events, "broadcast"):
+        progress.progress_broadcast(campaign_id=campaign_id, force=True)
+
+
+@pytest.fixture
+async def stop_relay():
+    yield
+    await relay.relay_stop()
+
+
 async def test_marketer_gets_counts_then_live_updates(redis_layer, marketer_membership):  # noqa: F811
     campaign = await sync_to_async(CampaignFactory)(merchant=marketer_membership.merchant)
     communicator, connected, _ = await _connect(marketer_membership.user, campaign.pk)
     assert connected
     first = await communicator.receive_json_from(timeout=3)
     assert first["type"] == "progress" and first["payload"]["audience"] == 0 and first["payload"]["status"] == "draft"
-    await get_channel_layer().group_send(
-        events.campaign_group(campaign.pk), {"type": events.MESSAGE_TYPE, "payload": {"states": {"sent": 5}}}
-    )
+    await sync_to_async(_publish)(campaign, {"states": {"sent": 5}})
     assert (await communicator.receive_json_from(timeout=3))["payload"]["states"] == {"sent": 5}
+    await communicator.disconnect()
+
+
+@pytest.mark.usefixtures("memory_layer", "stop_relay")
+async def test_embedded_mode_relays_progress_written_by_the_worker(marketer_membership):
+    campaign = await sync_to_async(CampaignFactory)(merchant=marketer_membership.merchant)
+    communicator, connected, _ = await _connect(marketer_membership.user, campaign.pk)
+    assert connected
+    first = await communicator.receive_json_from(timeout=3)
+    assert first["type"] == "progress" and relay.relay_running()
+    await sync_to_async(Campaign.objects.filter(pk=campaign.pk).update)(status="running")
+    await sync_to_async(_progress_elsewhere)(campaign.pk)
+    got = await communicator.receive_json_from(timeout=3)
+    assert got["type"] == "event" and got["kind"] == progress.KIND
+    assert got["payload"]["status"] == "running" and got["seq"] > first["last_seq"]
+    await communicator.disconnect()
+
+
+@pytest.mark.usefixtures("memory_layer", "stop_relay")
+async def test_reconnecting_socket_gets_the_latest_progress_after_its_seq(marketer_membership):
+    campaign = await sync_to_async(CampaignFactory)(merchant=marketer_membership.merchant)
+    communicator, connected, _ = await _connect(marketer_membership.user, campaign.pk)
+    assert connected
+    last_seen = (await communicator.receive_json_from(timeout=3))["last_seq"]
+    await communicator.disconnect()
+    with mock.patch.object(events, "broadcast"):
+        for sent in (1, 2, 3):
+            await sync_to_async(_publish)(campaign, {"states": {"sent": sent}})
+    communicator, connected, _ = await _connect(marketer_membership.user, campaign.pk)
+    await communicator.receive_json_from(timeout=3)
+    await communicator.send_json_to({"type": "resume", "after_seq": last_seen})
+    replayed = await communicator.receive_json_from(timeout=3)
+    assert replayed["type"] == "event" and replayed["payload"]["states"] == {"sent": 3}
+    assert await communicator.receive_json_from(timeout=3) == {"type": "resumed", "last_seq": replayed["seq"]}
     await communicator.disconnect()
 
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from apps.campaigns import events as campaign_events
+from apps.campaigns import progress
 from apps.conversations import relay, services
 from apps.core.roles import Role
 from apps.merchants.models import Membership
@@ -270,8 +270,8 @@ async def test_campaign_progress_stops_when_the_marketer_becomes_an_agent(layer,
     assert (await socket.receive_json_from(timeout=REVOKED_WITHIN))["type"] == "progress"
     await sync_to_async(membership_set_role)(membership=marketer_membership, role=Role.AGENT)
     await expect_close(socket, 4403)
-    update = {"type": campaign_events.MESSAGE_TYPE, "payload": {"states": {"sent": 5}}}
-    await get_channel_layer().group_send(campaign_events.campaign_group(campaign.pk), update)
+    update = {"type": "live.event", "seq": 1, "kind": progress.KIND, "payload": {"states": {"sent": 5}}}
+    await get_channel_layer().group_send(progress.campaign_group(campaign.pk), update)
     assert await socket.receive_nothing(timeout=0.5)
 
 

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from apps.campaigns import events as campaign_events
+from apps.campaigns import progress
 from apps.conversations import widget
 from apps.conversations.models import Message, WebhookEvent
 from apps.conversations.services.inbound import webhook_event_process
@@ -391,8 +391,13 @@ async def test_the_campaign_socket_answers_bad_frames_and_still_streams_progress
     for frame in ({"text_data": DEEP}, {"bytes_data": b"\x00"}, {"text_data": '{"a": "\\u0000"}'}):
         await socket.send_to(**frame)
         assert (await socket.receive_json_from(timeout=TIMEOUT))["code"] == "bad_request"
-    await get_channel_layer().group_send(
-        campaign_events.campaign_group(campaign.pk), {"type": campaign_events.MESSAGE_TYPE, "payload": {"states": {}}}
-    )
-    assert await socket.receive_json_from(timeout=TIMEOUT) == {"type": "progress", "payload": {"states": {}}}
+    update = {"type": "live.event", "seq": 1, "kind": progress.KIND, "payload": {"states": {}}}
+    await get_channel_layer().group_send(progress.campaign_group(campaign.pk), update)
+    assert await socket.receive_json_from(timeout=TIMEOUT) == {
+        "type": "event",
+        "seq": 1,
+        "kind": progress.KIND,
+        "payload": {"states": {}},
+        "conversation_id": None,
+    }
     await socket.disconnect()

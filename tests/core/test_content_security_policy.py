@@ -16,7 +16,11 @@ POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; "
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
-INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|\sstyle\s*=|<style", re.IGNORECASE)
+# Inline scripts, on*= handlers, htmx's hx-on handlers (evaluated code all the same), javascript: URLs, styles.
+INLINE = re.compile(
+    r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|\s(?:data-)?hx-on[\w:.-]*\s*=|javascript:|\sstyle\s*=|<style",
+    re.IGNORECASE,
+)
 
 
 def test_portal_pages_carry_the_policy(client):

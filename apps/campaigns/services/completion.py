@@ -6,14 +6,14 @@ from django.db import transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
-from apps.campaigns import events
+from apps.campaigns import progress
 from apps.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
 
 
 def progress_after_commit(campaign: Campaign) -> None:
     """Push the campaign's progress (unthrottled: a status change must show) once the write commits."""
     campaign_id = campaign.pk
-    transaction.on_commit(lambda: events.progress_broadcast(campaign_id=campaign_id, force=True))
+    transaction.on_commit(lambda: progress.progress_broadcast(campaign_id=campaign_id, force=True))
 
 
 def _has_open_deliveries(campaign_id: int) -> bool:

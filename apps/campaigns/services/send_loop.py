@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from apps.campaigns import conf, drill, events, throttle
+from apps.campaigns import conf, drill, progress, throttle
 from apps.campaigns.models import Campaign, CampaignStatus
 from apps.campaigns.services.claim import Claim, batch_claim, campaign_status_now, deliveries_release, deliveries_stamp
 from apps.campaigns.services.outcomes import outcomes_record
@@ -165,7 +165,7 @@ def batch_run(*, campaign_id: int, limit: int | None = None) -> Claim:
     if claim.campaign is not None:
         campaign_heartbeat(campaign_id=campaign_id)
         batch_send(claim=claim)
-        events.progress_broadcast(campaign_id=campaign_id)
+        progress.progress_broadcast(campaign_id=campaign_id)
     return claim
 
 
@@ -228,7 +228,7 @@ def batch_loop(*, campaign_id: int, budget_seconds: float = 20.0) -> int:
                 if session is None and claim.items:
                     session = SendSession(claim.campaign)
                 batch_send(claim=claim, session=session)
-                events.progress_broadcast(campaign_id=campaign_id)
+                progress.progress_broadcast(campaign_id=campaign_id)
                 if upcoming is None:
                     return picked
     finally:

@@ -8,7 +8,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from apps.campaigns import events
+from apps.campaigns import progress
 from apps.campaigns.models import Delivery, DeliveryState
 from apps.campaigns.services.claim import delivery_id_from_opaque
 from apps.meta.webhooks import StatusUpdate
@@ -89,7 +89,7 @@ def delivery_status_handle(update: StatusUpdate, *, channel) -> bool:
 
 
 def _progress(campaign_id: int) -> None:
-    events.progress_broadcast(campaign_id=campaign_id)
+    progress.progress_broadcast(campaign_id=campaign_id)
 
 
 def consent_revoke_from_provider(*, delivery_id: int, code: str) -> None:

@@ -19,7 +19,7 @@ from apps.conversations.models import (
     ConversationStatus,
     PresenceStatus,
 )
-from apps.conversations.services.payloads import conversation_payload
+from apps.conversations.services.event_shapes import conversation_payload
 from apps.core.roles import Capability, role_can
 
 logger = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from apps.conversations.models import (
     MessageStatus,
 )
 from apps.conversations.services.conversations import conversation_for_inbound
+from apps.conversations.services.event_shapes import conversation_payload, message_payload
 from apps.conversations.services.media import attachments_create_pending, enqueue_fetches
-from apps.conversations.services.payloads import conversation_payload, message_payload
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,7 @@
-// Live campaign progress: counts by state pushed over the campaign's WebSocket.
+// Live campaign progress: counts by state, as progress events on the campaign's socket (static/core/live.js).
 (function () {
   const root = document.getElementById("live");
-  if (!root) return;
-  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-  let delay = 1000;
+  if (!root || !window.CharlaLive) return;
   function apply(payload) {
     for (const [state, n] of Object.entries(payload.states || {})) {
       const cell = root.querySelector(`[data-state="${state}"]`);
@@ -17,21 +15,14 @@
     set("delivered_total", (s.delivered || 0) + (s.read || 0));
     set("read", s.read || 0);
   }
-  function connect() {
-    const socket = new WebSocket(scheme + location.host + root.dataset.socket);
-    socket.onopen = () => { delay = 1000; };
-    socket.onmessage = (event) => {
-      const data = JSON.parse(event.data);
-      if (data.type !== "progress") return;
-      apply(data.payload);
+  window.CharlaLive.connect({
+    path: root.dataset.socket,
+    onFrame: (frame) => {
+      if (frame.type !== "progress") return;  // the snapshot sent at connect
+      apply(frame.payload);
       root.dataset.connected = "true";  // counts are live from here on
-    };
-    socket.onclose = (event) => {
-      delete root.dataset.connected;
-      if (event.code === 4401 || event.code === 4403) return;  // access ended: retrying cannot help
-      setTimeout(connect, delay);
-      delay = Math.min(delay * 2, 30000);
-    };
-  }
-  connect();
+    },
+    onEvent: (event) => { if (event.kind === "campaign.progress") apply(event.payload); },
+    onClose: () => { delete root.dataset.connected; },
+  });
 })();

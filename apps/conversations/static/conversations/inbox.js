@@ -4,14 +4,11 @@
   "use strict";
 
   var statusEl = document.getElementById("live-status");
-  if (!statusEl) return;
+  if (!statusEl || !window.CharlaLive) return;
   var conversationEl = document.querySelector("section.conversation");
   var openId = conversationEl ? Number(conversationEl.dataset.conversationId) : null;
-  var lastSeq = readJSON("inbox-last-seq", 0) || 0;
   var canned = readJSON("inbox-canned", []) || [];
-  var socket = null;
-  var attempt = 0;
-  var stopped = false;
+  var live = null;
   var typingTimer = null;
   var lastTypingSent = 0;
   var heartbeat = null;
@@ -29,39 +26,28 @@
   }
 
   function send(obj) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(obj));
+    if (live) live.send(obj);
   }
 
   // ------------------------------------------------------------------ connection
   function connect() {
-    var proto = location.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(proto + "//" + location.host + "/ws/inbox/");
-    socket.addEventListener("open", function () {
-      attempt = 0;
-      send({ type: "resume", after_seq: lastSeq });
-      sendPresence();
-    });
-    socket.addEventListener("message", function (e) {
-      var msg;
-      try { msg = JSON.parse(e.data); } catch (err) { return; }
-      handle(msg);
-    });
-    socket.addEventListener("close", function (e) {
-      if (e.code === 4401) { stopped = true; setStatus("offline", "Offline: your session ended, sign in again."); return; }
-      if (e.code === 4403) { stopped = true; setStatus("offline", "Offline: you no longer have access to this inbox."); return; }
-      if (stopped) return;
-      setStatus("reconnecting", "Reconnecting…");
-      var delay = Math.min(10000, 500 * Math.pow(2, attempt++)) * (0.75 + Math.random() / 2);
-      setTimeout(connect, delay);
+    // static/core/live.js reconnects with backoff, resumes from the last seq and drops repeated seqs.
+    live = window.CharlaLive.connect({
+      path: "/ws/inbox/",
+      lastSeq: readJSON("inbox-last-seq", 0) || 0,
+      onOpen: sendPresence,
+      onEvent: applyEvent,
+      onFrame: handle,
+      onClose: function (e) {
+        if (e.code === 4401) return setStatus("offline", "Offline: your session ended, sign in again.");
+        if (e.code === 4403) return setStatus("offline", "Offline: you no longer have access to this inbox.");
+        setStatus("reconnecting", "Reconnecting…");
+      },
     });
   }
 
   function handle(msg) {
-    if (msg.type === "event") {
-      if (typeof msg.seq === "number" && msg.seq > lastSeq) lastSeq = msg.seq;
-      applyEvent(msg);
-    } else if (msg.type === "resumed") {
-      if (msg.last_seq > lastSeq) lastSeq = msg.last_seq;
+    if (msg.type === "resumed") {
       setStatus("live", "Live");
       if (openId) markRead();
     } else if (msg.type === "typing") {

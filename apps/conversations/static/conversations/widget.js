@@ -8,8 +8,7 @@ window.__charlaWidget[CONFIG.key] = true;
 var STORE = "charla-widget:" + CONFIG.key;
 var MAX_BYTES = 10 * 1024 * 1024;
 var state = loadState();
-var socket = null;
-var attempt = 0;
+var live = null; // CharlaLive (static/core/live.js), bundled in front of this file by widget_views
 var authed = false;
 var pending = {}; // client id -> text, until the server acknowledged it
 var lastTyping = 0;
@@ -200,7 +199,6 @@ function render(m, clientId) {
 function statusLabel(status) { return { sending: "Sending…", received: "Sent", failed: "Not sent" }[status] || ""; }
 
 function applyEvent(ev) {
-  if (typeof ev.seq === "number" && ev.seq > (state.lastSeq || 0)) { state.lastSeq = ev.seq; saveState(); }
   var m = ev.message || {};
   if (ev.kind === "message.created") {
     render(m);
@@ -246,29 +244,25 @@ function upload(file) {
 
 // ------------------------------------------------------------------ socket
 function send(obj) {
-  if (socket && socket.readyState === WebSocket.OPEN && (authed || obj.type === "auth")) { socket.send(JSON.stringify(obj)); return true; }
-  return false;
+  return Boolean(live) && (authed || obj.type === "auth") && live.send(obj);
 }
 
 function connect() {
-  ui.status.textContent = attempt ? "Reconnecting…" : "Connecting…";
-  socket = new WebSocket(CONFIG.socket);
-  authed = false;
-  socket.addEventListener("open", function () {
-    attempt = 0;
-    send({ type: "auth", token: state.token, after_seq: state.lastSeq || 0 });
-  });
-  socket.addEventListener("message", function (e) {
-    var msg;
-    try { msg = JSON.parse(e.data); } catch (err) { return; }
-    onMessage(msg);
-  });
-  socket.addEventListener("close", function (e) {
-    authed = false;
-    if (e.code === 4401) { state = {}; saveState(); ui.status.textContent = "Session expired: reload the page."; return; }
-    if (e.code === 4403 || e.code === 4404) { ui.status.textContent = "Chat unavailable on this site."; return; }
-    ui.status.textContent = "Reconnecting…";
-    setTimeout(connect, Math.min(10000, 500 * Math.pow(2, attempt++)) * (0.75 + Math.random() / 2));
+  ui.status.textContent = "Connecting…";
+  // The client reconnects with backoff and drops repeated seqs; the auth frame carries the resume point.
+  live = CharlaLive.connect({
+    url: CONFIG.socket,
+    lastSeq: state.lastSeq || 0,
+    openFrame: function (afterSeq) { return { type: "auth", token: state.token, after_seq: afterSeq }; },
+    onSeq: function (seq) { state.lastSeq = seq; saveState(); },
+    onEvent: applyEvent,
+    onFrame: onMessage,
+    onClose: function (e) {
+      authed = false;
+      if (e.code === 4401) { state = {}; saveState(); ui.status.textContent = "Session expired: reload the page."; return; }
+      if (e.code === 4403 || e.code === 4404) { ui.status.textContent = "Chat unavailable on this site."; return; }
+      ui.status.textContent = "Reconnecting…";
+    },
   });
 }
 
@@ -278,10 +272,6 @@ function onMessage(msg) {
     ui.status.textContent = "Online";
     // Anything not acknowledged before the connection dropped is sent again: the server keeps one copy per id.
     Object.keys(pending).forEach(function (id) { send({ type: "message", id: id, text: pending[id] }); });
-  } else if (msg.type === "event") {
-    applyEvent(msg);
-  } else if (msg.type === "resumed") {
-    if (msg.last_seq > (state.lastSeq || 0)) { state.lastSeq = msg.last_seq; saveState(); }
   } else if (msg.type === "ack") {
     delete pending[msg.id];
     var li = ui.log.querySelector('[data-client-id="' + msg.id + '"]');
