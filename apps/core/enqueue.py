@@ -7,10 +7,13 @@ module: tasks import services, and the reverse import would be a cycle.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import current_app
 from django.db import transaction
+
+logger = logging.getLogger(__name__)
 
 
 def enqueue_on_commit(task_name: str, *args: Any, using: str | None = None, **options: Any) -> None:
@@ -18,4 +21,13 @@ def enqueue_on_commit(task_name: str, *args: Any, using: str | None = None, **op
     after the transaction on `using` commits, at once when none is open. `options` go to apply_async
     (countdown, queue, ...)."""
     task = current_app.tasks[task_name]  # KeyError now, in the caller, for a misspelt name
-    transaction.on_commit(lambda: task.apply_async(args=args, **options), using=using)
+
+    def apply() -> None:
+        # The write is already committed: a broker that is down must not turn it into an error page.
+        # The rows stay in the state their beat sweep picks up again (queued messages, stale events).
+        try:
+            task.apply_async(args=args, **options)
+        except Exception:
+            logger.exception("core.enqueue_failed", extra={"task": task_name})
+
+    transaction.on_commit(apply, using=using)
