@@ -7,8 +7,15 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 
+from apps.core.enqueue import enqueue_on_commit
+
 SUBJECT_TEMPLATE = "accounts/email/password_reset_subject.txt"
 EMAIL_TEMPLATE = "accounts/email/password_reset.txt"
+
+
+def password_reset_request(*, email: str) -> None:
+    """Queue the reset mail; the request that asked never waits for the mail server."""
+    enqueue_on_commit("apps.accounts.tasks.password_reset_send", email)
 
 
 def password_reset_send(*, email: str) -> int:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.db import transaction
 from django.http import HttpResponseRedirect
 
-from apps.accounts import tasks
+from apps.accounts import services
 from apps.core.ratelimit import Bucket, RateLimited, client_ip, rate_hit
 from apps.merchants.access_events import access_changed
 
@@ -47,7 +46,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         except RateLimited as exc:
             form.add_error(None, RESET_LIMITED.format(minutes=exc.minutes))
             return self.render_to_response(self.get_context_data(form=form), status=429)
-        transaction.on_commit(lambda: tasks.password_reset_send.delay(email))
+        services.password_reset_request(email=email)
         return HttpResponseRedirect(self.get_success_url())
 
 

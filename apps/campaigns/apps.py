@@ -6,9 +6,7 @@ class CampaignsConfig(AppConfig):
     label = "campaigns"
 
     def ready(self) -> None:
-        # tasks: registered by name in every process (web, shell, tests), not only in workers whose
-        # autodiscovery imports them, so the services' enqueue_on_commit(name) finds them.
-        from apps.campaigns import dashboard, privacy, selectors, tasks  # noqa: F401
+        from apps.campaigns import dashboard, privacy, selectors  # noqa: F401
         from apps.campaigns.services import (
             delivery_status_handle,
             template_category_apply,

@@ -368,7 +368,7 @@ def _attribute_save(request, form) -> bool:
 @require_POST
 def keyword_delete(request, keyword_id: int):
     keyword = access_object(ConsentKeyword, merchant=request.merchant, pk=keyword_id)
-    keyword.delete()
+    services.keyword_delete(keyword=keyword)
     messages.success(request, f"Keyword “{keyword.word}” removed.")
     return redirect("contacts:settings")
 
@@ -377,6 +377,6 @@ def keyword_delete(request, keyword_id: int):
 @require_POST
 def attribute_delete(request, attribute_id: int):
     attribute = access_object(AttributeDefinition, merchant=request.merchant, pk=attribute_id)
-    attribute.delete()
+    services.attribute_definition_delete(attribute=attribute)
     messages.success(request, f"Attribute “{attribute.key}” removed (values stay on contacts until edited).")
     return redirect("contacts:settings")

@@ -97,11 +97,10 @@ class AgentPresenceAdmin(MerchantScopedAdmin):
 
 @admin.action(description="Process again")
 def replay(modeladmin, request, queryset):
-    from apps.conversations.tasks import webhook_event_process_task
+    from apps.conversations.services.maintenance import webhook_events_process_again
 
-    for event_id in queryset.values_list("id", flat=True):
-        webhook_event_process_task.delay(event_id)
-    messages.info(request, f"{queryset.count()} event(s) queued.")
+    queued = webhook_events_process_again(event_ids=list(queryset.values_list("id", flat=True)))
+    messages.info(request, f"{queued} event(s) queued.")
 
 
 @admin.register(WebhookEvent)

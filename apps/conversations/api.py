@@ -148,7 +148,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         errors = {name: "no such id" for name, row in (("channel", channel), ("contact", contact)) if row is None}
         if errors:
             raise ValidationError(errors)
-        conversation, created = services.conversation_start(channel=channel, contact=contact, actor=self.acting_user)
+        conversation, created = services.conversation_start(channel=channel, contact=contact)
         row = selectors.conversation_queryset(merchant=self.merchant).get(pk=conversation.pk)
         return Response(ConversationSerializer(row).data, status=status.HTTP_201_CREATED if created else 200)
 
@@ -164,28 +164,23 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         )
 
     def _apply(self, conversation: Conversation, data: dict) -> Conversation:
-        actor = self.acting_user
         if "assignee" in data:
             user = None
             if data["assignee"] is not None:
                 user = get_user_model().objects.filter(pk=data["assignee"]).first()
                 if user is None:
                     raise ValidationError({"assignee": "is not an agent of this merchant"})
-            conversation = services.conversation_assign(conversation=conversation, assignee=user, actor=actor)
+            conversation = services.conversation_assign(conversation=conversation, assignee=user)
         if "status" in data:
             conversation = services.conversation_set_status(
-                conversation=conversation, status=data["status"], snoozed_until=data.get("snoozed_until"), actor=actor
+                conversation=conversation, status=data["status"], snoozed_until=data.get("snoozed_until")
             )
         if "labels" in data:
-            conversation = services.conversation_set_labels(
-                conversation=conversation, labels=data["labels"], actor=actor
-            )
+            conversation = services.conversation_set_labels(conversation=conversation, labels=data["labels"])
         if "priority" in data:
-            conversation = services.conversation_set_priority(
-                conversation=conversation, priority=data["priority"], actor=actor
-            )
+            conversation = services.conversation_set_priority(conversation=conversation, priority=data["priority"])
         if data.get("mark_read"):
-            conversation = services.conversation_mark_read(conversation=conversation, user=actor)
+            conversation = services.conversation_mark_read(conversation=conversation, user=self.acting_user)
         return conversation
 
     @extend_schema(methods=["GET"], responses=MessageSerializer(many=True))

@@ -98,20 +98,13 @@ def webhook_events_prune_task(days: int = 30) -> int:
 
 @shared_task
 def webhook_events_requeue_task() -> int:
-    """Events stored but never processed (worker down, broker lost the message) are queued again."""
-    from apps.conversations.services.maintenance import webhook_events_stale
+    from apps.conversations.services.maintenance import webhook_events_requeue
 
-    ids = webhook_events_stale()
-    for event_id in ids:
-        webhook_event_process_task.delay(event_id)
-    return len(ids)
+    return webhook_events_requeue()
 
 
 @shared_task
 def messages_requeue_stuck_task() -> int:
-    from apps.conversations.services.maintenance import messages_stuck_queued
+    from apps.conversations.services.maintenance import messages_requeue_stuck
 
-    ids = messages_stuck_queued()
-    for message_id in ids:
-        message_deliver_task.delay(message_id)
-    return len(ids)
+    return messages_requeue_stuck()

@@ -364,7 +364,7 @@ def conversation_assign(request, conversation_id: int):
         return _failed(request, conversation, form.errors)
     user = next((m.user for m in members if m.user_id == form.cleaned_data["assignee"]), None)
     try:
-        services.conversation_assign(conversation=conversation, assignee=user, actor=request.user)
+        services.conversation_assign(conversation=conversation, assignee=user)
     except ValidationError as exc:
         return _failed(request, conversation, exc)
     return _done(request, conversation, f"Assigned to {user.display_name}." if user else "Unassigned.")
@@ -391,7 +391,7 @@ def conversation_status(request, conversation_id: int):
         conversation_id,
         forms.StatusForm,
         lambda services, conversation, data: services.conversation_set_status(
-            conversation=conversation, status=data["status"], actor=request.user
+            conversation=conversation, status=data["status"]
         ),
         lambda data: f"Status: {data['status']}.",
     )
@@ -405,7 +405,7 @@ def conversation_snooze(request, conversation_id: int):
         conversation_id,
         forms.SnoozeForm,
         lambda services, conversation, data: services.conversation_snooze(
-            conversation=conversation, until=data["until"], actor=request.user
+            conversation=conversation, until=data["until"]
         ),
         lambda data: "Snoozed.",
     )
@@ -419,7 +419,7 @@ def conversation_labels(request, conversation_id: int):
         conversation_id,
         forms.LabelsForm,
         lambda services, conversation, data: services.conversation_set_labels(
-            conversation=conversation, labels=data["labels"], actor=request.user
+            conversation=conversation, labels=data["labels"]
         ),
         lambda data: "Labels saved.",
     )

@@ -157,8 +157,11 @@ ACCOUNT_EXISTS = "An account with this e-mail address exists: sign in to accept 
 
 
 @transaction.atomic
-def invitation_accept(*, invitation: Invitation, user: User | None = None, password: str | None = None) -> Membership:
-    """Join the invitation's merchant as the signed-in `user`, or as a new user with `password`.
+def invitation_accept(
+    *, invitation: Invitation, user: User | None = None, password: str | None = None, full_name: str = ""
+) -> Membership:
+    """Join the invitation's merchant as the signed-in `user`, or as a new user with `password`; a
+    `full_name` given on the form becomes the user's.
 
     A link proves only that someone can read the invitee's mail at the time: it never sets the password
     of an account that already exists (that owner signs in, then accepts).
@@ -177,6 +180,9 @@ def invitation_accept(*, invitation: Invitation, user: User | None = None, passw
         user.save()
     elif user.email != invitation.email:
         raise ValidationError({"email": "This invitation was sent to another e-mail address."})
+    if full_name:
+        user.full_name = full_name
+        user.save(update_fields=["full_name"])
     membership, _ = Membership.objects.get_or_create(
         merchant=invitation.merchant, user=user, defaults={"role": invitation.role}
     )

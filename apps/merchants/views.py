@@ -114,17 +114,17 @@ def invitation_accept(request, token: str):
         return _sign_in_to_accept(request, invitation)
     form = AcceptInvitationForm(request.POST or None)
     if request.method == "POST" and (signed_in_as_invitee or form.is_valid()):
+        full_name = (form.cleaned_data.get("full_name") or "") if form.is_bound and form.is_valid() else ""
         try:
             if signed_in_as_invitee:
-                membership = services.invitation_accept(invitation=invitation, user=request.user)
+                membership = services.invitation_accept(invitation=invitation, user=request.user, full_name=full_name)
             else:
-                membership = services.invitation_accept(invitation=invitation, password=form.cleaned_data["password1"])
+                membership = services.invitation_accept(
+                    invitation=invitation, password=form.cleaned_data["password1"], full_name=full_name
+                )
         except ValidationError as exc:
             _form_errors_from(exc, form) if hasattr(exc, "error_dict") else form.add_error(None, exc.messages)
         else:
-            if form.is_bound and form.is_valid() and form.cleaned_data.get("full_name"):
-                membership.user.full_name = form.cleaned_data["full_name"]
-                membership.user.save(update_fields=["full_name"])
             login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[SESSION_MERCHANT_KEY] = membership.merchant_id
             messages.success(request, f"Welcome to {invitation.merchant.name}.")

@@ -258,7 +258,7 @@ class SettingsViewSet(MerchantModelViewSet):
         return Response(self.get_serializer(obj).data)
 
     def perform_destroy(self, instance):
-        instance.delete()
+        self.remove(instance)
 
 
 class TeamViewSet(SettingsViewSet):
@@ -278,6 +278,9 @@ class TeamViewSet(SettingsViewSet):
         return services.team_save(
             merchant=self.merchant, team=instance, name=name, description=description, members=users
         )
+
+    def remove(self, instance: Team) -> None:
+        services.team_delete(team=instance)
 
 
 def selectors_user(merchant, pk: int):
@@ -299,6 +302,9 @@ class BusinessHoursViewSet(SettingsViewSet):
     def save(self, instance, values):
         return services.business_hours_save(merchant=self.merchant, hours=instance, **values)
 
+    def remove(self, instance: BusinessHours) -> None:
+        services.business_hours_delete(hours=instance)
+
 
 class SlaPolicyViewSet(SettingsViewSet):
     serializer_class = SlaPolicySerializer
@@ -309,3 +315,6 @@ class SlaPolicyViewSet(SettingsViewSet):
 
     def save(self, instance, values):
         return services.sla_policy_save(merchant=self.merchant, policy=instance, **values)
+
+    def remove(self, instance: SlaPolicy) -> None:
+        services.sla_policy_delete(policy=instance)

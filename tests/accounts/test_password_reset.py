@@ -28,7 +28,7 @@ def at_a_window_start(time_machine):
 @pytest.fixture
 def queued(monkeypatch):
     jobs: list[str] = []
-    monkeypatch.setattr(tasks.password_reset_send, "delay", jobs.append)
+    monkeypatch.setattr(tasks.password_reset_send, "apply_async", lambda args, **_: jobs.append(*args))
     return jobs
 
 

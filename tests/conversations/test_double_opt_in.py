@@ -54,7 +54,7 @@ def mailer(monkeypatch):
     from apps.contacts import tasks
 
     queued: list[tuple] = []
-    monkeypatch.setattr(tasks.consent_confirmation_email_send, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(tasks.consent_confirmation_email_send, "apply_async", lambda args, **_: queued.append(args))
 
     class Mailer:
         def send(self) -> list[bool]:

@@ -46,7 +46,7 @@ def test_unmatched_status_is_retried_until_the_message_exists(wa_channel, post_w
     assert message.status == "delivered"
 
 
-def test_stale_received_events_are_requeued(wa_channel, monkeypatch):
+def test_stale_received_events_are_requeued(wa_channel, monkeypatch, django_capture_on_commit_callbacks):
     event = WebhookEvent.objects.create(
         merchant=wa_channel.merchant, channel=wa_channel, provider="whatsapp", body="{}"
     )
@@ -56,12 +56,13 @@ def test_stale_received_events_are_requeued(wa_channel, monkeypatch):
     )
     assert webhook_events_stale() == [event.pk]
     queued = []
-    monkeypatch.setattr(tasks.webhook_event_process_task, "delay", queued.append)
-    assert tasks.webhook_events_requeue_task() == 1
+    monkeypatch.setattr(tasks.webhook_event_process_task, "apply_async", lambda args, **_: queued.append(*args))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.webhook_events_requeue_task() == 1
     assert queued == [event.pk] and fresh.pk not in queued
 
 
-def test_stuck_queued_messages_are_requeued(merchant, monkeypatch):
+def test_stuck_queued_messages_are_requeued(merchant, monkeypatch, django_capture_on_commit_callbacks):
     stuck = MessageFactory(
         conversation__merchant=merchant,
         direction="outbound",
@@ -78,8 +79,9 @@ def test_stuck_queued_messages_are_requeued(merchant, monkeypatch):
         created_at=timezone.now() - timedelta(minutes=5),
     )
     queued = []
-    monkeypatch.setattr(tasks.message_deliver_task, "delay", queued.append)
-    assert tasks.messages_requeue_stuck_task() == 1
+    monkeypatch.setattr(tasks.message_deliver_task, "apply_async", lambda args, **_: queued.append(*args))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.messages_requeue_stuck_task() == 1
     assert queued == [stuck.pk]
 
 
@@ -87,10 +89,10 @@ def test_broker_down_at_send_keeps_the_message_queued(merchant, monkeypatch, dja
     from apps.conversations.services import message_send
     from tests.factories.conversations import ConversationFactory
 
-    def down(*args):
+    def down(*args, **options):
         raise ConnectionError("redis down")
 
-    monkeypatch.setattr(tasks.message_deliver_task, "delay", down)
+    monkeypatch.setattr(tasks.message_deliver_task, "apply_async", down)
     conversation = ConversationFactory(merchant=merchant)
     with django_capture_on_commit_callbacks(execute=True):
         message = message_send(conversation=conversation, text="hola", human_agent=True)
@@ -233,3 +235,18 @@ def test_real_worker_processes_webhooks_and_delivers_replies(worker, fake_graph,
     assert reply.provider_message_id.startswith("wamid.FAKE")
     assert [s["body"]["text"]["body"] for s in fake_graph.sent] == ["¡Hola! Ya salió."] * 2  # 500, then 200
     assert fake_graph.sent[-1]["body"]["to"] == WA_CUSTOMER
+
+
+def test_replaying_webhook_events_queues_each_after_commit(wa_channel, monkeypatch, django_capture_on_commit_callbacks):
+    from apps.conversations.services.maintenance import webhook_events_process_again
+
+    events = [
+        WebhookEvent.objects.create(merchant=wa_channel.merchant, channel=wa_channel, provider="whatsapp", body="{}")
+        for _ in range(2)
+    ]
+    queued = []
+    monkeypatch.setattr(tasks.webhook_event_process_task, "apply_async", lambda args, **_: queued.append(*args))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhook_events_process_again(event_ids=[e.pk for e in events]) == 2
+        assert queued == []
+    assert queued == [e.pk for e in events]

@@ -48,3 +48,23 @@ def test_outside_a_transaction_it_runs_at_once():
 def test_an_unknown_task_name_fails_in_the_caller():
     with pytest.raises(KeyError):
         enqueue_on_commit("apps.nowhere.tasks.missing", 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_that_is_down_is_logged_not_raised(monkeypatch, caplog):
+    def down(*args: object, **options: object) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(record, "apply_async", down)
+    enqueue_on_commit("tests.core.test_enqueue.record", 3)
+    assert ran == [] and [r.message for r in caplog.records] == ["core.enqueue_failed"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bug_in_enqueueing_is_not_swallowed(monkeypatch):
+    def broken(*args: object, **options: object) -> None:
+        raise TypeError("bad arguments")
+
+    monkeypatch.setattr(record, "apply_async", broken)
+    with pytest.raises(TypeError):
+        enqueue_on_commit("tests.core.test_enqueue.record", 4)

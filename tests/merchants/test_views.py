@@ -42,7 +42,7 @@ class TestLogin:
         from apps.accounts import tasks
 
         queued = []
-        monkeypatch.setattr(tasks.password_reset_send, "delay", queued.append)
+        monkeypatch.setattr(tasks.password_reset_send, "apply_async", lambda args, **_: queued.append(*args))
         with django_capture_on_commit_callbacks(execute=True):
             client.post(reverse("password_reset"), {"email": agent_membership.user.email})
         assert mail.outbox == [] and queued == [agent_membership.user.email]  # mailed by the worker

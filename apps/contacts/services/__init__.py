@@ -28,12 +28,18 @@ from apps.contacts.services.contacts import (
 from apps.contacts.services.imports import contact_import_run, contact_import_upload
 from apps.contacts.services.merge import contact_merge
 from apps.contacts.services.privacy import consent_ledger_csv, contact_erase, contact_export
-from apps.contacts.services.settings import attribute_definition_create, keyword_create
+from apps.contacts.services.settings import (
+    attribute_definition_create,
+    attribute_definition_delete,
+    keyword_create,
+    keyword_delete,
+)
 
 __all__ = [
     "DUPLICATE_PHONE",
     "ConfirmationInvalid",
     "attribute_definition_create",
+    "attribute_definition_delete",
     "attribute_definitions",
     "consent_confirm_by_token",
     "consent_confirm_token",
@@ -58,6 +64,7 @@ __all__ = [
     "contact_update",
     "identity_normalize",
     "keyword_create",
+    "keyword_delete",
     "phone_normalize",
     "phone_single_timezone",
 ]

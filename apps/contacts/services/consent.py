@@ -26,6 +26,7 @@ from apps.contacts.models import (
     Contact,
     Purpose,
 )
+from apps.core.enqueue import enqueue_on_commit
 from apps.merchants.models import Merchant
 
 # A grant from a form the person filled in is only a claim until they confirm it on the channel
@@ -241,12 +242,10 @@ def consent_confirmation_email(*, event: ConsentEvent, base_url: str | None = No
     Typing an address proves nothing, so the link goes to that address, by a task after commit (the
     request that recorded the grant never waits for the mail server).
     """
-    from apps.contacts import tasks
-
     email = event.contact.email
     if event.resulting_status != ConsentStatus.PENDING or event.channel != Channel.EMAIL or not email:
         return False
-    transaction.on_commit(lambda: tasks.consent_confirmation_email_send.delay(event.pk, email, base_url or ""))
+    enqueue_on_commit("apps.contacts.tasks.consent_confirmation_email_send", event.pk, email, base_url or "")
     return True
 
 

@@ -45,3 +45,12 @@ def attribute_definition_create(*, merchant: Merchant, key: str, label: str, typ
             return AttributeDefinition.objects.create(merchant=merchant, key=key, label=label.strip()[:100], type=type)
     except IntegrityError:
         raise ValidationError({"key": [f"An attribute “{key}” already exists."]}) from None
+
+
+def keyword_delete(*, keyword: ConsentKeyword) -> None:
+    keyword.delete()
+
+
+def attribute_definition_delete(*, attribute: AttributeDefinition) -> None:
+    """Values stay on the contacts until they are edited: deleting a definition rewrites no contact."""
+    attribute.delete()

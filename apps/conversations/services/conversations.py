@@ -73,7 +73,7 @@ def conversation_for_inbound(
 
 
 @transaction.atomic
-def conversation_start(*, channel: Channel, contact, actor=None) -> tuple[Conversation, bool]:
+def conversation_start(*, channel: Channel, contact) -> tuple[Conversation, bool]:
     """An agent (or campaign) starts talking first: the contact's unresolved conversation on this channel,
     else a new one. Returns (conversation, created). Sending still goes through the policy (a WhatsApp
     contact who never wrote needs a template)."""
@@ -157,7 +157,7 @@ def assignee_check(*, merchant, user) -> None:
 
 
 @transaction.atomic
-def conversation_assign(*, conversation: Conversation, assignee, actor=None) -> Conversation:
+def conversation_assign(*, conversation: Conversation, assignee) -> Conversation:
     """Assign to a member with inbox access, or unassign with None."""
     if assignee is not None:
         assignee_check(merchant=conversation.merchant_id, user=assignee)
@@ -171,7 +171,7 @@ def conversation_assign(*, conversation: Conversation, assignee, actor=None) -> 
 
 @transaction.atomic
 def conversation_set_status(
-    *, conversation: Conversation, status: str, actor=None, snoozed_until: datetime | None = None
+    *, conversation: Conversation, status: str, snoozed_until: datetime | None = None
 ) -> Conversation:
     if status not in ConversationStatus.values:
         raise ValidationError({"status": f"must be one of {', '.join(ConversationStatus.values)}"})
@@ -199,10 +199,8 @@ def _has_unresolved(conversation: Conversation) -> bool:
     ).exists()
 
 
-def conversation_snooze(*, conversation: Conversation, until: datetime, actor=None) -> Conversation:
-    return conversation_set_status(
-        conversation=conversation, status=ConversationStatus.SNOOZED, snoozed_until=until, actor=actor
-    )
+def conversation_snooze(*, conversation: Conversation, until: datetime) -> Conversation:
+    return conversation_set_status(conversation=conversation, status=ConversationStatus.SNOOZED, snoozed_until=until)
 
 
 def labels_clean(labels) -> list[str]:
@@ -221,7 +219,7 @@ def labels_clean(labels) -> list[str]:
 
 
 @transaction.atomic
-def conversation_set_labels(*, conversation: Conversation, labels: list[str], actor=None) -> Conversation:
+def conversation_set_labels(*, conversation: Conversation, labels: list[str]) -> Conversation:
     cleaned = labels_clean(labels)
     conversation = _locked(conversation)
     conversation.labels = cleaned
@@ -231,7 +229,7 @@ def conversation_set_labels(*, conversation: Conversation, labels: list[str], ac
 
 
 @transaction.atomic
-def conversation_set_priority(*, conversation: Conversation, priority: str, actor=None) -> Conversation:
+def conversation_set_priority(*, conversation: Conversation, priority: str) -> Conversation:
     if priority not in ConversationPriority.values:
         raise ValidationError({"priority": f"must be one of {', '.join(ConversationPriority.values)}"})
     conversation = _locked(conversation)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from apps.conversations.models import LiveEvent, Message, MessageStatus, WebhookEvent, WebhookEventStatus
+from apps.core.enqueue import enqueue_on_commit
 
 
 def live_events_prune(*, days: int = 7, batch: int = 5000) -> int:
@@ -52,3 +53,22 @@ def messages_stuck_queued(*, older_than: timedelta = timedelta(minutes=2), limit
         .order_by("id")
         .values_list("id", flat=True)[:limit]
     )
+
+
+def webhook_events_process_again(*, event_ids: list[int]) -> int:
+    """Queue stored webhooks for processing again (processing is idempotent); how many were queued."""
+    for event_id in event_ids:
+        enqueue_on_commit("apps.conversations.tasks.webhook_event_process_task", event_id)
+    return len(event_ids)
+
+
+def webhook_events_requeue() -> int:
+    """Events stored but never processed (worker down, broker lost the message) are queued again."""
+    return webhook_events_process_again(event_ids=webhook_events_stale())
+
+
+def messages_requeue_stuck() -> int:
+    ids = messages_stuck_queued()
+    for message_id in ids:
+        enqueue_on_commit("apps.conversations.tasks.message_deliver_task", message_id)
+    return len(ids)

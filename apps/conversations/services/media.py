@@ -11,6 +11,8 @@ from django.db import transaction
 
 from apps.conversations import providers, uploads
 from apps.conversations.models import Attachment, AttachmentStatus, Message
+from apps.conversations.services.publish import message_publish
+from apps.core.enqueue import enqueue_on_commit
 from apps.meta import errors
 from apps.meta.client import media_fetch
 from apps.meta.errors import GraphError
@@ -43,16 +45,8 @@ def attachments_create_pending(*, message: Message) -> list[int]:
 
 
 def enqueue_fetches(attachment_ids: list[int]) -> None:
-    if not attachment_ids:
-        return
-
-    def enqueue() -> None:
-        from apps.conversations.tasks import attachment_fetch_task
-
-        for attachment_id in attachment_ids:
-            attachment_fetch_task.delay(attachment_id)
-
-    transaction.on_commit(enqueue)
+    for attachment_id in attachment_ids:
+        enqueue_on_commit("apps.conversations.tasks.attachment_fetch_task", attachment_id)
 
 
 def _download(attachment: Attachment) -> tuple[bytes, str]:
@@ -106,8 +100,6 @@ def _store(attachment: Attachment, content: bytes, mime: str) -> None:
 
 def _sync_message(attachment: Attachment) -> None:
     """Mirror the download state into the message's attachments list and tell the inbox."""
-    from apps.conversations.services.messages import message_publish
-
     with transaction.atomic():
         message = Message.objects.select_for_update().get(pk=attachment.message_id)
         items = list(message.attachments or [])

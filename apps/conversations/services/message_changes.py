@@ -22,7 +22,7 @@ from apps.conversations.models import (
     MessageStatus,
 )
 from apps.conversations.services.conversations import conversation_for_inbound
-from apps.conversations.services.messages import message_publish
+from apps.conversations.services.publish import message_publish
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.contacts.keywords import KEYWORD_MAX_LENGTH, keyword_handle_inbound, keyword_normalize
-from apps.conversations import events, outbound, policy
+from apps.conversations import outbound, policy
 from apps.conversations.models import (
     AuthorKind,
     Channel,
@@ -22,8 +22,9 @@ from apps.conversations.models import (
     MessageStatus,
 )
 from apps.conversations.services.conversations import conversation_for_inbound
-from apps.conversations.services.event_shapes import conversation_payload, message_payload
 from apps.conversations.services.media import attachments_create_pending, enqueue_fetches
+from apps.conversations.services.publish import message_publish
+from apps.core.enqueue import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -41,21 +42,6 @@ STATUS_RANK = {
 
 class _Duplicate(Exception):
     pass
-
-
-def message_publish(message: Message, kind: str = "message.updated", conversation: Conversation | None = None) -> None:
-    """`conversation` (when the message changed it) rides along as `payload["conversation"]`: one event and
-    one seq bump instead of a separate `conversation.updated` for every message. Customers never see it: the
-    widget projects message events to a few message fields."""
-    payload = message_payload(message)
-    if conversation is not None:
-        payload["conversation"] = conversation_payload(conversation)
-    events.publish(
-        merchant_id=message.merchant_id,
-        kind=kind,
-        payload=payload,
-        conversation_id=message.conversation_id,
-    )
 
 
 def _preview(message: Message) -> str:
@@ -241,7 +227,7 @@ def message_send(
         human=human_agent and not automated,
     )
     if not webchat:
-        transaction.on_commit(lambda: _enqueue_delivery(message.pk))
+        enqueue_on_commit("apps.conversations.tasks.message_deliver_task", message.pk)
     return message
 
 
@@ -274,15 +260,6 @@ def _outbound_metadata(opaque: str | None, category: str, template=None) -> dict
     if category == outbound.ContentCategory.MARKETING:
         metadata[outbound.CATEGORY_KEY] = category  # delivery checks the consent again
     return metadata
-
-
-def _enqueue_delivery(message_id: int) -> None:
-    from apps.conversations.tasks import message_deliver_task
-
-    try:
-        message_deliver_task.delay(message_id)
-    except Exception:  # broker down: the message stays queued and the beat sweep requeues it
-        logger.exception("conversations.deliver_enqueue_failed", extra={"message_id": message_id})
 
 
 @transaction.atomic
