@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
@@ -138,9 +139,15 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     )
     def create(self, request):
         """Start a conversation with a contact (201), or get the unresolved one it already has (200)."""
-        data = ConversationCreateSerializer(data=request.data, context=self.get_serializer_context())
+        from apps.contacts.models import Contact
+
+        data = ConversationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        channel, contact = data.validated_data["channel"], data.validated_data["contact"]
+        channel = Channel.objects.for_merchant(self.merchant).filter(pk=data.validated_data["channel"]).first()
+        contact = Contact.objects.for_merchant(self.merchant).filter(pk=data.validated_data["contact"]).first()
+        errors = {name: "no such id" for name, row in (("channel", channel), ("contact", contact)) if row is None}
+        if errors:
+            raise ValidationError(errors)
         conversation, created = services.conversation_start(channel=channel, contact=contact, actor=self.acting_user)
         row = selectors.conversation_queryset(merchant=self.merchant).get(pk=conversation.pk)
         return Response(ConversationSerializer(row).data, status=status.HTTP_201_CREATED if created else 200)
@@ -148,7 +155,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     @extend_schema(request=ConversationUpdateSerializer, responses=ConversationSerializer)
     def partial_update(self, request, pk=None):
         conversation = self.get_object()
-        data = ConversationUpdateSerializer(data=request.data, context=self.get_serializer_context())
+        data = ConversationUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         with transaction.atomic():
             conversation = self._apply(conversation, data.validated_data)
@@ -159,9 +166,12 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     def _apply(self, conversation: Conversation, data: dict) -> Conversation:
         actor = self.acting_user
         if "assignee" in data:
-            conversation = services.conversation_assign(
-                conversation=conversation, assignee=data["assignee"], actor=actor
-            )
+            user = None
+            if data["assignee"] is not None:
+                user = get_user_model().objects.filter(pk=data["assignee"]).first()
+                if user is None:
+                    raise ValidationError({"assignee": "is not an agent of this merchant"})
+            conversation = services.conversation_assign(conversation=conversation, assignee=user, actor=actor)
         if "status" in data:
             conversation = services.conversation_set_status(
                 conversation=conversation, status=data["status"], snoozed_until=data.get("snoozed_until"), actor=actor

@@ -6,7 +6,6 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.contacts.models import Contact
 from apps.conversations.models import (
     CannedResponse,
     Channel,
@@ -18,7 +17,6 @@ from apps.conversations.models import (
 )
 from apps.conversations.services.payloads import message_error
 from apps.conversations.uploads import attachments_published
-from apps.core.api.fields import MemberField, MerchantPrimaryKeyField
 from apps.core.api.serializers import InputSerializer, ModelInputSerializer
 
 
@@ -100,14 +98,14 @@ class ConversationSerializer(serializers.ModelSerializer):
 
 
 class ConversationCreateSerializer(InputSerializer):
-    channel = MerchantPrimaryKeyField(queryset=Channel.objects)
-    contact = MerchantPrimaryKeyField(queryset=Contact.objects)
+    channel = serializers.IntegerField(min_value=1)
+    contact = serializers.IntegerField(min_value=1)
 
 
 class ConversationUpdateSerializer(InputSerializer):
     status = serializers.ChoiceField(choices=ConversationStatus.choices, required=False)
     snoozed_until = serializers.DateTimeField(required=False, allow_null=True)
-    assignee = MemberField(required=False, allow_null=True)
+    assignee = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     labels = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=20)
     priority = serializers.ChoiceField(choices=ConversationPriority.choices, required=False)
     mark_read = serializers.BooleanField(required=False)
