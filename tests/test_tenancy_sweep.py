@@ -6,14 +6,22 @@ Each route with path parameters must be listed in some `tests/<app>/tenancy_rout
 A new route that is in neither makes this test fail, so every later route is covered.
 For each covered route, every method answers 404 (or 405) and the owner's rows stay as they were.
 Parameterless pages and API lists answered to the other merchant never show the owner's data.
+
+WebSocket routes (portal/routing.py) are swept the same way: each route pattern is listed in
+`SOCKET_ROUTES[pattern] = builder(owner_merchant) -> kwargs` or `SOCKET_EXEMPT[pattern] = "reason"`, and a
+member of another merchant connecting to the owner's object id is closed with 4403 (CLOSE_FORBIDDEN: a
+socket never tells whether another merchant's id exists).
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 
 import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.apps import apps
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -21,7 +29,11 @@ from rest_framework.test import APIClient
 
 import tests
 from apps.core.roles import Role
+from apps.core.sockets import CLOSE_FORBIDDEN
 from apps.core.tenancy import MerchantOwned
+from portal.asgi import application
+from portal.routing import agent_websocket_urlpatterns, widget_websocket_urlpatterns
+from tests.conversations.live_support import TIMEOUT, memory_layer, session_cookie  # noqa: F401 - fixture
 from tests.factories.merchants import MembershipFactory, MerchantFactory, api_key_for
 
 SECRET = "SWEEP-SECRET"
@@ -46,16 +58,28 @@ def _all_routes() -> dict[str, set[str]]:
     return routes
 
 
-def _registries():
+def _socket_routes() -> set[str]:
+    return {str(entry.pattern) for entry in [*agent_websocket_urlpatterns, *widget_websocket_urlpatterns]}
+
+
+def _socket_path(pattern: str, kwargs: dict) -> str:
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(kwargs[m.group(1)]), pattern)
+
+
+def _registries(builders_name: str = "ROUTES", exempt_name: str = "EXEMPT"):
     builders, exempt = {}, {}
     for module_info in pkgutil.iter_modules(tests.__path__):
         try:
             module = importlib.import_module(f"tests.{module_info.name}.tenancy_routes")
         except ModuleNotFoundError:
             continue
-        builders.update(getattr(module, "ROUTES", {}))
-        exempt.update(getattr(module, "EXEMPT", {}))
+        builders.update(getattr(module, builders_name, {}))
+        exempt.update(getattr(module, exempt_name, {}))
     return builders, exempt
+
+
+def _socket_registries():
+    return _registries("SOCKET_ROUTES", "SOCKET_EXEMPT")
 
 
 def _owner_snapshot(owner) -> dict:
@@ -137,3 +161,41 @@ def test_lists_and_pages_never_show_another_merchants_data(owner, intruder_clien
         if SECRET.encode() in body:
             leaks.append(f"{name} ({response.status_code})")
     assert not leaks, f"pages showing another merchant's data: {leaks}"
+
+
+def test_every_websocket_route_is_covered():
+    builders, exempt = _socket_registries()
+    uncovered = sorted(_socket_routes() - set(builders) - set(exempt))
+    assert not uncovered, f"websocket routes missing from a tests/<app>/tenancy_routes.py: {uncovered}"
+    stale = sorted((set(builders) | set(exempt)) - _socket_routes())
+    assert not stale, f"tenancy registries name websocket routes that no longer exist: {stale}"
+
+
+async def _close_code(path: str, cookie: str) -> int | None:
+    socket = WebsocketCommunicator(
+        application, path, headers=[(b"cookie", f"sessionid={cookie}".encode()), (b"origin", b"http://testserver")]
+    )
+    connected, code = await socket.connect(timeout=TIMEOUT)
+    if connected:  # accepted so the browser can read the code: the close follows
+        output = await socket.receive_output(timeout=TIMEOUT)
+        while output["type"] == "websocket.send":
+            output = await socket.receive_output(timeout=TIMEOUT)
+        code = output.get("code") if output["type"] == "websocket.close" else None
+    await socket.disconnect()
+    return code
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_another_merchants_ids_close_every_websocket_4403(memory_layer):  # noqa: F811
+    builders, _ = _socket_registries()
+    owner = await sync_to_async(MerchantFactory)(name=f"{SECRET} Owner", slug="sweep-owner")
+    intruder = await sync_to_async(MerchantFactory)(name="Intruder", slug="intruder")
+    membership = await sync_to_async(MembershipFactory)(merchant=intruder, role=Role.ADMIN)
+    cookie = await sync_to_async(session_cookie)(membership.user)
+    failures = []
+    for pattern, builder in sorted(builders.items()):
+        path = _socket_path(pattern, await sync_to_async(builder)(owner))
+        code = await _close_code(path, cookie)
+        if code != CLOSE_FORBIDDEN:
+            failures.append(f"{path} -> close {code}")
+    assert not failures, "\n".join(failures)

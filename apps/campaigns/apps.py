@@ -6,7 +6,7 @@ class CampaignsConfig(AppConfig):
     label = "campaigns"
 
     def ready(self) -> None:
-        from apps.campaigns import dashboard, privacy, selectors  # noqa: F401
+        from apps.campaigns import dashboard, privacy, selectors
         from apps.campaigns.services import (
             delivery_status_handle,
             template_category_apply,

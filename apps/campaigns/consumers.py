@@ -19,26 +19,20 @@ from apps.conversations import events
 from apps.conversations.consumers import LiveConsumer
 from apps.conversations.relay import relay_ensure_started
 from apps.core import inputs
-from apps.core.roles import Capability, role_can
+from apps.core.roles import Capability
 from apps.core.sockets import CLOSE_FORBIDDEN, MemberSocket
 from apps.core.tenancy import access_object
-from apps.merchants.selectors import membership_current
 
 
 @database_sync_to_async
-def _authorise(user, session, campaign_id: int) -> tuple[int, dict, int] | None:
-    """(merchant id, first progress payload, last seq), or None when the user may not watch this campaign."""
-    if not user or not user.is_authenticated:
-        return None
-    membership = membership_current(user=user, merchant_id=session.get("merchant_id") if session else None)
-    if membership is None or not role_can(membership.role, CampaignProgressConsumer.capability):
-        return None
+def _first_progress(*, merchant_id: int, campaign_id: int) -> tuple[dict, int] | None:
+    """The campaign's first progress payload and the merchant's last seq, or None when it is not this
+    merchant's."""
     try:
-        campaign = access_object(Campaign, merchant=membership.merchant_id, pk=campaign_id)
+        campaign = access_object(Campaign, merchant=merchant_id, pk=campaign_id)
     except Http404:
         return None
-    last = events.last_seq(merchant_id=membership.merchant_id)
-    return membership.merchant_id, progress.progress_payload(campaign_id=campaign.pk), last
+    return progress.progress_payload(campaign_id=campaign.pk), events.last_seq(merchant_id=merchant_id)
 
 
 @database_sync_to_async
@@ -51,21 +45,18 @@ class CampaignProgressConsumer(MemberSocket, LiveConsumer):
     """Closed like every member socket when the member's access to campaigns ends (apps.core.sockets)."""
 
     capability = Capability.CAMPAIGNS
+    accept_before_refusing = False
 
     async def connect(self) -> None:
         self._init_seen()
         campaign_id = self.scope["url_route"]["kwargs"]["campaign_id"]
-        user = self.scope.get("user")
-        if user is not None and user.is_authenticated:
-            await self.access_listen(user_id=user.pk)
-        watched = await _authorise(user, self.scope.get("session"), campaign_id)
-        if watched is None:
-            await self.leave_all()
-            await self.close(code=CLOSE_FORBIDDEN)
+        if not await self.member_connect():
             return
-        self.merchant_id, payload, last = watched
+        watched = await _first_progress(merchant_id=self.merchant_id, campaign_id=campaign_id)
+        if watched is None:
+            return await self.refuse(CLOSE_FORBIDDEN)
+        payload, last = watched
         self.topic = progress.campaign_group(campaign_id)
-        self.access_granted(merchant_id=self.merchant_id)
         await self.join(self.topic)
         await self.accept()
         relay_ensure_started()  # embedded mode: progress written by the worker reaches this socket

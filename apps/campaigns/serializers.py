@@ -5,6 +5,7 @@ from rest_framework import serializers
 from apps.campaigns.models import Campaign, Delivery, DeliveryState, MessageTemplate, Segment, TemplateStatus
 from apps.campaigns.services import campaigns as campaign_fields
 from apps.conversations.models import Channel, ChannelKind
+from apps.core.api.fields import MerchantPrimaryKeyField
 from apps.core.api.serializers import InputSerializer, ModelInputSerializer, ShapedJSONField
 
 RULES_SHAPE = {"type": "object", "description": 'e.g. {"tags_any": ["vip"]}; the rules are listed in README, Segments'}
@@ -82,21 +83,10 @@ class AudiencePreviewOutputSerializer(serializers.Serializer):
 HHMM = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
 
 
-class MerchantScopedPK(serializers.PrimaryKeyRelatedField):
-    """A foreign key limited to the caller's merchant: another merchant's id reads as "does not exist"."""
-
-    def __init__(self, model, **kwargs):
-        self.model = model
-        super().__init__(**kwargs)
-
-    def get_queryset(self):
-        return self.model.objects.for_merchant(self.context["merchant"])
-
-
 class CampaignSerializer(ModelInputSerializer):
-    channel = MerchantScopedPK(Channel)
-    template = MerchantScopedPK(MessageTemplate)
-    segment = MerchantScopedPK(Segment)
+    channel = MerchantPrimaryKeyField(queryset=Channel.objects)
+    template = MerchantPrimaryKeyField(queryset=MessageTemplate.objects)
+    segment = MerchantPrimaryKeyField(queryset=Segment.objects)
     params = serializers.DictField(child=serializers.CharField(), required=False)
     fallbacks = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
     quiet_hours = ShapedJSONField(

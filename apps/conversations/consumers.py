@@ -16,11 +16,10 @@ from apps.conversations import events, live, widget
 from apps.conversations.relay import relay_ensure_started
 from apps.core import inputs, ratelimit
 from apps.core.roles import Capability
-from apps.core.sockets import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, GroupSocket, MemberSocket
+from apps.core.sockets import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED, GroupSocket, MemberSocket
 
 logger = logging.getLogger(__name__)
 
-CLOSE_NOT_FOUND = 4404
 RESUME_PAGE = 500
 RESUME_MAX_PAGES = 10  # past this a client is told to reload instead of streaming thousands of events
 SEEN_WINDOW = 2000
@@ -106,21 +105,13 @@ class InboxConsumer(MemberSocket, LiveConsumer):
     agent's membership and role allow the inbox (MemberSocket closes it when they stop doing so)."""
 
     capability = Capability.INBOX
-    merchant_id: int | None = None
 
     async def connect(self) -> None:
         self._init_seen()
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            return await self._refuse(CLOSE_UNAUTHENTICATED)
-        await self.access_listen(user_id=user.pk)
-        session = self.scope.get("session")
-        member = await live.inbox_member(user=user, merchant_id=session.get("merchant_id") if session else None)
-        if member is None:
-            await self.leave_all()
-            return await self._refuse(CLOSE_FORBIDDEN)
-        self.merchant_id, self.user_id, self.user_name = member.merchant_id, user.pk, member.display_name
-        self.access_granted(merchant_id=self.merchant_id)
+        if not await self.member_connect():
+            return
+        user = self.scope["user"]
+        self.user_id, self.user_name = user.pk, user.display_name
         await self.join(events.merchant_group(self.merchant_id))
         await self.accept()
         relay_ensure_started()
@@ -128,11 +119,6 @@ class InboxConsumer(MemberSocket, LiveConsumer):
         await self.send_json(
             {"type": "hello", "merchant_id": self.merchant_id, "user_id": self.user_id, "last_seq": last}
         )
-
-    async def _refuse(self, code: int) -> None:
-        # Accept first so browsers can read the close code and stop retrying a hopeless login.
-        await self.accept()
-        await self.close(code=code)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):

@@ -7,7 +7,6 @@ Consumers stay free of ORM code; everything here runs in a worker thread through
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async as _database_sync_to_async
@@ -41,25 +40,6 @@ def header(scope: dict, name: bytes) -> str | None:
 
 
 # ------------------------------------------------------------------ agents
-@dataclass(frozen=True)
-class InboxMember:
-    merchant_id: int
-    role: str
-    display_name: str
-
-
-@database_sync_to_async
-def inbox_member(*, user, merchant_id: int | None) -> InboxMember | None:
-    """The member's current merchant when their role may use the inbox, else None."""
-    from apps.core.roles import Capability, role_can
-    from apps.merchants.selectors import membership_current
-
-    membership = membership_current(user=user, merchant_id=merchant_id)
-    if membership is None or not role_can(membership.role, Capability.INBOX):
-        return None
-    return InboxMember(membership.merchant_id, membership.role, user.display_name)
-
-
 @database_sync_to_async
 def last_seq(*, merchant_id: int) -> int:
     return events.last_seq(merchant_id=merchant_id)

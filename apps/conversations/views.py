@@ -33,9 +33,9 @@ HISTORY_PAGE = 30
 
 # --------------------------------------------------------------------------- reads
 def _members(merchant):
-    from apps.merchants.selectors import member_list
+    from apps.merchants.selectors import members_who_can
 
-    return [m for m in member_list(merchant=merchant) if role_can(m.role, Capability.INBOX)]
+    return members_who_can(merchant=merchant, capability=Capability.INBOX)
 
 
 def _channels(merchant):

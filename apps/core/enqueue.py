@@ -12,8 +12,8 @@ from typing import Any
 
 from celery import Task, current_app
 from celery.exceptions import NotRegistered
-from kombu.exceptions import OperationalError
 from django.db import transaction
+from kombu.exceptions import OperationalError
 
 logger = logging.getLogger(__name__)
 

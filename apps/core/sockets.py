@@ -7,6 +7,12 @@ honest: it listens on the user's access group (apps.merchants.access_events), an
 the membership and the role. When access has ended it leaves every group first, so not one more event
 reaches the client, then closes: 4401 when the session no longer signs the user in, 4403 when the
 membership is gone or the role lost the socket's capability.
+
+`MemberSocket.member_connect` is the one place a portal socket resolves its merchant and role: the
+session's chosen membership (as the middleware does for pages), refused with 4401 (not signed in) or 4403
+(no membership whose role grants the socket's capability). An object id in the route that is not the
+merchant's is refused with 4403 too (`CLOSE_FORBIDDEN`), so a socket never tells whether another
+merchant's id exists; 4404 is for a public socket's unknown key (the widget).
 """
 
 from __future__ import annotations
@@ -26,9 +32,11 @@ from apps.core import inputs
 from apps.core.roles import role_can
 from apps.merchants.access_events import MESSAGE_TYPE, access_group
 from apps.merchants.models import Membership
+from apps.merchants.selectors import member_can, membership_current
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
 
 
 def session_user(*, session_key: str | None) -> AbstractBaseUser | None:
@@ -46,8 +54,14 @@ def access_close_code(*, session_key: str | None, merchant_id: int, capability: 
     user = session_user(session_key=session_key)
     if user is None:
         return CLOSE_UNAUTHENTICATED
-    role = Membership.objects.filter(user=user, merchant_id=merchant_id).values_list("role", flat=True).first()
-    return None if role is not None and role_can(role, capability) else CLOSE_FORBIDDEN
+    return None if member_can(merchant=merchant_id, user=user, capability=capability) else CLOSE_FORBIDDEN
+
+
+def socket_membership(*, user: AbstractBaseUser, merchant_id: int | None, capability: str) -> Membership | None:
+    """The member's current membership (the session's choice when it is theirs) if its role grants
+    `capability`, else None."""
+    membership = membership_current(user=user, merchant_id=merchant_id)
+    return membership if membership is not None and role_can(membership.role, capability) else None
 
 
 class GroupSocket(AsyncJsonWebsocketConsumer):
@@ -88,12 +102,46 @@ class MemberSocket(GroupSocket):
     """A socket that streams one merchant's data to one member while their access lasts."""
 
     capability: ClassVar[str]
+    # Accept before closing a refused socket, so a browser can read the close code and stop retrying; a
+    # socket refused before accept shows the browser a failed handshake instead (no code to read).
+    accept_before_refusing: ClassVar[bool] = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.merchant_id: int | None = None
+        self.role: str | None = None
         self.access_merchant_id: int | None = None
         self.access_revoked = False
         self._recheck: asyncio.Task | None = None
+
+    async def member_connect(self) -> bool:
+        """Resolve the member's merchant and role once, or refuse the socket (4401/4403) and say False.
+
+        On True, `merchant_id` and `role` are set and access is re-checked from then on.
+        """
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+            return False
+        await self.access_listen(user_id=user.pk)
+        session = self.scope.get("session")
+        membership = await database_sync_to_async(socket_membership)(
+            user=user, merchant_id=session.get("merchant_id") if session else None, capability=self.capability
+        )
+        if membership is None:
+            await self.refuse(CLOSE_FORBIDDEN)
+            return False
+        self.merchant_id, self.role = membership.merchant_id, membership.role
+        self.access_granted(merchant_id=membership.merchant_id)
+        return True
+
+    async def refuse(self, code: int) -> None:
+        """Close a socket that may not stream: nothing joined, nothing re-checked, the code sent."""
+        self._recheck_stop()
+        await self.leave_all()
+        if self.accept_before_refusing:
+            await self.accept()
+        await self.close(code=code)
 
     async def access_listen(self, *, user_id: int) -> None:
         """Join the user's access group; call before checking access, so a change committed after the

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from apps.core import inputs
-from apps.merchants.models import Membership
+from apps.merchants.selectors import members_who_can
 from apps.tickets.models import (
     ACTIVE_STATUSES,
     UNSOLVED_STATUSES,
@@ -242,10 +242,9 @@ def saved_filters(*, merchant, user) -> QuerySet[SavedFilter]:
 
 def agents(*, merchant) -> list:
     """Members who may work tickets (assignable)."""
-    from apps.core.roles import Capability, role_can
+    from apps.core.roles import Capability
 
-    memberships = Membership.objects.for_merchant(merchant).select_related("user").order_by("user__email")
-    return [m.user for m in memberships if role_can(m.role, Capability.TICKETS)]
+    return [m.user for m in members_who_can(merchant=merchant, capability=Capability.TICKETS)]
 
 
 def sla_summary(*, merchant, since: datetime) -> dict:

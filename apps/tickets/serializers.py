@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from apps.conversations.models import ChannelKind
+from apps.core.api.fields import MemberField, MerchantPrimaryKeyField
 from apps.core.api.serializers import ChoiceTextField, InputSerializer, ModelInputSerializer, ShapedJSONField
 from apps.tickets.models import (
     BusinessHours,
@@ -20,33 +20,6 @@ from apps.tickets.models import (
     validate_periods,
 )
 from apps.tickets.services.config import POLICY_FIELDS
-
-User = get_user_model()
-
-
-class MerchantPrimaryKeyField(serializers.PrimaryKeyRelatedField):
-    """A primary key that must name a row of the caller's merchant (another merchant's id is 'not found')."""
-
-    def __init__(self, model, **kwargs):
-        self.model = model
-        kwargs.setdefault("queryset", model.objects.all())
-        super().__init__(**kwargs)
-
-    def get_queryset(self):
-        merchant = self.context.get("merchant")
-        return self.model.objects.none() if merchant is None else self.model.objects.for_merchant(merchant)
-
-
-class AgentField(serializers.PrimaryKeyRelatedField):
-    """A user id of a member of the caller's merchant (the service checks the role)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("queryset", User.objects.all())
-        super().__init__(**kwargs)
-
-    def get_queryset(self):
-        merchant = self.context.get("merchant")
-        return User.objects.none() if merchant is None else User.objects.filter(memberships__merchant=merchant)
 
 
 class CsatSerializer(serializers.Serializer):
@@ -117,16 +90,20 @@ class TicketCreateSerializer(InputSerializer):
         from apps.contacts.models import Contact
         from apps.conversations.models import Conversation
 
-        self.fields["contact"] = MerchantPrimaryKeyField(Contact, required=False, allow_null=True, default=None)
+        self.fields["contact"] = MerchantPrimaryKeyField(
+            queryset=Contact.objects, required=False, allow_null=True, default=None
+        )
         self.fields["conversation"] = MerchantPrimaryKeyField(
-            Conversation,
+            queryset=Conversation.objects,
             required=False,
             allow_null=True,
             default=None,
             help_text="Link this conversation; without a subject/description its transcript is copied.",
         )
-        self.fields["assignee"] = AgentField(required=False, allow_null=True, default=None)
-        self.fields["team"] = MerchantPrimaryKeyField(Team, required=False, allow_null=True, default=None)
+        self.fields["assignee"] = MemberField(required=False, allow_null=True, default=None)
+        self.fields["team"] = MerchantPrimaryKeyField(
+            queryset=Team.objects, required=False, allow_null=True, default=None
+        )
 
     def validate(self, attrs):
         if not attrs.get("subject", "").strip() and attrs.get("conversation") is None:
@@ -146,15 +123,15 @@ class TicketUpdateSerializer(InputSerializer):
         super().__init__(*args, **kwargs)
         from apps.contacts.models import Contact
 
-        self.fields["contact"] = MerchantPrimaryKeyField(Contact, required=False, allow_null=True)
-        self.fields["assignee"] = AgentField(required=False, allow_null=True)
-        self.fields["team"] = MerchantPrimaryKeyField(Team, required=False, allow_null=True)
+        self.fields["contact"] = MerchantPrimaryKeyField(queryset=Contact.objects, required=False, allow_null=True)
+        self.fields["assignee"] = MemberField(required=False, allow_null=True)
+        self.fields["team"] = MerchantPrimaryKeyField(queryset=Team.objects, required=False, allow_null=True)
 
 
 class MergeSerializer(InputSerializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["target"] = MerchantPrimaryKeyField(Ticket)
+        self.fields["target"] = MerchantPrimaryKeyField(queryset=Ticket.objects)
 
 
 class LinkSerializer(InputSerializer):
@@ -162,7 +139,7 @@ class LinkSerializer(InputSerializer):
         super().__init__(*args, **kwargs)
         from apps.conversations.models import Conversation
 
-        self.fields["conversation"] = MerchantPrimaryKeyField(Conversation)
+        self.fields["conversation"] = MerchantPrimaryKeyField(queryset=Conversation.objects)
 
 
 class MacroApplySerializer(InputSerializer):
@@ -170,7 +147,7 @@ class MacroApplySerializer(InputSerializer):
         super().__init__(*args, **kwargs)
         from apps.tickets.models import Macro
 
-        self.fields["macro"] = MerchantPrimaryKeyField(Macro)
+        self.fields["macro"] = MerchantPrimaryKeyField(queryset=Macro.objects)
 
 
 class CommentSerializer(serializers.ModelSerializer):
@@ -199,7 +176,7 @@ class CommentInputSerializer(InputSerializer):
         from apps.conversations.models import Conversation
 
         self.fields["conversation"] = MerchantPrimaryKeyField(
-            Conversation,
+            queryset=Conversation.objects,
             required=False,
             allow_null=True,
             default=None,
@@ -280,8 +257,10 @@ class BusinessHoursSerializer(ModelInputSerializer):
 class SlaPolicySerializer(ModelInputSerializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["business_hours"] = MerchantPrimaryKeyField(BusinessHours, required=False, allow_null=True)
-        self.fields["escalate_team"] = MerchantPrimaryKeyField(Team, required=False, allow_null=True)
+        self.fields["business_hours"] = MerchantPrimaryKeyField(
+            queryset=BusinessHours.objects, required=False, allow_null=True
+        )
+        self.fields["escalate_team"] = MerchantPrimaryKeyField(queryset=Team.objects, required=False, allow_null=True)
         self.fields["channel_kind"] = ChoiceTextField(
             choices=ChannelKind.values,
             allow_blank=True,

@@ -52,3 +52,7 @@ ROUTES = {
     "campaigns:template_preview": lambda owner: {"template_id": _template(owner).pk},
     "campaigns:segment_edit": lambda owner: {"segment_id": _segment(owner).pk},
 }
+
+SOCKET_ROUTES = {
+    "ws/campaigns/<int:campaign_id>/": _campaign_id,
+}

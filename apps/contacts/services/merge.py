@@ -9,6 +9,7 @@ from django.utils import timezone
 from apps.contacts import privacy
 from apps.contacts.models import ConsentState, Contact, ContactIdentity
 from apps.contacts.services.contacts import phone_single_timezone
+from apps.core.tenancy import ensure_same_merchant
 
 MERGED_PROFILE_FIELDS = ("name", "phone", "email", "timezone", "locale")
 
@@ -16,8 +17,7 @@ MERGED_PROFILE_FIELDS = ("name", "phone", "email", "timezone", "locale")
 def _check(source: Contact, target: Contact) -> None:
     if source.pk == target.pk:
         raise ValidationError({"source": ["A contact cannot be merged into itself."]})
-    if source.merchant_id != target.merchant_id:
-        raise ValidationError({"source": ["The contacts belong to different merchants."]})
+    ensure_same_merchant(merchant_id=target.merchant_id, source=source)
     for name, contact in (("source", source), ("target", target)):
         if contact.erased_at:
             raise ValidationError({name: ["This contact was erased."]})

@@ -20,7 +20,8 @@ from apps.conversations.models import (
     PresenceStatus,
 )
 from apps.conversations.services.event_shapes import conversation_payload
-from apps.core.roles import Capability, role_can
+from apps.core.roles import Capability
+from apps.core.tenancy import ensure_same_merchant
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +51,7 @@ def conversation_for_inbound(
     Returns (conversation, changed_status). `publish=False` leaves announcing a new conversation to the
     caller (message_receive folds it into its `message.created` event).
     """
-    if contact.merchant_id != channel.merchant_id:
-        raise ValidationError({"contact": "belongs to another merchant"})
+    ensure_same_merchant(merchant_id=channel.merchant_id, contact=contact)
     base = Conversation.objects.select_for_update().filter(channel=channel, contact=contact)
     # One query for both candidates: the unresolved one if any (there is at most one), else the newest.
     unresolved_first = Case(When(status__in=UNRESOLVED, then=Value(0)), default=Value(1), output_field=IntegerField())
@@ -77,8 +77,7 @@ def conversation_start(*, channel: Channel, contact) -> tuple[Conversation, bool
     """An agent (or campaign) starts talking first: the contact's unresolved conversation on this channel,
     else a new one. Returns (conversation, created). Sending still goes through the policy (a WhatsApp
     contact who never wrote needs a template)."""
-    if contact.merchant_id != channel.merchant_id:
-        raise ValidationError({"contact": "belongs to another merchant"})
+    ensure_same_merchant(merchant_id=channel.merchant_id, contact=contact)
     if contact.erased_at or contact.merged_into_id:
         raise ValidationError({"contact": "was erased or merged into another contact"})
     current = (
@@ -149,10 +148,9 @@ def _locked(conversation: Conversation) -> Conversation:
 
 
 def assignee_check(*, merchant, user) -> None:
-    from apps.merchants.models import Membership
+    from apps.merchants.selectors import member_can
 
-    membership = Membership.objects.for_merchant(merchant).filter(user=user).first()
-    if membership is None or not role_can(membership.role, Capability.INBOX):
+    if not member_can(merchant=merchant, user=user, capability=Capability.INBOX):
         raise ValidationError({"assignee": "is not an agent of this merchant"})
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from apps.core.tenancy import ensure_same_merchant
 from apps.tickets.models import Macro, Ticket
 from apps.tickets.services.comments import ticket_comment_add
 from apps.tickets.services.tickets import check_assignee, clean_tags, ticket_update
@@ -79,8 +80,7 @@ def _changes(macro: Macro, ticket: Ticket) -> dict:
 @transaction.atomic
 def macro_apply(*, ticket: Ticket, macro: Macro, actor=None) -> Ticket:
     """Reply first (so a refused reply changes nothing), then the field changes, each one timeline entry."""
-    if macro.merchant_id != ticket.merchant_id:
-        raise ValidationError({"macro": "belongs to another merchant"})
+    ensure_same_merchant(merchant_id=ticket.merchant_id, macro=macro)
     actor = as_actor(actor)
     data = {"macro": macro.name, "macro_id": macro.pk}
     if macro.reply_text.strip():

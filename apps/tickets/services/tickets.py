@@ -10,8 +10,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.core.roles import Capability, role_can
-from apps.merchants.models import Membership, Merchant
+from apps.core.roles import Capability
+from apps.core.tenancy import ensure_same_merchant
+from apps.merchants.models import Merchant
+from apps.merchants.selectors import member_can
 from apps.tickets.models import (
     Ticket,
     TicketConversation,
@@ -53,22 +55,11 @@ def clean_tags(tags: Any) -> list[str]:
     return cleaned
 
 
-def _check_same_merchant(merchant_id: int, **objects) -> None:
-    errors = {
-        name: "belongs to another merchant"
-        for name, obj in objects.items()
-        if obj is not None and obj.merchant_id != merchant_id
-    }
-    if errors:
-        raise ValidationError(errors)
-
-
 def check_assignee(merchant_id: int, user) -> None:
     """Only members whose role may work tickets can be assigned."""
     if user is None:
         return
-    membership = Membership.objects.filter(merchant_id=merchant_id, user=user).first()
-    if membership is None or not role_can(membership.role, Capability.TICKETS):
+    if not member_can(merchant=merchant_id, user=user, capability=Capability.TICKETS):
         raise ValidationError({"assignee": "This person is not an agent of this merchant."})
 
 
@@ -116,9 +107,9 @@ def ticket_create(
     _check_choice("priority", priority, TicketPriority)
     if status in (TicketStatus.SOLVED, TicketStatus.CLOSED):
         raise ValidationError({"status": "A new ticket cannot start solved or closed."})
-    _check_same_merchant(merchant.pk, contact=contact, team=team)
+    ensure_same_merchant(merchant_id=merchant.pk, contact=contact, team=team)
     for conversation in conversations:
-        _check_same_merchant(merchant.pk, conversation=conversation)
+        ensure_same_merchant(merchant_id=merchant.pk, conversation=conversation)
     check_assignee(merchant.pk, assignee)
     actor = actor if isinstance(actor, Actor) else Actor(user=actor) if actor is not None else None
     ticket = Ticket(
@@ -229,7 +220,7 @@ def _validate_changes(ticket: Ticket, changes: dict) -> dict:
         _check_choice("priority", changes["priority"], TicketPriority)
     if "tags" in changes:
         changes["tags"] = clean_tags(changes["tags"])
-    _check_same_merchant(ticket.merchant_id, team=changes.get("team"), contact=changes.get("contact"))
+    ensure_same_merchant(merchant_id=ticket.merchant_id, team=changes.get("team"), contact=changes.get("contact"))
     if "assignee" in changes:
         check_assignee(ticket.merchant_id, changes["assignee"])
     if ticket.status == TicketStatus.CLOSED and changes:
@@ -316,7 +307,7 @@ def _status_side_effects(ticket: Ticket, *, old: str, now: datetime) -> None:
 @transaction.atomic
 def ticket_link_conversation(*, ticket: Ticket, conversation, actor: Actor | Any | None = None) -> bool:
     """Link one more conversation; False when it was already linked."""
-    _check_same_merchant(ticket.merchant_id, conversation=conversation)
+    ensure_same_merchant(merchant_id=ticket.merchant_id, conversation=conversation)
     ticket = _locked(ticket)
     _, created = TicketConversation.objects.get_or_create(
         ticket=ticket, conversation=conversation, defaults={"merchant_id": ticket.merchant_id}
@@ -337,8 +328,7 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor | Any | None = 
     """Close `source` into `target`: comments and conversation links move, tags are united, the source's
     own timeline stays with it (append-only) and both timelines reference each other."""
     now = now or timezone.now()
-    if source.merchant_id != target.merchant_id:
-        raise ValidationError({"target": "belongs to another merchant"})
+    ensure_same_merchant(merchant_id=source.merchant_id, target=target)
     if source.pk == target.pk:
         raise TicketRefused("merge_same_ticket", "A ticket cannot be merged into itself.")
     first, second = sorted([source, target], key=lambda t: t.pk)  # lock in id order: no deadlock
