@@ -7,7 +7,7 @@ from channels.testing import WebsocketCommunicator
 
 from apps.campaigns import events
 from portal.asgi import application
-from tests.conversations.live_support import redis_layer, session_cookie  # noqa: F401 - fixture
+from tests.conversations.live_support import session_cookie
 from tests.factories.campaigns import CampaignFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,7 +24,7 @@ async def _connect(user, campaign_id):
     return communicator, connected, code
 
 
-async def test_marketer_gets_counts_then_live_updates(redis_layer, marketer_membership):  # noqa: F811
+async def test_marketer_gets_counts_then_live_updates(marketer_membership):
     campaign = await sync_to_async(CampaignFactory)(merchant=marketer_membership.merchant)
     communicator, connected, _ = await _connect(marketer_membership.user, campaign.pk)
     assert connected
@@ -37,13 +37,13 @@ async def test_marketer_gets_counts_then_live_updates(redis_layer, marketer_memb
     await communicator.disconnect()
 
 
-async def test_agent_is_refused(redis_layer, agent_membership):  # noqa: F811
+async def test_agent_is_refused(agent_membership):
     campaign = await sync_to_async(CampaignFactory)(merchant=agent_membership.merchant)
     _, connected, code = await _connect(agent_membership.user, campaign.pk)
     assert not connected and code == 4403
 
 
-async def test_another_merchants_campaign_is_refused(redis_layer, marketer_membership, other_merchant):  # noqa: F811
+async def test_another_merchants_campaign_is_refused(marketer_membership, other_merchant):
     foreign = await sync_to_async(CampaignFactory)(merchant=other_merchant)
     _, connected, code = await _connect(marketer_membership.user, foreign.pk)
     assert not connected and code == 4403
