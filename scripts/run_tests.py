@@ -1,4 +1,4 @@
-"""`make test`: the whole suite. On PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set."""
+"""`make test`: the whole suite, in parallel, on a kept test database (PostgreSQL + Redis when set)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ def main(argv: list[str]) -> int:
     database = os.environ.get("DATABASE_URL") or "embedded SQLite"
     redis = os.environ.get("REDIS_URL") or "embedded (in-memory layer, filesystem broker)"
     print(f"Test database: {database.split('@')[-1]}; Redis: {redis.split('@')[-1]}", flush=True)
-    args = [sys.executable, "-m", "pytest", *argv]
+    # In parallel, one process per core (pytest-xdist); tests of one xdist_group share a process.
+    # The test database is kept between runs (--reuse-db): pass --create-db after changing migrations.
+    args = [sys.executable, "-m", "pytest", "-n", "auto", "--dist", "loadgroup", "--reuse-db", *argv]
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         # Tests of PostgreSQL- or Redis-specific behaviour (SKIP LOCKED, triggers, the Redis
         # channel layer, a worker on the Redis broker) need those services: they are deselected,

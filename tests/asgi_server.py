@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+
+from tests.waiting import wait_until
 
 
 def free_port() -> int:
@@ -35,10 +36,7 @@ class PortalServer:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert self.server.started, "uvicorn did not start"
+        wait_until(lambda: self.server.started, 10, interval=0.05, what="uvicorn to start")
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -95,6 +95,10 @@ def pytest_collection_modifyitems(config, items):
         for fixture, marker in SERVICE_FIXTURES.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(marker)
+        if item.get_closest_marker("worker"):
+            # Real Celery workers consume the one broker (Redis db) of the run: under xdist
+            # (`--dist loadgroup`) they all run in one process, one at a time, never side by side.
+            item.add_marker(pytest.mark.xdist_group("celery-worker"))
 
 
 def pytest_runtest_setup(item):
@@ -113,3 +117,12 @@ def rate_limits_fresh(settings):
     import uuid
 
     settings.CHARLA_RATE_LIMIT_PREFIX = f"charla:rl-test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture(autouse=True)
+def memory_channel_layer_unless_redis(request) -> None:
+    """Sockets run on the in-memory layer, even with REDIS_URL set; a test marked `redis` keeps Redis pub/sub."""
+    if not request.node.get_closest_marker("redis"):
+        request.getfixturevalue("settings").CHANNEL_LAYERS = {
+            "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+        }

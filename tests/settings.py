@@ -1,13 +1,20 @@
 """Test overlay: only what must differ from portal.settings."""
 
 import os
+from pathlib import Path
+
+# pytest-xdist runs the suite in processes gw0, gw1, ...: each gets its own var/ folder (SQLite file,
+# filesystem broker, media), cache keys and channel-layer prefix, so no worker sees another's state.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if XDIST_WORKER:
+    os.environ.setdefault("CHARLA_VAR_DIR", str(Path(__file__).resolve().parents[1] / "var" / f"xdist-{XDIST_WORKER}"))
 
 os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("CHARLA_ENCRYPTION_KEYS", "dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0wMTIzNDU=")
 
-from portal.settings import *  # noqa: F403
+from portal.settings import *  # noqa: E402, F403  (after the environment above is set)
 
 DEBUG = False
 SECURE_SSL_REDIRECT = False
@@ -24,5 +31,9 @@ if IS_POSTGRES:  # noqa: F405
     # Each pytest-xdist worker gets its own test database; a pool per worker is not needed.
     DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+if XDIST_WORKER:
+    CACHES["default"]["KEY_PREFIX"] = XDIST_WORKER  # noqa: F405
+    if "CONFIG" in CHANNEL_LAYERS["default"]:  # noqa: F405
+        CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] += f"-{XDIST_WORKER}"  # noqa: F405
 STATIC_ROOT = VAR_DIR / "test-static"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

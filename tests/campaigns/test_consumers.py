@@ -11,7 +11,7 @@ from apps.campaigns import progress
 from apps.campaigns.models import Campaign
 from apps.conversations import events, relay
 from portal.asgi import application
-from tests.conversations.live_support import memory_layer, redis_layer, session_cookie  # noqa: F401 - fixture
+from tests.conversations.live_support import session_cookie
 from tests.factories.campaigns import CampaignFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,7 +45,7 @@ async def stop_relay():
     await relay.relay_stop()
 
 
-async def test_marketer_gets_counts_then_live_updates(redis_layer, marketer_membership):  # noqa: F811
+async def test_marketer_gets_counts_then_live_updates(marketer_membership):
     campaign = await sync_to_async(CampaignFactory)(merchant=marketer_membership.merchant)
     communicator, connected, _ = await _connect(marketer_membership.user, campaign.pk)
     assert connected
@@ -56,7 +56,7 @@ async def test_marketer_gets_counts_then_live_updates(redis_layer, marketer_memb
     await communicator.disconnect()
 
 
-@pytest.mark.usefixtures("memory_layer", "stop_relay")
+@pytest.mark.usefixtures("stop_relay")
 async def test_embedded_mode_relays_progress_written_by_the_worker(marketer_membership):
     campaign = await sync_to_async(CampaignFactory)(merchant=marketer_membership.merchant)
     communicator, connected, _ = await _connect(marketer_membership.user, campaign.pk)
@@ -71,7 +71,7 @@ async def test_embedded_mode_relays_progress_written_by_the_worker(marketer_memb
     await communicator.disconnect()
 
 
-@pytest.mark.usefixtures("memory_layer", "stop_relay")
+@pytest.mark.usefixtures("stop_relay")
 async def test_reconnecting_socket_gets_the_latest_progress_after_its_seq(marketer_membership):
     campaign = await sync_to_async(CampaignFactory)(merchant=marketer_membership.merchant)
     communicator, connected, _ = await _connect(marketer_membership.user, campaign.pk)
@@ -90,13 +90,13 @@ async def test_reconnecting_socket_gets_the_latest_progress_after_its_seq(market
     await communicator.disconnect()
 
 
-async def test_agent_is_refused(redis_layer, agent_membership):  # noqa: F811
+async def test_agent_is_refused(agent_membership):
     campaign = await sync_to_async(CampaignFactory)(merchant=agent_membership.merchant)
     _, connected, code = await _connect(agent_membership.user, campaign.pk)
     assert not connected and code == 4403
 
 
-async def test_another_merchants_campaign_is_refused(redis_layer, marketer_membership, other_merchant):  # noqa: F811
+async def test_another_merchants_campaign_is_refused(marketer_membership, other_merchant):
     foreign = await sync_to_async(CampaignFactory)(merchant=other_merchant)
     _, connected, code = await _connect(marketer_membership.user, foreign.pk)
     assert not connected and code == 4403

@@ -28,6 +28,7 @@ from apps.campaigns.services import campaign_launch
 from apps.contacts.services import consent_record
 from apps.conversations.models import WebhookEvent
 from tests.campaigns.fake_provider import FakeProvider, StatusHook, Weather
+from tests.waiting import wait_until
 
 pytestmark = [
     pytest.mark.worker,
@@ -88,17 +89,6 @@ def _start_beat(tmp_path: Path, env: dict) -> subprocess.Popen:
 def _kill(process: subprocess.Popen) -> None:
     os.killpg(process.pid, signal.SIGKILL)  # the worker and its pool children: a machine losing power
     process.wait(10)
-
-
-def _wait(predicate, timeout: float, what: str, every=None, detail=None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        if every is not None:
-            every()
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}" + (f": {detail()}" if detail else ""))
 
 
 def _redeliver_unacked() -> int:
@@ -214,9 +204,9 @@ def test_sigkill_never_sends_twice_nor_after_stop(
         if beat == "up":
             processes.append(_start_beat(tmp_path, _env(fake.url)))
         if drill:
-            _wait(lambda: _parked(fake), 90, f"the worker to park at {drill}")
+            wait_until(lambda: _parked(fake), 90, what=f"the worker to park at {drill}")
         else:
-            _wait(lambda: len(fake.requests) > fake.hold_after + 5, 90, "requests to be held in flight")
+            wait_until(lambda: len(fake.requests) > fake.hold_after + 5, 90, what="requests to be held in flight")
         _kill(first)
         killed_with = len(fake.requests)
         assert killed_with < len(consented), "the kill must land mid-campaign"
@@ -230,7 +220,7 @@ def test_sigkill_never_sends_twice_nor_after_stop(
         time.sleep(3)
         assert _redeliver_unacked() > 0  # the killed worker's sender tasks come back
         beat_down_until = time.monotonic() + 2 * LEASE + TICK  # leases expire with no beat to reap them
-        _wait(lambda: time.monotonic() > beat_down_until, 30, "two leases and a tick", every=stops.one)
+        wait_until(lambda: time.monotonic() > beat_down_until, 30, what="two leases and a tick", between=stops.one)
         # The redelivered senders settle the dead worker's claims themselves: no beat needed for that.
         expired_long_ago = timezone.now() - timezone.timedelta(seconds=LEASE)
         stale_claims = Delivery.objects.filter(
@@ -249,17 +239,17 @@ def test_sigkill_never_sends_twice_nor_after_stop(
         )
         assert claimed_at_beat_start & still_claimed == set()
 
-        _wait(
+        wait_until(
             lambda: Campaign.objects.get(pk=campaign.pk).status == "completed",
             90,
-            "the campaign to complete",
-            every=stops.one,
+            what="the campaign to complete",
+            between=stops.one,
         )
         accepted_ids = {int(item["opaque"].rsplit(":", 1)[1]) for item in fake.accepted}
-        _wait(
+        wait_until(
             lambda: not Delivery.objects.filter(pk__in=accepted_ids, state__in=["claimed", "unknown"]).exists(),
             30,
-            "the status webhooks of every accepted message to be applied",
+            what="the status webhooks of every accepted message to be applied",
             detail=lambda: (
                 fake.webhooks_posted,
                 len(fake.accepted),

@@ -34,12 +34,6 @@ def redis_layer(settings):
     return settings.CHANNEL_LAYERS
 
 
-@pytest.fixture
-def memory_layer(settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    return settings.CHANNEL_LAYERS
-
-
 def webchat_channel(merchant, **kwargs):
     kwargs.setdefault("allowed_origins", [ORIGIN])
     return ChannelFactory(

@@ -1,5 +1,5 @@
-"""Sockets through portal.asgi.application on the Redis channel layer (consumers run in other threads,
-so these tests commit: transaction=True)."""
+"""Sockets through portal.asgi.application on the in-memory channel layer (consumers run in other
+threads, so these tests commit: transaction=True); those marked `redis` need Redis pub/sub."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from tests.conversations.live_support import (
     events_until_resumed,
     expect_close,
     receive,
-    redis_layer,  # noqa: F401 - fixture
     visitor,
     visitor_contact,
     webchat_channel,
@@ -27,7 +26,7 @@ from tests.conversations.live_support import (
 from tests.factories.conversations import ConversationFactory
 from tests.factories.merchants import UserFactory
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("redis_layer")]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def inbound(conversation, text="Hello", provider_id=None):

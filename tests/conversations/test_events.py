@@ -48,10 +48,8 @@ def test_rolled_back_write_leaves_no_event_and_no_broadcast(merchant, monkeypatc
 
 
 @pytest.mark.django_db
-def test_broadcast_happens_after_commit_to_both_groups(merchant, django_capture_on_commit_callbacks, settings):
-    # The Redis pub/sub layer only delivers to consumers in a running loop (covered by the consumer tests);
-    # the in-memory layer lets this synchronous test read the group messages.
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+def test_broadcast_happens_after_commit_to_both_groups(merchant, django_capture_on_commit_callbacks):
+    # On the in-memory layer (tests/conftest.py), which lets this synchronous test read the group messages.
     conversation = ConversationFactory(merchant=merchant)
     layer = get_channel_layer()
     agent = async_to_sync(layer.new_channel)()

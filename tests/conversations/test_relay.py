@@ -13,7 +13,6 @@ from apps.conversations import events, relay, services
 from tests.conversations.live_support import (
     agent_socket,
     drain,
-    memory_layer,  # noqa: F401 - fixture
     receive,
     redis_layer,  # noqa: F401 - fixture
     visitor,
@@ -47,7 +46,7 @@ async def stop_relay():
     await relay.relay_stop()
 
 
-@pytest.mark.usefixtures("memory_layer", "stop_relay")
+@pytest.mark.usefixtures("stop_relay")  # on the in-memory layer (tests/conftest.py)
 async def test_relay_carries_other_processes_events_to_agents_and_the_widget(agent_membership):
     channel = await sync_to_async(webchat_channel)(agent_membership.merchant)
     visitor_id, token = visitor(channel)
@@ -80,7 +79,7 @@ async def test_relay_carries_other_processes_events_to_agents_and_the_widget(age
     await customer.disconnect()
 
 
-@pytest.mark.usefixtures("memory_layer", "stop_relay")
+@pytest.mark.usefixtures("stop_relay")  # on the in-memory layer (tests/conftest.py)
 async def test_an_event_published_in_this_process_reaches_each_socket_once(agent_membership):
     conversation = await sync_to_async(ConversationFactory)(merchant=agent_membership.merchant)
     agent = await agent_socket(agent_membership.user, agent_membership.merchant_id)
@@ -106,7 +105,7 @@ async def test_an_event_published_in_this_process_reaches_each_socket_once(agent
     await agent.disconnect()
 
 
-@pytest.mark.usefixtures("memory_layer", "stop_relay")
+@pytest.mark.usefixtures("stop_relay")  # on the in-memory layer (tests/conftest.py)
 async def test_relay_once_sends_to_merchant_and_conversation_groups(merchant):
     from channels.layers import get_channel_layer
 

@@ -13,6 +13,7 @@ from apps.meta import dispatch
 from apps.meta.webhooks import StatusUpdate
 from tests.factories.conversations import ChannelFactory, MessageFactory
 from tests.samples import WA_CUSTOMER, WA_PHONE_NUMBER_ID, WA_TEXT_TIMESTAMP, sample_bytes
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -169,18 +170,6 @@ def _database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-def _wait_for(predicate, timeout: float, what: str):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def worker(tmp_path, fake_graph):
     import os
@@ -223,15 +212,16 @@ def test_real_worker_processes_webhooks_and_delivers_replies(worker, fake_graph,
     )
     assert post_webhook(channel, raw).status_code == 200
     assert post_webhook(channel, raw).status_code == 200  # Meta redelivers: still one message
-    message = _wait_for(lambda: Message.objects.filter(direction="inbound").first(), 60, "the inbound message")
-    _wait_for(lambda: WebhookEvent.objects.filter(status="processed").count() == 2, 30, "both events processed")
+    message = wait_until(lambda: Message.objects.filter(direction="inbound").first(), 60, what="the inbound message")
+    wait_until(lambda: WebhookEvent.objects.filter(status="processed").count() == 2, 30, what="both events processed")
     assert Message.objects.filter(direction="inbound").count() == 1
     fake_graph.queue(500, {"error": {"code": 2, "message": "temporarily unavailable"}})
     response = api_client(merchant).post(
         f"/api/v1/conversations/{message.conversation_id}/messages/", {"text": "¡Hola! Ya salió."}, format="json"
     )
     assert response.status_code == 201
-    reply = _wait_for(lambda: Message.objects.filter(pk=response.json()["id"], status="sent").first(), 60, "the send")
+    sent = Message.objects.filter(pk=response.json()["id"], status="sent")
+    reply = wait_until(sent.first, 60, what="the send")
     assert reply.provider_message_id.startswith("wamid.FAKE")
     assert [s["body"]["text"]["body"] for s in fake_graph.sent] == ["¡Hola! Ya salió."] * 2  # 500, then 200
     assert fake_graph.sent[-1]["body"]["to"] == WA_CUSTOMER

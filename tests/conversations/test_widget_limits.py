@@ -11,11 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.contacts.models import ConsentEvent, ConsentState, Contact
 from apps.conversations.models import Message
-from tests.conversations.live_support import (  # noqa: F401  (redis_layer is a fixture)
+from tests.conversations.live_support import (
     ORIGIN,
     drain,
     receive,
-    redis_layer,
     visitor,
     webchat_channel,
     widget_auth,
@@ -130,7 +129,6 @@ def test_uploads_are_limited_per_visitor_and_a_refused_one_is_not_stored(client,
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("redis_layer")
 async def test_socket_messages_are_limited_per_visitor_across_sockets(merchant, limits):
     limits(widget_message_visitor="3/min")
     channel = await sync_to_async(webchat_channel)(merchant)
@@ -154,7 +152,6 @@ async def test_socket_messages_are_limited_per_visitor_across_sockets(merchant, 
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("redis_layer")
 async def test_socket_messages_are_limited_per_client_ip_across_visitors(merchant, limits):
     from channels.testing import WebsocketCommunicator
 

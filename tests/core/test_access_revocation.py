@@ -28,7 +28,6 @@ from apps.merchants.services import membership_remove, membership_set_role
 from tests.conversations.live_support import (
     drain,
     expect_close,
-    memory_layer,  # noqa: F401 - fixture
     receive,
     redis_layer,  # noqa: F401 - fixture
     visitor,
@@ -48,8 +47,9 @@ REVOKED_WITHIN = 3  # seconds: expect_close's timeout, the brief's "within secon
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def layer(request):
-    """Every test runs on the embedded in-memory layer and on Redis (the production layer)."""
-    request.getfixturevalue(f"{request.param}_layer")
+    """Every test runs on the embedded in-memory layer (tests/conftest.py) and on Redis (the production layer)."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_layer")
     yield request.param
     await relay.relay_stop()
 

@@ -9,7 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from django.db import connection
 
 from apps.core.health import check_scheduler
 from apps.core.models import SchedulerHeartbeat
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,14 +71,13 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(5)
 
 
-def _wait_for(predicate, timeout: float, what: str, *processes: subprocess.Popen) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        assert all(p.poll() is None for p in processes), f"a process exited while waiting for {what}"
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+def _alive(*processes: subprocess.Popen) -> Callable[[], None]:
+    """Between polls: fail at once when beat or the worker died, instead of waiting out the timeout."""
+
+    def check() -> None:
+        assert all(p.poll() is None for p in processes), "a process exited while waiting"
+
+    return check
 
 
 def _last_tick():
@@ -95,9 +95,9 @@ def test_beat_boots_from_a_bare_checkout_and_keeps_ticking(tmp_path):
     beat = _start(commands["beat"], checkout, tmp_path / "beat.log")
     worker = _start(commands["worker"], checkout, tmp_path / "worker.log")
     try:
-        _wait_for(lambda: _last_tick() is not None, 60, "the first heartbeat", beat, worker)
+        wait_until(lambda: _last_tick() is not None, 60, what="the first heartbeat", between=_alive(beat, worker))
         first = _last_tick()
-        _wait_for(lambda: _last_tick() > first, 20, "a later heartbeat", beat, worker)
+        wait_until(lambda: _last_tick() > first, 20, what="a later heartbeat", between=_alive(beat, worker))
         assert beat.poll() is None
         assert check_scheduler() is None
     except AssertionError:
