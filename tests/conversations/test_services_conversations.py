@@ -268,11 +268,11 @@ def test_privacy_export_erase_and_merge(merchant):
 
 
 def test_privacy_hooks_and_dashboard_are_registered_at_startup():
-    from apps.contacts import privacy
+    from apps.contacts import privacy_hooks
     from apps.core.selectors import _dashboard_providers
 
-    assert privacy.export_sections()["conversations"] is privacy_export
-    assert privacy_erase in privacy.erase_hooks()
-    assert webhook_events_redact in privacy.erase_sweeps()
-    assert privacy_merge in privacy.merge_hooks()
+    assert privacy_hooks.export_sections()["conversations"] is privacy_export
+    assert privacy_erase in privacy_hooks.erase_hooks()
+    assert webhook_events_redact in privacy_hooks.erase_sweeps()
+    assert privacy_merge in privacy_hooks.merge_hooks()
     assert selectors.dashboard_cards in _dashboard_providers
