@@ -80,7 +80,7 @@ def test_a_redelivered_message_changes_nothing_even_after_resolution(merchant):
         "channel": conversation.channel, "contact": conversation.contact, "provider_message_id": "wamid.SAME",
         "kind": "text", "body": "hi", "attachments": [], "received_at": timezone.now(),
     }  # fmt: skip
-    assert message_receive(**kwargs) is not None
+    assert message_receive(**kwargs) == Message.objects.get(provider_message_id="wamid.SAME")
     conversation_set_status(conversation=conversation, status="resolved")
     events = LiveEvent.objects.count()
     assert message_receive(**kwargs) is None
