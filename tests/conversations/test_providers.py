@@ -3,8 +3,8 @@
 import pytest
 
 from apps.conversations import providers
-from tests.conversations.fake_graph import graph_error
 from tests.factories.conversations import ChannelFactory
+from tests.fakes.graph import graph_error
 
 pytestmark = pytest.mark.django_db
 

@@ -24,11 +24,11 @@ from apps.conversations.services import (
 )
 from apps.conversations.services.delivery import DeliveryRetry
 from apps.conversations.services.media import MediaRetry
-from tests.conversations.fake_graph import graph_error
 from tests.factories.campaigns import TemplateFactory
 from tests.factories.contacts import ContactFactory, grant
 from tests.factories.conversations import ChannelFactory, ConversationFactory
 from tests.factories.merchants import UserFactory
+from tests.fakes.graph import graph_error
 
 pytestmark = pytest.mark.django_db
 

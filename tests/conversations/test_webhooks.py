@@ -16,8 +16,8 @@ from apps.conversations.models import (
 )
 from apps.conversations.services.inbound import webhook_event_process
 from tests.conversations.conftest import sign
-from tests.conversations.fake_graph import graph_error
 from tests.factories.conversations import ChannelFactory, MessageFactory
+from tests.fakes.graph import graph_error
 from tests.samples import (
     FB_PAGE_ID,
     FB_PSID,
