@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 from apps.core.roles import Role
 from tests.browser import browser, page  # noqa: F401  (real headless Chromium for e2e tests)
 from tests.factories.merchants import MembershipFactory, MerchantFactory, api_key_for
+from tests.fakes.graph import fake_graph  # noqa: F401  (the one fake Graph API, for every test package)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The campaigns app's part of a contact's erasure (registered with apps.contacts.privacy).
+"""The campaigns app's part of a contact's erasure (registered with apps.contacts.privacy_hooks).
 
 Deliveries stay (a campaign's counts must not change when a recipient is erased); only the
 provider's error text is blanked, because Meta quotes the recipient's number in some of them.
@@ -17,6 +17,6 @@ def deliveries_erase(*, contact, traces: Traces) -> None:
 
 
 def register() -> None:
-    from apps.contacts import privacy
+    from apps.contacts import privacy_hooks
 
-    privacy.register_erase_hook(deliveries_erase)
+    privacy_hooks.register_erase_hook(deliveries_erase)

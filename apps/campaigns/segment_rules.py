@@ -25,8 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from apps.contacts.models import Channel as ConsentChannel
-from apps.contacts.models import ConsentState, ConsentStatus, Contact, ContactIdentity, IdentityKind
+from apps.contacts.models import ConsentChannel, ConsentState, ConsentStatus, Contact, ContactIdentity, IdentityKind
 
 KNOWN_RULES = {
     "tags_any",

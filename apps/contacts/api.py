@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from apps.contacts import selectors, services
 from apps.contacts.models import (
     AttributeDefinition,
-    Channel,
+    ConsentChannel,
     ConsentEvent,
     ConsentKeyword,
     ConsentSource,
@@ -37,9 +37,9 @@ from apps.contacts.serializers import (
     MergeInputSerializer,
 )
 from apps.contacts.services.consent import CALLER_SOURCES
+from apps.contacts.services.export_erase import consent_ledger_csv, contact_erase, contact_export
 from apps.contacts.services.imports import contact_import_run, contact_import_upload
 from apps.contacts.services.merge import contact_merge
-from apps.contacts.services.privacy import consent_ledger_csv, contact_erase, contact_export
 from apps.contacts.services.settings import attribute_definition_create, keyword_create
 from apps.core import inputs
 from apps.core.api.errors import error_body
@@ -50,7 +50,7 @@ from apps.core.tenancy import access_object
 from apps.merchants.scopes import ApiScope
 
 CONSENT_FILTER_PATTERN = (  # empty: no filter
-    f"^(({'|'.join(Channel.values)})(:({'|'.join(Purpose.values)}))?:({'|'.join(ConsentStatus.values)}))?$"
+    f"^(({'|'.join(ConsentChannel.values)})(:({'|'.join(Purpose.values)}))?:({'|'.join(ConsentStatus.values)}))?$"
 )
 LIST_FILTERS = [
     OpenApiParameter("phone", str, description="exact phone (normalised to E.164)"),

@@ -7,7 +7,7 @@ from apps.contacts import schedule
 from apps.contacts.models import (
     AttributeDefinition,
     AttributeType,
-    Channel,
+    ConsentChannel,
     ConsentStatus,
     IdentityKind,
     KeywordKind,
@@ -28,7 +28,7 @@ class ContactFilterForm(forms.Form):
         required=False,
         label="Marketing consent",
         choices=[("", "Any")]
-        + [(f"{c}:{s}", f"{cl}: {sl}") for c, cl in Channel.choices for s, sl in ConsentStatus.choices],
+        + [(f"{c}:{s}", f"{cl}: {sl}") for c, cl in ConsentChannel.choices for s, sl in ConsentStatus.choices],
     )
     channel = forms.ChoiceField(required=False, label="Reachable on", choices=[("", "Any"), *IdentityKind.choices])
 
@@ -72,7 +72,7 @@ class ContactForm(forms.Form):
 class ConsentForm(forms.Form):
     """An agent records what the person said; the exact wording is the proof and is required."""
 
-    channel = forms.ChoiceField(choices=Channel.choices)
+    channel = forms.ChoiceField(choices=ConsentChannel.choices)
     purpose = forms.ChoiceField(choices=Purpose.choices)
     action = forms.ChoiceField(choices=[("grant", "Granted"), ("revoke", "Revoked")], label="The person")
     wording = forms.CharField(
@@ -94,7 +94,9 @@ class ImportUploadForm(forms.Form):
 
 class ImportMappingForm(forms.Form):
     consent_channel = forms.ChoiceField(
-        required=False, choices=[("", "— from a column —"), *Channel.choices], label="Consent channel for all rows"
+        required=False,
+        choices=[("", "— from a column —"), *ConsentChannel.choices],
+        label="Consent channel for all rows",
     )
     consent_purpose = forms.ChoiceField(
         required=False, choices=[("", "Marketing (default)"), *Purpose.choices], label="Consent purpose for all rows"

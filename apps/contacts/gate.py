@@ -8,8 +8,8 @@ from django.db.models import Q
 
 from apps.contacts.addresses import whatsapp_address
 from apps.contacts.models import (
-    Channel,
     ConsentAction,
+    ConsentChannel,
     ConsentEvent,
     ConsentState,
     ConsentStatus,
@@ -49,11 +49,11 @@ def refusal_code(reason: str) -> str:
 
 def _reachable(channel: str, contact: dict, identities: list[tuple[str, str]]) -> bool:
     """The contact has an address on the channel (WhatsApp: a wa_id, the E.164 phone or a user id)."""
-    if channel == Channel.WHATSAPP:
+    if channel == ConsentChannel.WHATSAPP:
         return whatsapp_address(phone=contact["phone"], identities=identities) is not None
-    if channel == Channel.SMS:
+    if channel == ConsentChannel.SMS:
         return bool(contact["phone"])
-    if channel == Channel.EMAIL:
+    if channel == ConsentChannel.EMAIL:
         return bool(contact["email"])
     return channel in {kind for kind, _ in identities}
 

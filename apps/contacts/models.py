@@ -8,7 +8,7 @@ class AppendOnlyError(Exception):
     """Raised when code tries to change or delete a consent ledger row."""
 
 
-class Channel(models.TextChoices):
+class ConsentChannel(models.TextChoices):
     """Channels consent is given for (a superset of the conversation channel kinds)."""
 
     WHATSAPP = "whatsapp", "WhatsApp"
@@ -143,7 +143,7 @@ class ConsentEvent(MerchantOwned):
     objects = ConsentEventManager()
 
     contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="consent_events")
-    channel = models.CharField(max_length=20, choices=Channel.choices)
+    channel = models.CharField(max_length=20, choices=ConsentChannel.choices)
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
     action = models.CharField(max_length=20, choices=ConsentAction.choices)
     source = models.CharField(max_length=32, choices=ConsentSource.choices)
@@ -188,7 +188,7 @@ class ConsentState(MerchantOwned):
     """Current consent per (contact, channel, purpose), derived from the ledger in the same transaction."""
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consent_states")
-    channel = models.CharField(max_length=20, choices=Channel.choices)
+    channel = models.CharField(max_length=20, choices=ConsentChannel.choices)
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
     status = models.CharField(max_length=20, choices=ConsentStatus.choices)
     since = models.DateTimeField()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils import formats, timezone
 
-from apps.contacts.models import Channel, ConsentAction, ConsentEvent, ConsentSource, ConsentStatus, Purpose
+from apps.contacts.models import ConsentAction, ConsentChannel, ConsentEvent, ConsentSource, ConsentStatus, Purpose
 
 VERBS = {ConsentAction.GRANT: "Granted", ConsentAction.REVOKE: "Revoked", ConsentAction.CONFIRM: "Confirmed"}
 SOURCE_WORDS = {
@@ -32,7 +32,8 @@ def consent_event_sentence(event: ConsentEvent, *, tz) -> str:
     via = SOURCE_WORDS.get(event.source, event.source)
     if event.collected_via:
         via = f"{via} (collected via {event.collected_via})"
-    parts = [f"{verb} {_label(Purpose, event.purpose).lower()} on {_label(Channel, event.channel)} via {via} on {when}"]
+    purpose, channel = _label(Purpose, event.purpose).lower(), _label(ConsentChannel, event.channel)
+    parts = [f"{verb} {purpose} on {channel} via {via} on {when}"]
     if event.wording:
         parts.append(f"shown: “{event.wording}”")
     if event.evidence_url:

@@ -11,7 +11,7 @@ from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet,
 from django.db.models.functions import Coalesce
 
 from apps.contacts.models import (
-    Channel,
+    ConsentChannel,
     ConsentEvent,
     ConsentState,
     ConsentStatus,
@@ -59,7 +59,7 @@ def consent_filter_parse(value: str) -> tuple[str, str, str]:
     if len(parts) != 3:
         raise ValueError("Use <channel>:<status> or <channel>:<purpose>:<status>, e.g. whatsapp:granted.")
     channel, purpose, status = parts
-    for value_, choices, name in ((channel, Channel, "channel"), (purpose, Purpose, "purpose"),
+    for value_, choices, name in ((channel, ConsentChannel, "channel"), (purpose, Purpose, "purpose"),
                                   (status, ConsentStatus, "status")):  # fmt: skip
         if value_ not in choices.values:
             raise ValueError(f"Unknown {name} “{value_}”; choose one of: {', '.join(choices.values)}.")
@@ -140,7 +140,7 @@ def consent_state_grid(*, contact) -> list[dict]:
             "status": states[(channel, purpose)].status if (channel, purpose) in states else ConsentStatus.NONE,
             "since": states[(channel, purpose)].since if (channel, purpose) in states else None,
         }
-        for channel, channel_label in Channel.choices
+        for channel, channel_label in ConsentChannel.choices
         for purpose, purpose_label in Purpose.choices
     ]  # fmt: skip
 

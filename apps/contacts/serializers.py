@@ -2,8 +2,8 @@ from rest_framework import serializers
 
 from apps.contacts.models import (
     AttributeDefinition,
-    Channel,
     ConsentAction,
+    ConsentChannel,
     ConsentEvent,
     ConsentKeyword,
     ConsentSource,
@@ -103,7 +103,7 @@ class ConsentsSerializer(serializers.Serializer):
 class ConsentInputSerializer(InputSerializer):
     """Choices are checked by the service so the error names the field and lists the valid values."""
 
-    channel = ChoiceTextField(choices=Channel.values)
+    channel = ChoiceTextField(choices=ConsentChannel.values)
     purpose = ChoiceTextField(choices=Purpose.values)
     action = ChoiceTextField(choices=ConsentAction.values)
     source = ChoiceTextField(choices=ConsentSource.values)

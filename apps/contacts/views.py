@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from apps.contacts import forms, privacy, selectors, services
+from apps.contacts import forms, privacy_hooks, selectors, services
 from apps.contacts.models import (
     AttributeDefinition,
     ConsentKeyword,
@@ -24,9 +24,9 @@ from apps.contacts.models import (
     IdentityKind,
 )
 from apps.contacts.presenters import consent_event_sentence
+from apps.contacts.services.export_erase import consent_ledger_csv, contact_erase, contact_export
 from apps.contacts.services.imports import contact_import_run, contact_import_upload, csv_headers
 from apps.contacts.services.merge import contact_merge
-from apps.contacts.services.privacy import consent_ledger_csv, contact_erase, contact_export
 from apps.contacts.services.settings import attribute_definition_create, keyword_create
 from apps.core import inputs
 from apps.core.permissions import member_required
@@ -89,7 +89,7 @@ def _detail_context(request, contact: Contact) -> dict:
     panels = [
         # Panels come from code other apps register (rendered with their own templates), not from users.
         {"title": panel.title, "html": mark_safe(panel.render(contact=contact, request=request))}  # noqa: S308
-        for _name, panel in privacy.contact_panels()
+        for _name, panel in privacy_hooks.contact_panels()
         if panel.capability is None or role_can(role, panel.capability)
     ]
     pending = [s for s in selectors.consent_state_list(contact=contact) if s.status == ConsentStatus.PENDING]

@@ -1,7 +1,7 @@
 """Sidebar panels of the inbox's conversation view, filled by higher apps (tickets…).
 
 Conversations sits below tickets and never imports it: a higher app registers a panel from its
-AppConfig.ready(). Contact-page panels registered with `apps.contacts.privacy.register_contact_panel`
+AppConfig.ready(). Contact-page panels registered with `apps.contacts.privacy_hooks.register_contact_panel`
 are shown too, so one registration serves both pages.
 """
 
@@ -36,7 +36,7 @@ def unregister_inbox_panel(name: str) -> None:
 
 
 def sidebar_panels(*, request, conversation) -> list[dict]:
-    from apps.contacts.privacy import contact_panels
+    from apps.contacts.privacy_hooks import contact_panels
 
     role = request.membership.role
     out = []

@@ -1,4 +1,4 @@
-"""The conversations app's part of a contact's export, erasure and merge (registered with apps.contacts.privacy).
+"""The conversations app's part of a contact's export, erasure and merge (registered with apps.contacts.privacy_hooks).
 
 The erasure itself is a service (services/erasure.py): webhook processing uses it too.
 """
@@ -57,9 +57,9 @@ def privacy_merge(*, source, target) -> None:
 
 
 def register() -> None:
-    from apps.contacts import privacy
+    from apps.contacts import privacy_hooks
 
-    privacy.register_export_section("conversations", privacy_export)
-    privacy.register_erase_hook(privacy_erase)
-    privacy.register_erase_sweep(erasure.webhook_events_redact)
-    privacy.register_merge_hook(privacy_merge)
+    privacy_hooks.register_export_section("conversations", privacy_export)
+    privacy_hooks.register_erase_hook(privacy_erase)
+    privacy_hooks.register_erase_sweep(erasure.webhook_events_redact)
+    privacy_hooks.register_merge_hook(privacy_merge)

@@ -265,7 +265,7 @@ def _prechat_save(request, *, channel, visitor: widget.Visitor, cleaned: dict):
 
 def _confirmation_request(request, *, channel, contact, event) -> None:
     from apps.conversations.services import conversation_start
-    from apps.conversations.services.consent import consent_confirmation_ask
+    from apps.conversations.services.double_opt_in import consent_confirmation_ask
 
     if event.channel == channel.kind:  # the grant is for this chat: the conversation is where to ask
         conversation_start(channel=channel, contact=contact)

@@ -1,4 +1,4 @@
-"""The tickets app's part of a contact's export, erasure and merge (registered with apps.contacts.privacy)."""
+"""The tickets app's part of a contact's export, erasure and merge (registered with apps.contacts.privacy_hooks)."""
 
 from __future__ import annotations
 
@@ -109,15 +109,16 @@ def conversation_panel(*, conversation, request) -> str:
 
 
 def register() -> None:
-    from apps.contacts import privacy
+    from apps.contacts import privacy_hooks
     from apps.conversations.panels import InboxPanel, register_inbox_panel
     from apps.core.roles import Capability
 
-    privacy.register_export_section("tickets", tickets_export)
-    privacy.register_erase_hook(tickets_erase)
-    privacy.register_merge_hook(tickets_merge)
-    privacy.register_contact_panel(
-        "tickets", privacy.ContactPanel(title="Tickets", render=tickets_panel, capability=Capability.TICKETS, order=50)
+    privacy_hooks.register_export_section("tickets", tickets_export)
+    privacy_hooks.register_erase_hook(tickets_erase)
+    privacy_hooks.register_merge_hook(tickets_merge)
+    privacy_hooks.register_contact_panel(
+        "tickets",
+        privacy_hooks.ContactPanel(title="Tickets", render=tickets_panel, capability=Capability.TICKETS, order=50),
     )
     register_inbox_panel(
         "conversation-tickets",

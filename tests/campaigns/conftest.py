@@ -1,17 +1,8 @@
 import pytest
 
-from tests.campaigns.fake_provider import FakeProvider
 from tests.factories.campaigns import CampaignFactory, SegmentFactory, TemplateFactory
 from tests.factories.contacts import ContactFactory, IdentityFactory, grant
 from tests.factories.conversations import ChannelFactory
-
-
-@pytest.fixture
-def provider(settings):
-    fake = FakeProvider()
-    settings.META_GRAPH_API_URL = fake.url
-    yield fake
-    fake.close()
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def user_id_only(make_contact):
 
 
 def test_a_consented_user_id_only_contact_is_sent_once_in_recipient(
-    provider, make_contact, make_campaign, user_id_only
+    fake_graph, make_contact, make_campaign, user_id_only
 ):
     both = make_contact()  # a number and a user id: the number wins
     IdentityFactory(contact=both, kind="whatsapp_user", external_id="ES.55501")
@@ -43,8 +43,8 @@ def test_a_consented_user_id_only_contact_is_sent_once_in_recipient(
     run_all(campaign)  # a second pass finds nothing left to send
 
     number = both.phone.lstrip("+")
-    assert provider.per_recipient() == Counter({WA_BSUID: 1, number: 1})
-    bodies = {item["to"]: item["body"] for item in provider.accepted}
+    assert fake_graph.per_recipient() == Counter({WA_BSUID: 1, number: 1})
+    bodies = {item["to"]: item["body"] for item in fake_graph.accepted}
     assert (bodies[WA_BSUID]["recipient"], "to" in bodies[WA_BSUID]) == (WA_BSUID, False)
     assert (bodies[number]["to"], "recipient" in bodies[number]) == (number, False)
     assert Delivery.objects.get(contact=user_id_only).state == "sent"
@@ -53,7 +53,7 @@ def test_a_consented_user_id_only_contact_is_sent_once_in_recipient(
 
 
 def test_a_status_naming_only_the_user_id_settles_the_delivery(
-    provider,
+    fake_graph,
     make_campaign,
     user_id_only,
     channel,
@@ -63,7 +63,7 @@ def test_a_status_naming_only_the_user_id_settles_the_delivery(
     campaign_launch(campaign=campaign)
     campaign_start(campaign_id=campaign.pk)
     run_all(campaign)
-    [sent] = provider.accepted
+    [sent] = fake_graph.accepted
     payload = sample("whatsapp/status_read_bsuid.json")
     value = payload["entry"][0]["changes"][0]["value"]
     value["metadata"]["phone_number_id"] = channel.phone_number_id

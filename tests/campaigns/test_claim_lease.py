@@ -38,7 +38,7 @@ def addresses(contacts) -> Counter:
     return Counter({c.phone.lstrip("+"): 1 for c in contacts})
 
 
-def test_a_stop_committed_after_the_claim_stops_the_send(provider, make_contact, make_campaign, merchant):
+def test_a_stop_committed_after_the_claim_stops_the_send(fake_graph, make_contact, make_campaign, merchant):
     contacts = [make_contact() for _ in range(4)]
     campaign = started(make_campaign())
     claim = batch_claim(campaign_id=campaign.pk, limit=10)
@@ -50,13 +50,13 @@ def test_a_stop_committed_after_the_claim_stops_the_send(provider, make_contact,
 
     totals = batch_send(claim=claim)
 
-    assert provider.per_recipient() == addresses([c for c in contacts if c != stopped])
+    assert fake_graph.per_recipient() == addresses([c for c in contacts if c != stopped])
     assert totals["sent"] == 3
     row = Delivery.objects.get(campaign=campaign, contact=stopped)
     assert (row.state, row.reason, row.dispatched_at, row.claim_token) == ("skipped", "revoked", None, "")
 
 
-def test_a_claim_whose_lease_ran_out_stamps_nothing_and_hands_back(provider, make_contact, make_campaign, settings):
+def test_a_claim_whose_lease_ran_out_stamps_nothing_and_hands_back(fake_graph, make_contact, make_campaign, settings):
     contacts = [make_contact() for _ in range(3)]
     campaign = started(make_campaign())
     settings.CAMPAIGNS_LEASE_SECONDS = 0.3
@@ -65,15 +65,15 @@ def test_a_claim_whose_lease_ran_out_stamps_nothing_and_hands_back(provider, mak
 
     totals = batch_send(claim=claim)
 
-    assert provider.requests == []
+    assert fake_graph.requests == []
     assert totals["released"] == 3
     assert set(Delivery.objects.filter(campaign=campaign).values_list("state", "dispatched_at")) == {("pending", None)}
     settings.CAMPAIGNS_LEASE_SECONDS = 120
     assert batch_loop(campaign_id=campaign.pk, budget_seconds=0) == 3
-    assert provider.per_recipient() == addresses(contacts)
+    assert fake_graph.per_recipient() == addresses(contacts)
 
 
-def test_a_second_sender_beside_a_live_claim_takes_nothing_of_it(provider, make_contact, make_campaign):
+def test_a_second_sender_beside_a_live_claim_takes_nothing_of_it(fake_graph, make_contact, make_campaign):
     contacts = [make_contact() for _ in range(4)]
     campaign = started(make_campaign())
     live = batch_claim(campaign_id=campaign.pk, limit=2)
@@ -81,11 +81,11 @@ def test_a_second_sender_beside_a_live_claim_takes_nothing_of_it(provider, make_
     assert batch_loop(campaign_id=campaign.pk, budget_seconds=0) == 2  # the other two only: a redelivered task
     batch_send(claim=live)
 
-    assert provider.per_recipient() == addresses(contacts)
+    assert fake_graph.per_recipient() == addresses(contacts)
     assert Delivery.objects.filter(campaign=campaign, state=DeliveryState.SENT).count() == 4
 
 
-def test_a_dead_senders_claims_are_settled_by_the_next_sender_without_beat(provider, make_contact, make_campaign):
+def test_a_dead_senders_claims_are_settled_by_the_next_sender_without_beat(fake_graph, make_contact, make_campaign):
     contacts = [make_contact() for _ in range(4)]
     campaign = started(make_campaign())
     dead = batch_claim(campaign_id=campaign.pk, limit=4)
@@ -97,10 +97,10 @@ def test_a_dead_senders_claims_are_settled_by_the_next_sender_without_beat(provi
 
     stamped_contact_id = Delivery.objects.get(pk=ids[0]).contact_id  # claim order is the database's, not ours
     others = [contact for contact in contacts if contact.pk != stamped_contact_id]
-    assert provider.per_recipient() == addresses(others)
+    assert fake_graph.per_recipient() == addresses(others)
     assert Delivery.objects.get(pk=ids[0]).state == DeliveryState.UNKNOWN  # may have gone out: never resent
     batch_send(claim=dead)  # the dead sender's claim, had it survived: its lease is over, nothing goes out
-    assert provider.per_recipient() == addresses(others)
+    assert fake_graph.per_recipient() == addresses(others)
     assert campaign_stats(campaign=campaign)["states"]["unknown"] == 1
 
 
@@ -115,7 +115,7 @@ def follow_ups(monkeypatch):
 
 
 def test_a_chain_with_nothing_due_comes_back_when_the_open_lease_ends(
-    provider, make_contact, make_campaign, follow_ups
+    fake_graph, make_contact, make_campaign, follow_ups
 ):
     make_contact()
     campaign = started(make_campaign())
@@ -128,24 +128,24 @@ def test_a_chain_with_nothing_due_comes_back_when_the_open_lease_ends(
     assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.RUNNING
 
 
-def test_a_chain_completes_the_campaign_when_nothing_is_open(provider, make_contact, make_campaign, follow_ups):
+def test_a_chain_completes_the_campaign_when_nothing_is_open(fake_graph, make_contact, make_campaign, follow_ups):
     contact = make_contact()
     campaign = started(make_campaign())
 
     tasks.campaign_send_batch.run(campaign.pk)  # sends, hands over to its successor
     tasks.campaign_send_batch.run(campaign.pk)  # nothing left
 
-    assert provider.per_recipient() == addresses([contact])
+    assert fake_graph.per_recipient() == addresses([contact])
     assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.COMPLETED
     assert follow_ups == [None]  # the hand-over after the first run; nothing after the campaign completed
 
 
-def test_a_paused_campaigns_chain_does_not_come_back(provider, make_contact, make_campaign, follow_ups):
+def test_a_paused_campaigns_chain_does_not_come_back(fake_graph, make_contact, make_campaign, follow_ups):
     make_contact()
     campaign = started(make_campaign())
     campaign_pause(campaign=campaign)
 
     tasks.campaign_send_batch.run(campaign.pk)
 
-    assert follow_ups == [] and provider.requests == []
+    assert follow_ups == [] and fake_graph.requests == []
     assert Delivery.objects.get(campaign=campaign).state == DeliveryState.PENDING

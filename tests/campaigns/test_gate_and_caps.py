@@ -38,17 +38,17 @@ def stop(contact):
     )
 
 
-def test_stop_after_launch_but_before_the_claim_wins(provider, make_contact, make_campaign):
+def test_stop_after_launch_but_before_the_claim_wins(fake_graph, make_contact, make_campaign):
     kept, stopped = make_contact(), make_contact()
     campaign = started(make_campaign())
     stop(stopped)
     run_all(campaign)
-    assert set(provider.per_recipient()) == {kept.phone.lstrip("+")}
+    assert set(fake_graph.per_recipient()) == {kept.phone.lstrip("+")}
     assert Delivery.objects.get(contact=stopped).reason == "revoked"
 
 
 @pytest.mark.postgres
-def test_stop_racing_a_claim_is_never_sent_when_it_commits_first(provider, make_contact, make_campaign):
+def test_stop_racing_a_claim_is_never_sent_when_it_commits_first(fake_graph, make_contact, make_campaign):
     """Thread A holds a STOP transaction open (the contact row locked) while thread B claims.
 
     B must wait for A's commit and then see the revocation: the STOP committed before the claim.
@@ -86,7 +86,7 @@ def test_stop_racing_a_claim_is_never_sent_when_it_commits_first(provider, make_
     assert Delivery.objects.get(contact=contact).reason == "revoked"
 
 
-def test_claim_after_a_claim_already_took_the_row_does_not_double(provider, make_contact, make_campaign):
+def test_claim_after_a_claim_already_took_the_row_does_not_double(fake_graph, make_contact, make_campaign):
     make_contact()
     campaign = started(make_campaign())
     first = batch_claim(campaign_id=campaign.pk, limit=10)
@@ -94,17 +94,17 @@ def test_claim_after_a_claim_already_took_the_row_does_not_double(provider, make
     assert len(first.items) == 1 and second.items == []
 
 
-def test_frequency_cap_across_two_campaigns(provider, make_contact, make_campaign):
+def test_frequency_cap_across_two_campaigns(fake_graph, make_contact, make_campaign):
     contact = make_contact()
     cap = {"max": 1, "period": "day"}
     run_all(started(make_campaign(frequency_cap=cap)))
     second = started(make_campaign(frequency_cap=cap))
     run_all(second)
-    assert provider.per_recipient()[contact.phone.lstrip("+")] == 1
+    assert fake_graph.per_recipient()[contact.phone.lstrip("+")] == 1
     assert Delivery.objects.get(campaign=second).reason == "frequency_cap"
 
 
-def test_frequency_cap_resets_at_the_contacts_local_midnight(provider, make_contact, make_campaign):
+def test_frequency_cap_resets_at_the_contacts_local_midnight(fake_graph, make_contact, make_campaign):
     make_contact(tz="Asia/Tokyo")
     cap = {"max": 1, "period": "day"}
     with time_machine.travel(datetime(2026, 6, 1, 14, 0, tzinfo=UTC), tick=False):  # 23:00 in Tokyo
@@ -112,11 +112,11 @@ def test_frequency_cap_resets_at_the_contacts_local_midnight(provider, make_cont
     with time_machine.travel(datetime(2026, 6, 1, 15, 30, tzinfo=UTC), tick=False):  # 00:30 next day in Tokyo
         second = started(make_campaign(frequency_cap=cap))
         run_all(second)
-    assert len(provider.accepted) == 2
+    assert len(fake_graph.accepted) == 2
     assert Delivery.objects.get(campaign=second).state == DeliveryState.SENT
 
 
-def test_weekly_cap_counts_every_marketing_campaign_but_not_utility(provider, make_contact, make_campaign, merchant):
+def test_weekly_cap_counts_every_marketing_campaign_but_not_utility(fake_graph, make_contact, make_campaign, merchant):
     from tests.factories.campaigns import TemplateFactory
 
     make_contact()
@@ -126,17 +126,17 @@ def test_weekly_cap_counts_every_marketing_campaign_but_not_utility(provider, ma
     run_all(started(make_campaign()))
     third = started(make_campaign(frequency_cap={"max": 2, "period": "week"}))
     run_all(third)
-    assert len(provider.accepted) == 3
+    assert len(fake_graph.accepted) == 3
     assert Delivery.objects.get(campaign=third).reason == "frequency_cap"
 
 
-def test_quiet_hours_hold_each_contact_until_their_morning_and_never_drop(provider, make_contact, make_campaign):
+def test_quiet_hours_hold_each_contact_until_their_morning_and_never_drop(fake_graph, make_contact, make_campaign):
     madrid, tokyo = make_contact(tz="Europe/Madrid"), make_contact(tz="Asia/Tokyo")
     quiet = {"start": "21:00", "end": "09:00"}
     with time_machine.travel(datetime(2026, 6, 1, 14, 0, tzinfo=UTC), tick=False):  # Madrid 16:00, Tokyo 23:00
         campaign = started(make_campaign(quiet_hours=quiet))
         run_all(campaign)
-        assert set(provider.per_recipient()) == {madrid.phone.lstrip("+")}
+        assert set(fake_graph.per_recipient()) == {madrid.phone.lstrip("+")}
         held = Delivery.objects.get(contact=tokyo)
         assert held.state == DeliveryState.PENDING
         assert held.not_before == datetime(2026, 6, 2, 0, 0, tzinfo=UTC)  # 09:00 in Tokyo
@@ -144,10 +144,10 @@ def test_quiet_hours_hold_each_contact_until_their_morning_and_never_drop(provid
         assert batch_run(campaign_id=campaign.pk).picked == 0
     with time_machine.travel(datetime(2026, 6, 2, 0, 0, 1, tzinfo=UTC), tick=False):
         run_all(campaign)
-    assert provider.per_recipient()[tokyo.phone.lstrip("+")] == 1
+    assert fake_graph.per_recipient()[tokyo.phone.lstrip("+")] == 1
 
 
-def test_quiet_hours_across_a_dst_change(provider, make_contact, make_campaign):
+def test_quiet_hours_across_a_dst_change(fake_graph, make_contact, make_campaign):
     contact = make_contact(tz="Europe/Madrid")
     with time_machine.travel(datetime(2026, 3, 28, 22, 0, tzinfo=UTC), tick=False):  # 23:00 CET, night before DST
         campaign = started(make_campaign(quiet_hours={"start": "21:00", "end": "09:00"}))
@@ -155,32 +155,32 @@ def test_quiet_hours_across_a_dst_change(provider, make_contact, make_campaign):
     assert Delivery.objects.get(contact=contact).not_before == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)  # 09:00 CEST
 
 
-def test_missing_variable_without_fallback_is_skipped(provider, make_contact, make_campaign):
+def test_missing_variable_without_fallback_is_skipped(fake_graph, make_contact, make_campaign):
     make_contact(name="")
     campaign = started(make_campaign(fallbacks={}))
     run_all(campaign)
-    assert provider.accepted == []
+    assert fake_graph.accepted == []
     assert Delivery.objects.get(campaign=campaign).reason == "missing_variable"
 
 
-def test_fallback_fills_an_empty_field(provider, make_contact, make_campaign):
+def test_fallback_fills_an_empty_field(fake_graph, make_contact, make_campaign):
     make_contact(name="")
     run_all(started(make_campaign()))
-    assert provider.accepted[0]["body"]["template"]["components"][0]["parameters"][0]["text"] == "there"
+    assert fake_graph.accepted[0]["body"]["template"]["components"][0]["parameters"][0]["text"] == "there"
 
 
-def test_erased_contact_is_skipped(provider, make_contact, make_campaign):
+def test_erased_contact_is_skipped(fake_graph, make_contact, make_campaign):
     from django.utils import timezone
 
     contact = make_contact()
     campaign = started(make_campaign())
     Contact.objects.filter(pk=contact.pk).update(erased_at=timezone.now())
     run_all(campaign)
-    assert provider.accepted == []
+    assert fake_graph.accepted == []
     assert Delivery.objects.get(campaign=campaign).reason == "erased"
 
 
-def test_lease_expiry_never_dispatched_goes_back_to_pending(provider, make_contact, make_campaign):
+def test_lease_expiry_never_dispatched_goes_back_to_pending(fake_graph, make_contact, make_campaign):
     from apps.campaigns.services import deliveries_reap
 
     make_contact()
@@ -190,4 +190,4 @@ def test_lease_expiry_never_dispatched_goes_back_to_pending(provider, make_conta
     deliveries_reap(now=datetime.now(UTC) + timedelta(hours=1))
     assert Delivery.objects.get(campaign=campaign).state == DeliveryState.PENDING
     run_all(campaign)
-    assert len(provider.accepted) == 1
+    assert len(fake_graph.accepted) == 1

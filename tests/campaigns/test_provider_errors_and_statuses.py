@@ -32,34 +32,34 @@ def wa(contact):
     return contact.phone.lstrip("+")
 
 
-def test_throughput_error_retries_later_and_sends_once(provider, make_contact, make_campaign):
+def test_throughput_error_retries_later_and_sends_once(fake_graph, make_contact, make_campaign):
     contact = make_contact()
-    provider.errors_once[wa(contact)] = 130429
+    fake_graph.errors_once[wa(contact)] = 130429
     campaign = started(make_campaign())
     batch_run(campaign_id=campaign.pk)
     delivery = Delivery.objects.get(campaign=campaign)
     assert delivery.state == DeliveryState.PENDING and delivery.attempted_at is None  # handed back, held 2 s
     Delivery.objects.filter(pk=delivery.pk).update(not_before="2000-01-01T00:00:00Z")
     run_all(campaign)
-    assert provider.per_recipient()[wa(contact)] == 1
-    assert len(provider.requests) == 2
+    assert fake_graph.per_recipient()[wa(contact)] == 1
+    assert len(fake_graph.requests) == 2
 
 
-def test_per_user_marketing_limit_skips_for_the_day_across_campaigns(provider, make_contact, make_campaign):
+def test_per_user_marketing_limit_skips_for_the_day_across_campaigns(fake_graph, make_contact, make_campaign):
     contact = make_contact()
-    provider.errors_once[wa(contact)] = 131049
+    fake_graph.errors_once[wa(contact)] = 131049
     first = started(make_campaign())
     run_all(first)
     assert Delivery.objects.get(campaign=first).reason == "marketing_limit"
     second = started(make_campaign())
     run_all(second)
     assert Delivery.objects.get(campaign=second).reason == "marketing_limit"
-    assert provider.accepted == [] and len(provider.requests) == 1
+    assert fake_graph.accepted == [] and len(fake_graph.requests) == 1
 
 
-def test_user_stopped_marketing_revokes_consent_in_the_ledger(provider, make_contact, make_campaign):
+def test_user_stopped_marketing_revokes_consent_in_the_ledger(fake_graph, make_contact, make_campaign):
     contact = make_contact()
-    provider.errors[wa(contact)] = 131050
+    fake_graph.errors[wa(contact)] = 131050
     campaign = started(make_campaign())
     run_all(campaign)
     assert Delivery.objects.get(campaign=campaign).reason == "revoked"
@@ -68,9 +68,9 @@ def test_user_stopped_marketing_revokes_consent_in_the_ledger(provider, make_con
     assert ConsentState.objects.get(contact=contact, channel="whatsapp", purpose="marketing").status == "revoked"
 
 
-def test_permanent_error_fails_with_its_code(provider, make_contact, make_campaign):
+def test_permanent_error_fails_with_its_code(fake_graph, make_contact, make_campaign):
     contact = make_contact()
-    provider.errors[wa(contact)] = 132000
+    fake_graph.errors[wa(contact)] = 132000
     campaign = started(make_campaign())
     run_all(campaign)
     assert campaign_stats(campaign=campaign)["failed"] == {"132000": 1}
@@ -88,7 +88,7 @@ def _status(channel, delivery, status, **extra):
     return dispatch.claimed(update, channel=channel)
 
 
-def test_statuses_move_forward_only_and_are_idempotent(provider, make_contact, make_campaign, channel):
+def test_statuses_move_forward_only_and_are_idempotent(fake_graph, make_contact, make_campaign, channel):
     make_contact()
     campaign = started(make_campaign())
     run_all(campaign)
@@ -103,7 +103,7 @@ def test_statuses_move_forward_only_and_are_idempotent(provider, make_contact, m
     assert delivery.state == "read"
 
 
-def test_unknown_claim_is_reconciled_by_opaque_data_not_resent(provider, make_contact, make_campaign, channel):
+def test_unknown_claim_is_reconciled_by_opaque_data_not_resent(fake_graph, make_contact, make_campaign, channel):
     make_contact()
     campaign = started(make_campaign())
     claim = batch_claim(campaign_id=campaign.pk, limit=10)
@@ -125,7 +125,7 @@ def test_unknown_claim_is_reconciled_by_opaque_data_not_resent(provider, make_co
     assert (delivery.state, delivery.provider_message_id) == ("delivered", "wamid.X")
 
 
-def test_another_channels_status_is_not_ours(provider, make_contact, make_campaign, other_merchant):
+def test_another_channels_status_is_not_ours(fake_graph, make_contact, make_campaign, other_merchant):
     from tests.factories.conversations import ChannelFactory
 
     make_contact()
@@ -138,7 +138,7 @@ def test_another_channels_status_is_not_ours(provider, make_contact, make_campai
     assert delivery.state == "sent"
 
 
-def test_failed_status_with_131050_revokes(provider, make_contact, make_campaign, channel):
+def test_failed_status_with_131050_revokes(fake_graph, make_contact, make_campaign, channel):
     contact = make_contact()
     campaign = started(make_campaign())
     run_all(campaign)

@@ -1,4 +1,4 @@
-"""The streaming sender on its own: a real aiohttp session against the fake provider, the ledger
+"""The streaming sender on its own: a real aiohttp session against the fake Graph API, the ledger
 callbacks replaced by plain functions on real threads (as SendSession runs them)."""
 
 import threading
@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from apps.meta.batch import THROUGHPUT_PAUSE, BatchSender, payload_bytes
-from tests.campaigns.fake_provider import THROUGHPUT, FakeProvider
+from tests.fakes.graph import THROUGHPUT, FakeGraph
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ class Feed:
 
 
 def test_never_more_in_flight_than_the_pool_and_every_outcome_recorded_once(threads):
-    fake = FakeProvider(delay=0.05)
+    fake = FakeGraph(latency=0.05)
     recorded = []
     try:
         feed = Feed(_bodies(120), fake)
@@ -59,7 +59,7 @@ def test_never_more_in_flight_than_the_pool_and_every_outcome_recorded_once(thre
 
 
 def test_a_failing_feed_still_lets_stamped_requests_finish_and_be_recorded(threads):
-    fake = FakeProvider(delay=0.05)
+    fake = FakeGraph(latency=0.05)
     recorded = []
     try:
         feed = Feed(_bodies(40), fake, fail_after_blocks=1)
@@ -75,7 +75,7 @@ def test_a_failing_feed_still_lets_stamped_requests_finish_and_be_recorded(threa
 
 
 def test_a_throughput_error_holds_new_requests_back(threads):
-    fake = FakeProvider()
+    fake = FakeGraph()
     fake.errors_once["34600000000"] = THROUGHPUT
     recorded = []
     started: list[float] = []
@@ -100,7 +100,7 @@ def test_a_throughput_error_holds_new_requests_back(threads):
 
 
 def test_without_threads_blocks_go_out_in_turn(threads):
-    fake = FakeProvider()
+    fake = FakeGraph()
     recorded = []
     try:
         feed = Feed(_bodies(25), fake)

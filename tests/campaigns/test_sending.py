@@ -14,7 +14,7 @@ def run_all(campaign, limit=50):
         pass
 
 
-def test_sends_once_to_each_consented_contact_and_explains_the_rest(provider, make_contact, make_campaign):
+def test_sends_once_to_each_consented_contact_and_explains_the_rest(fake_graph, make_contact, make_campaign):
     granted = [make_contact(tags=["vip"]) for _ in range(5)]
     pending = make_contact(consent="pending", tags=["vip"])
     revoked = make_contact(consent="revoked", tags=["vip"])
@@ -27,7 +27,7 @@ def test_sends_once_to_each_consented_contact_and_explains_the_rest(provider, ma
     assert campaign_start(campaign_id=campaign.pk)
     run_all(campaign, limit=3)
 
-    assert provider.per_recipient() == Counter({c.phone.lstrip("+"): 1 for c in granted})
+    assert fake_graph.per_recipient() == Counter({c.phone.lstrip("+"): 1 for c in granted})
     stats = campaign_stats(campaign=campaign)
     assert stats["audience"] == 9
     assert stats["states"]["sent"] == 5
@@ -38,7 +38,7 @@ def test_sends_once_to_each_consented_contact_and_explains_the_rest(provider, ma
         never.pk: "no_consent",
         no_wa.pk: "no_identity",
     }
-    body = provider.accepted[0]["body"]
+    body = fake_graph.accepted[0]["body"]
     assert body["type"] == "template" and body["template"]["language"] == {"code": "es_ES"}
     assert body["biz_opaque_callback_data"].startswith("charla-delivery:")
     params = body["template"]["components"][0]["parameters"]
@@ -46,7 +46,7 @@ def test_sends_once_to_each_consented_contact_and_explains_the_rest(provider, ma
     assert body["template"]["components"][1]["parameters"] == [{"type": "payload", "payload": "STOP_PROMOTIONS"}]
 
 
-def test_pause_then_resume_never_resends(provider, make_contact, make_campaign):
+def test_pause_then_resume_never_resends(fake_graph, make_contact, make_campaign):
     from apps.campaigns.services import campaign_pause, campaign_resume
 
     for _ in range(6):
@@ -57,16 +57,16 @@ def test_pause_then_resume_never_resends(provider, make_contact, make_campaign):
     batch_run(campaign_id=campaign.pk, limit=2)
     campaign_pause(campaign=campaign)
     assert batch_run(campaign_id=campaign.pk, limit=10).picked == 0
-    assert len(provider.accepted) == 2
+    assert len(fake_graph.accepted) == 2
     campaign_resume(campaign=campaign)
     run_all(campaign)
-    assert sorted(provider.per_recipient().values()) == [1] * 6
+    assert sorted(fake_graph.per_recipient().values()) == [1] * 6
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.RUNNING
     assert Delivery.objects.filter(campaign=campaign, state=DeliveryState.SENT).count() == 6
 
 
-def test_results_explain_replies_and_opt_outs_after_the_campaign(provider, make_contact, make_campaign, channel):
+def test_results_explain_replies_and_opt_outs_after_the_campaign(fake_graph, make_contact, make_campaign, channel):
     from apps.campaigns.selectors import campaign_results
     from apps.contacts.services import consent_record
     from tests.factories.conversations import ConversationFactory, MessageFactory

@@ -9,7 +9,7 @@ from apps.campaigns.models import Campaign, Delivery
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_tick_starts_a_due_campaign_and_sends_it_to_completion(eager, provider, make_contact, make_campaign):
+def test_tick_starts_a_due_campaign_and_sends_it_to_completion(eager, fake_graph, make_contact, make_campaign):
     make_contact()
     make_contact(consent=None)
     due = make_campaign(status="scheduled", scheduled_at=timezone.now() - timedelta(seconds=1))
@@ -19,10 +19,10 @@ def test_tick_starts_a_due_campaign_and_sends_it_to_completion(eager, provider, 
     later.refresh_from_db()
     assert due.status == "completed" and due.audience_size == 2
     assert later.status == "scheduled" and not Delivery.objects.filter(campaign=later).exists()
-    assert len(provider.accepted) == 1
+    assert len(fake_graph.accepted) == 1
 
 
-def test_tick_revives_a_running_campaign_whose_senders_died(eager, provider, make_contact, make_campaign):
+def test_tick_revives_a_running_campaign_whose_senders_died(eager, fake_graph, make_contact, make_campaign):
     from apps.campaigns.services import campaign_start
 
     make_contact()
@@ -31,15 +31,15 @@ def test_tick_revives_a_running_campaign_whose_senders_died(eager, provider, mak
     Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
     tasks.campaigns_tick()
     assert Campaign.objects.get(pk=campaign.pk).status == "completed"
-    assert len(provider.accepted) == 1
+    assert len(fake_graph.accepted) == 1
 
 
-def test_test_send_goes_through_the_gate(api, provider, make_contact, make_campaign, merchant):
+def test_test_send_goes_through_the_gate(api, fake_graph, make_contact, make_campaign, merchant):
     campaign = make_campaign()
     me = make_contact(name="Marta Test")
     response = api.post(f"/api/v1/campaigns/{campaign.pk}/test-send/", {"contact": me.pk}, format="json")
     assert response.status_code == 200 and response.json()["provider_message_id"].startswith("wamid.")
-    assert provider.accepted[-1]["body"]["template"]["components"][0]["parameters"][0]["text"] == "Marta"
+    assert fake_graph.accepted[-1]["body"]["template"]["components"][0]["parameters"][0]["text"] == "Marta"
     stranger = make_contact(consent=None)
     refused = api.post(f"/api/v1/campaigns/{campaign.pk}/test-send/", {"contact": stranger.pk}, format="json")
     assert refused.status_code == 422 and refused.json()["error"] == {
@@ -52,7 +52,7 @@ def test_test_send_goes_through_the_gate(api, provider, make_contact, make_campa
     assert not Delivery.objects.exists()  # a test send is not part of the campaign's ledger
 
 
-def test_test_send_to_an_erased_person_is_refused_as_suppressed(api, provider, make_contact, make_campaign):
+def test_test_send_to_an_erased_person_is_refused_as_suppressed(api, fake_graph, make_contact, make_campaign):
     from apps.contacts.services import contact_erase
 
     campaign = make_campaign()
@@ -66,7 +66,7 @@ def test_test_send_to_an_erased_person_is_refused_as_suppressed(api, provider, m
             "fields": {},
         },
     )
-    assert provider.accepted == []
+    assert fake_graph.accepted == []
 
 
 @pytest.mark.parametrize("state", ["pending", "claimed"])

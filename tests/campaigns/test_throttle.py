@@ -22,7 +22,7 @@ def test_a_throughput_penalty_pushes_every_sender_back():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pause_during_a_batch_hands_the_rest_back_unsent(provider, make_contact, make_campaign):
+def test_pause_during_a_batch_hands_the_rest_back_unsent(fake_graph, make_contact, make_campaign):
     for _ in range(5):
         make_contact()
     campaign = make_campaign()
@@ -31,5 +31,5 @@ def test_pause_during_a_batch_hands_the_rest_back_unsent(provider, make_contact,
     claim = batch_claim(campaign_id=campaign.pk, limit=10)
     campaign_pause(campaign=campaign)
     totals = batch_send(claim=claim)
-    assert totals["released"] == 5 and provider.requests == []
+    assert totals["released"] == 5 and fake_graph.requests == []
     assert Delivery.objects.filter(campaign=campaign, state=DeliveryState.PENDING).count() == 5

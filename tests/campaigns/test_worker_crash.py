@@ -27,7 +27,7 @@ from apps.campaigns.models import Campaign, Delivery, DeliveryState
 from apps.campaigns.services import campaign_launch
 from apps.contacts.services import consent_record
 from apps.conversations.models import WebhookEvent
-from tests.campaigns.fake_provider import FakeProvider, StatusHook, Weather
+from tests.fakes.graph import FakeGraph, StatusHook, Weather
 from tests.waiting import wait_until
 
 pytestmark = [
@@ -109,7 +109,7 @@ def _redeliver_unacked() -> int:
         return 0
 
 
-def _parked(fake: FakeProvider) -> bool:
+def _parked(fake: FakeGraph) -> bool:
     """The send path stopped where the drill parks it: nothing in flight, nothing new for a second."""
     seen = len(fake.requests)
     if not seen or fake.in_flight:
@@ -187,7 +187,7 @@ def test_sigkill_never_sends_twice_nor_after_stop(
 
     app.control.purge()  # tasks left on this Redis db by earlier tests must not run against this database
     hook = StatusHook(f"{live_server.url}{channel.webhook_path}", channel.app_secret, channel.phone_number_id)
-    fake = FakeProvider(weather=Weather(seed=len(moment)), status_hook=hook)
+    fake = FakeGraph(weather=Weather(seed=len(moment)), status_hook=hook)
     fake.hold_after = KILL_AT[moment].get("hold_after")
     processes: list[subprocess.Popen] = []
     try:

@@ -18,8 +18,8 @@ from django.db import connection, models
 
 from apps.contacts.models import ConsentEvent, Contact, ContactIdentity, Suppression
 from apps.contacts.services import contact_import_upload, contact_update
+from apps.contacts.services.export_erase import contact_erase
 from apps.contacts.services.merge import contact_merge
-from apps.contacts.services.privacy import contact_erase
 from apps.contacts.suppression import suppression_hash
 from apps.conversations.models import Attachment, Message, WebhookEvent, WebhookEventStatus
 from apps.conversations.services.inbound import webhook_event_process
@@ -412,7 +412,7 @@ def test_a_person_who_writes_again_after_erasure_is_a_new_contact_and_kept(api, 
 
 
 def test_a_failing_hook_rolls_the_whole_erasure_back(api, merchant, post_webhook, wa, media_root, monkeypatch):
-    from apps.contacts import privacy
+    from apps.contacts import privacy_hooks
 
     post_webhook(wa, wa_payload(messages=[wa_text("wamid.zq-1", f"Hi, I am {NAME}")]))
     process()
@@ -426,7 +426,7 @@ def test_a_failing_hook_rolls_the_whole_erasure_back(api, merchant, post_webhook
         raise RuntimeError("database hiccup")
 
     # Last of all: every hook and the webhook sweep have run when it fails.
-    monkeypatch.setattr(privacy, "_erase_sweeps", [*privacy.erase_sweeps(), broken])
+    monkeypatch.setattr(privacy_hooks, "_erase_sweeps", [*privacy_hooks.erase_sweeps(), broken])
     with pytest.raises(RuntimeError):
         contact_erase(contact=contact)
     assert hits(NEEDLES) == before  # nothing half-erased: the webhook, the message, the contact all intact

@@ -5,12 +5,12 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 
-from apps.contacts import privacy
+from apps.contacts import privacy_hooks
 from apps.contacts.gate import consent_gate
 from apps.contacts.models import ConsentEvent, ConsentState, Contact, ContactIdentity, Suppression
 from apps.contacts.services import consent_record, contact_resolve_identity
+from apps.contacts.services.export_erase import consent_ledger_csv, contact_erase, contact_export
 from apps.contacts.services.merge import contact_merge
-from apps.contacts.services.privacy import consent_ledger_csv, contact_erase, contact_export
 from apps.contacts.suppression import suppression_hash
 from tests.factories.contacts import ContactFactory, IdentityFactory, grant
 
@@ -20,11 +20,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def registry(monkeypatch):
     """Isolated registries so tests can register fake sections and hooks."""
-    monkeypatch.setattr(privacy, "_export_sections", {})
-    monkeypatch.setattr(privacy, "_erase_hooks", [])
-    monkeypatch.setattr(privacy, "_erase_sweeps", [])
-    monkeypatch.setattr(privacy, "_merge_hooks", [])
-    return privacy
+    monkeypatch.setattr(privacy_hooks, "_export_sections", {})
+    monkeypatch.setattr(privacy_hooks, "_erase_hooks", [])
+    monkeypatch.setattr(privacy_hooks, "_erase_sweeps", [])
+    monkeypatch.setattr(privacy_hooks, "_merge_hooks", [])
+    return privacy_hooks
 
 
 def test_export_holds_profile_identities_consent_and_registered_sections(merchant, registry):

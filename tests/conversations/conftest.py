@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from tests.conversations.fake_graph import fake_graph  # noqa: F401 - fixture re-export
 from tests.core.fake_network import fake_hosts, fake_network  # noqa: F401 - fixture re-export
 from tests.factories.conversations import ChannelFactory
 from tests.samples import FB_PAGE_ID, WA_PHONE_NUMBER_ID

@@ -161,10 +161,10 @@ def test_conversation_list_is_cursor_paginated_newest_first(api, merchant):
 
 
 @pytest.mark.parametrize("size", [5, 50])
-def test_conversation_list_query_count_is_constant(api, merchant, django_assert_max_num_queries, size):
+def test_conversation_list_query_count_is_constant(api, merchant, django_assert_num_queries, size):
     for _ in range(size):
         ConversationFactory(merchant=merchant)
-    with django_assert_max_num_queries(4):  # key lookup, key touch, merchant, page
+    with django_assert_num_queries(3):  # the key (its touch is throttled), the merchant, the page
         response = api.get(f"/api/v1/conversations/?page_size={size}")
     assert len(response.json()["results"]) == size
 
@@ -266,11 +266,11 @@ def test_message_history_is_paginated_newest_first(api, merchant):
 
 
 @pytest.mark.parametrize("size", [5, 50])
-def test_message_history_query_count_is_constant(api, merchant, django_assert_max_num_queries, size):
+def test_message_history_query_count_is_constant(api, merchant, django_assert_num_queries, size):
     conversation = ConversationFactory(merchant=merchant)
     for _ in range(size):
         MessageFactory(conversation=conversation)
-    with django_assert_max_num_queries(5):
+    with django_assert_num_queries(4):
         response = api.get(f"/api/v1/conversations/{conversation.pk}/messages/?page_size={size}")
     assert len(response.json()["results"]) == size
 

@@ -12,7 +12,7 @@ from django.core import mail
 from apps.contacts.models import ConsentEvent, ConsentState
 from apps.conversations import live
 from apps.conversations.models import Conversation, Message
-from apps.conversations.services.consent import consent_confirmation_request
+from apps.conversations.services.double_opt_in import consent_confirmation_request
 from tests.conversations.live_support import ORIGIN, visitor, webchat_channel
 from tests.factories.conversations import ConversationFactory
 

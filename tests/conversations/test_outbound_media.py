@@ -16,8 +16,8 @@ from apps.conversations import uploads
 from apps.conversations.models import Attachment, Message
 from apps.conversations.services import message_deliver, message_send
 from apps.conversations.services.delivery import DeliveryRetry
-from tests.conversations.fake_graph import VERSION, graph_error
 from tests.factories.conversations import ConversationFactory
+from tests.fakes.graph import VERSION, graph_error
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ import pytest
 from apps.conversations import providers
 from apps.meta import payloads
 from apps.meta.errors import GraphError
-from tests.conversations.fake_graph import graph_error
 from tests.factories.conversations import ChannelFactory
+from tests.fakes.graph import graph_error
 
 pytestmark = pytest.mark.django_db
 

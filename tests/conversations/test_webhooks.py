@@ -17,8 +17,8 @@ from apps.conversations.services.inbound import webhook_event_process
 from apps.meta import dispatch
 from apps.meta.webhooks import StatusUpdate, TemplateReview
 from tests.conversations.conftest import sign
-from tests.conversations.fake_graph import graph_error
 from tests.factories.conversations import ChannelFactory, MessageFactory
+from tests.fakes.graph import graph_error
 from tests.samples import (
     FB_PAGE_ID,
     FB_PSID,

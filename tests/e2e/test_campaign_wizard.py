@@ -2,7 +2,7 @@
 
 The portal runs under uvicorn (portal.asgi, WebSockets through the Redis channel layer) in a thread of
 this process against the test database; Meta's send API is the local fake in
-tests/campaigns/fake_provider.py. The Celery tasks (start, dispatch, batch chains) run eagerly inside
+tests/fakes/graph.py. The Celery tasks (start, dispatch, batch chains) run eagerly inside
 the launch request's thread: the browser watches the progress page in a second tab while that request
 sends. The real worker path (a separate `celery worker`, SIGKILLed mid-send) is covered by
 tests/campaigns/test_worker_crash.py.
@@ -17,7 +17,6 @@ import pytest
 from apps.campaigns.models import Campaign, Delivery, DeliveryState
 from apps.core.roles import Role
 from tests.asgi_server import portal_server
-from tests.campaigns.fake_provider import FakeProvider
 from tests.conversations.live_support import redis_layer  # noqa: F401
 from tests.factories.campaigns import TemplateFactory
 from tests.factories.contacts import ContactFactory, IdentityFactory, grant
@@ -37,14 +36,6 @@ WATCH = """() => {
       .observe(cell, {childList: true, characterData: true, subtree: true});
   }
 }"""
-
-
-@pytest.fixture
-def provider(settings):
-    fake = FakeProvider()
-    settings.META_GRAPH_API_URL = fake.url
-    yield fake
-    fake.close()
 
 
 @pytest.fixture
@@ -104,7 +95,7 @@ def shop():
     }
 
 
-def test_marketer_builds_launches_and_watches_a_campaign_live(browser, shop, provider, eager):
+def test_marketer_builds_launches_and_watches_a_campaign_live(browser, shop, fake_graph, eager):
     with portal_server() as server:
         context = browser.new_context()
         try:
@@ -122,8 +113,8 @@ def test_marketer_builds_launches_and_watches_a_campaign_live(browser, shop, pro
 
     # Exactly one request per consented member of the segment, nobody else, with the template filled.
     phones = sorted(c.phone.lstrip("+") for c in shop["consented"])
-    assert sorted(provider.per_recipient().elements()) == phones
-    body = provider.accepted[0]["body"]
+    assert sorted(fake_graph.per_recipient().elements()) == phones
+    body = fake_graph.accepted[0]["body"]
     assert body["template"]["name"] == "spring_sale"
     assert body["biz_opaque_callback_data"].startswith("charla-delivery:")
     states = Delivery.objects.filter(campaign=campaign).values_list("state", "reason")

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.contacts import privacy
+from apps.contacts import privacy_hooks
 from apps.contacts.redaction import Traces
 from apps.tickets import tasks
 from apps.tickets.models import SlaEvent, Ticket, TicketComment, TicketEvent
@@ -22,14 +22,14 @@ def test_privacy_export_erase_and_merge(merchant, agent_membership):
     ticket = make_ticket(merchant, subject="Card 4111", description="my address is X", conversations=[conversation])
     ticket_comment_add(ticket=ticket, body="Sent to your address X", public=True, actor=agent_membership.user)
     contact = conversation.contact
-    exported = privacy.export_sections()["tickets"](contact)
+    exported = privacy_hooks.export_sections()["tickets"](contact)
     assert exported[0]["number"] == ticket.number and exported[0]["public_replies"] == ["Sent to your address X"]
     other = ContactFactory(merchant=merchant)
-    for hook in privacy.merge_hooks():
+    for hook in privacy_hooks.merge_hooks():
         if hook.__module__ == "apps.tickets.privacy":
             hook(source=contact, target=other)
     assert Ticket.objects.get().contact == other
-    for hook in privacy.erase_hooks():
+    for hook in privacy_hooks.erase_hooks():
         if hook.__module__ == "apps.tickets.privacy":
             hook(contact=other, traces=Traces())
     ticket.refresh_from_db()

@@ -25,9 +25,9 @@ from apps.contacts.services.contacts import (
     phone_normalize,
     phone_single_timezone,
 )
+from apps.contacts.services.export_erase import consent_ledger_csv, contact_erase, contact_export
 from apps.contacts.services.imports import contact_import_run, contact_import_upload
 from apps.contacts.services.merge import contact_merge
-from apps.contacts.services.privacy import consent_ledger_csv, contact_erase, contact_export
 from apps.contacts.services.settings import (
     attribute_definition_create,
     attribute_definition_delete,

@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.contacts.models import (
-    Channel,
     ConsentAction,
+    ConsentChannel,
     ConsentEvent,
     ConsentSource,
     ConsentState,
@@ -101,7 +101,7 @@ def consent_validate(
 ) -> None:
     """ValidationError naming each bad field, before anything is written (`sources`: those the writer may claim)."""
     errors: dict[str, list[str]] = {}
-    _choice(errors, "channel", channel, Channel.values)
+    _choice(errors, "channel", channel, ConsentChannel.values)
     _choice(errors, "purpose", purpose, Purpose.values)
     _choice(errors, "action", action, ConsentAction.values)
     _choice(errors, "source", source, sources)
@@ -243,7 +243,7 @@ def consent_confirmation_email(*, event: ConsentEvent, base_url: str | None = No
     request that recorded the grant never waits for the mail server).
     """
     email = event.contact.email
-    if event.resulting_status != ConsentStatus.PENDING or event.channel != Channel.EMAIL or not email:
+    if event.resulting_status != ConsentStatus.PENDING or event.channel != ConsentChannel.EMAIL or not email:
         return False
     enqueue_on_commit("apps.contacts.tasks.consent_confirmation_email_send", event.pk, email, base_url or "")
     return True

@@ -1,7 +1,7 @@
 """The contacts app's own sweeps during an erasure: the ledger's identifiers, imports, the admin log.
 
-`contact_erase` (services/privacy.py) calls these inside its transaction; other apps' copies are
-swept by the erase hooks they register (apps.contacts.privacy).
+`contact_erase` (services/export_erase.py) calls these inside its transaction; other apps' copies are
+swept by the erase hooks they register (apps.contacts.privacy_hooks).
 """
 
 from __future__ import annotations

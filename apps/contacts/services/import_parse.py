@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from apps.contacts.models import Channel, ConsentAction, Contact, IdentityKind, Purpose
+from apps.contacts.models import ConsentAction, ConsentChannel, Contact, IdentityKind, Purpose
 from apps.contacts.services.contacts import (
     attribute_definitions,
     contact_clean_fields,
@@ -139,7 +139,7 @@ def import_check_mapping(merchant: Merchant, headers: list[str], mapping: dict, 
     if not {"phone", "email", "whatsapp_id", "messenger_psid"} & set(used):
         errors.setdefault("mapping", []).append("Map at least one of phone, email, whatsapp_id, messenger_psid.")
     for key, value in (defaults or {}).items():
-        choices = {"consent_channel": Channel, "consent_purpose": Purpose}.get(key)
+        choices = {"consent_channel": ConsentChannel, "consent_purpose": Purpose}.get(key)
         if choices is None or value not in choices.values:
             errors.setdefault("defaults", []).append(f"“{key}={value}” is not a valid default.")
     if errors:
@@ -157,8 +157,8 @@ def _parse_consent(values: dict, defaults: dict, tz) -> dict | None:
         problems.append("consent_action: say grant or revoke")
     channel = raw["consent_channel"].lower() or defaults.get("consent_channel", "")
     purpose = raw["consent_purpose"].lower() or defaults.get("consent_purpose", Purpose.MARKETING)
-    if channel not in Channel.values:
-        problems.append(f"consent_channel: choose one of {', '.join(Channel.values)}")
+    if channel not in ConsentChannel.values:
+        problems.append(f"consent_channel: choose one of {', '.join(ConsentChannel.values)}")
     if purpose not in Purpose.values:
         problems.append(f"consent_purpose: choose one of {', '.join(Purpose.values)}")
     occurred_at = _parse_when(raw["consent_date"], tz)

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.contacts import privacy
+from apps.contacts import privacy_hooks
 from apps.contacts.models import ConsentState, Contact, ContactIdentity
 from apps.contacts.services.contacts import phone_single_timezone
 from apps.core.tenancy import ensure_same_merchant
@@ -75,6 +75,6 @@ def contact_merge(*, source: Contact, target: Contact) -> Contact:
     target.save()
     _merge_consent(source, target)
     Contact.objects.filter(merged_into=source).update(merged_into=target)
-    for hook in privacy.merge_hooks():
+    for hook in privacy_hooks.merge_hooks():
         hook(source=source, target=target)
     return target

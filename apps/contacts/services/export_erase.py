@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from django.db import transaction
 from django.utils import timezone
 
-from apps.contacts import privacy
+from apps.contacts import privacy_hooks
 from apps.contacts.models import ConsentEvent, ConsentState, Contact, ContactIdentity, Suppression
 from apps.contacts.services import erasure
 from apps.contacts.suppression import contact_identifiers
@@ -71,7 +71,7 @@ def contact_export(*, contact: Contact) -> dict:
         ],
         "consent_events": [_event_json(e) for e in events.select_related("actor").order_by("id")],
     }  # fmt: skip
-    for name, section in privacy.export_sections().items():
+    for name, section in privacy_hooks.export_sections().items():
         data[name] = section(contact)
     return data
 
@@ -97,10 +97,10 @@ def contact_erase(*, contact: Contact) -> Contact:
     identities = list(ContactIdentity.objects.filter(contact_id__in=family_ids))
     _suppress(contact.merchant_id, family, identities)
     traces = erasure.family_traces(family, identities)
-    for hook in privacy.erase_hooks():
+    for hook in privacy_hooks.erase_hooks():
         for member in family:
             hook(contact=member, traces=traces)
-    for sweep in privacy.erase_sweeps():
+    for sweep in privacy_hooks.erase_sweeps():
         sweep(merchant_id=contact.merchant_id, traces=traces)
     ContactIdentity.objects.filter(contact_id__in=family_ids).delete()
     now = timezone.now()
