@@ -38,7 +38,7 @@ from apps.contacts.serializers import (
 )
 from apps.contacts.services.consent import CALLER_SOURCES
 from apps.contacts.services.export_erase import consent_ledger_csv, contact_erase, contact_export
-from apps.contacts.services.imports import contact_import_run, contact_import_upload
+from apps.contacts.services.imports import contact_import_file
 from apps.contacts.services.merge import contact_merge
 from apps.contacts.services.settings import attribute_definition_create, keyword_create
 from apps.core import inputs
@@ -220,13 +220,11 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, MerchantV
         data, dry_run = _import_input(request), request.query_params.get("dry_run") in ("1", "true", "yes")
         upload = data.get("file")
         content = upload.read() if upload else data.get("csv", "")
-        imp = contact_import_upload(merchant=self.merchant, data=content, actor=self.acting_user,
-                                    filename=getattr(upload, "name", "") or "")  # fmt: skip
-        report = contact_import_run(contact_import=imp, mapping=data["mapping"], defaults=data.get("defaults") or {},
-                                    dry_run=dry_run, actor=self.acting_user)  # fmt: skip
+        report = contact_import_file(
+            merchant=self.merchant, data=content, filename=getattr(upload, "name", "") or "", mapping=data["mapping"],
+            defaults=data.get("defaults") or {}, dry_run=dry_run, actor=self.acting_user,
+        )  # fmt: skip
         if dry_run:
-            imp.delete()  # a preview keeps no copy of the file
-            report.import_id = None
             return Response(ImportReportSerializer(report.as_dict()).data)
         if not report.ok:
             return _import_refused(report)

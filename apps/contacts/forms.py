@@ -13,7 +13,7 @@ from apps.contacts.models import (
     KeywordKind,
     Purpose,
 )
-from apps.contacts.services.imports import import_targets
+from apps.contacts.services.import_parse import import_targets
 
 TIMEZONE_CHOICES = [("", "— from the phone, else the merchant's —")] + [
     (tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"

@@ -25,7 +25,8 @@ from apps.contacts.models import (
 )
 from apps.contacts.presenters import consent_event_sentence
 from apps.contacts.services.export_erase import consent_ledger_csv, contact_erase, contact_export
-from apps.contacts.services.imports import contact_import_run, contact_import_upload, csv_headers
+from apps.contacts.services.import_parse import csv_headers
+from apps.contacts.services.imports import contact_import_run, contact_import_upload
 from apps.contacts.services.merge import contact_merge
 from apps.contacts.services.settings import attribute_definition_create, keyword_create
 from apps.core import inputs

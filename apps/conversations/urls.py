@@ -1,28 +1,29 @@
 from django.urls import path, re_path
 
-from apps.conversations import views, widget_views
+from apps.conversations import widget_views
+from apps.conversations.views import actions, channels, composer, conversation, inbox
 
 app_name = "conversations"
 
 PUBLIC_KEY = r"(?P<public_key>[A-Za-z0-9_-]{8,64})"
 
 urlpatterns = [
-    path("", views.inbox, name="inbox"),
-    path("c/<int:conversation_id>/", views.conversation, name="conversation"),
-    path("c/<int:conversation_id>/messages/", views.messages_older, name="messages_older"),
-    path("c/<int:conversation_id>/row/", views.conversation_row, name="conversation_row"),
-    path("c/<int:conversation_id>/send/", views.message_send, name="message_send"),
-    path("c/<int:conversation_id>/composer/", views.composer, name="composer"),
-    path("c/<int:conversation_id>/template/", views.template_form, name="template_form"),
-    path("c/<int:conversation_id>/template/send/", views.template_send, name="template_send"),
-    path("c/<int:conversation_id>/m/<int:message_id>/", views.message_item, name="message_item"),
-    path("c/<int:conversation_id>/assign/", views.conversation_assign, name="assign"),
-    path("c/<int:conversation_id>/status/", views.conversation_status, name="status"),
-    path("c/<int:conversation_id>/snooze/", views.conversation_snooze, name="snooze"),
-    path("c/<int:conversation_id>/labels/", views.conversation_labels, name="labels"),
-    path("attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
-    path("channels/", views.channel_list, name="channels"),
-    path("channels/<int:channel_id>/widget/", views.widget_settings, name="widget_settings"),
+    path("", inbox.inbox, name="inbox"),
+    path("c/<int:conversation_id>/", inbox.conversation, name="conversation"),
+    path("c/<int:conversation_id>/messages/", conversation.messages_older, name="messages_older"),
+    path("c/<int:conversation_id>/row/", inbox.conversation_row, name="conversation_row"),
+    path("c/<int:conversation_id>/send/", composer.message_send, name="message_send"),
+    path("c/<int:conversation_id>/composer/", composer.composer, name="composer"),
+    path("c/<int:conversation_id>/template/", composer.template_form, name="template_form"),
+    path("c/<int:conversation_id>/template/send/", composer.template_send, name="template_send"),
+    path("c/<int:conversation_id>/m/<int:message_id>/", conversation.message_item, name="message_item"),
+    path("c/<int:conversation_id>/assign/", actions.conversation_assign, name="assign"),
+    path("c/<int:conversation_id>/status/", actions.conversation_status, name="status"),
+    path("c/<int:conversation_id>/snooze/", actions.conversation_snooze, name="snooze"),
+    path("c/<int:conversation_id>/labels/", actions.conversation_labels, name="labels"),
+    path("attachments/<int:attachment_id>/", conversation.attachment_download, name="attachment"),
+    path("channels/", channels.channel_list, name="channels"),
+    path("channels/<int:channel_id>/widget/", channels.widget_settings, name="widget_settings"),
     # Public: called from merchants' sites, authorised by the channel's public key, allowed origins and token.
     re_path(rf"^widget/{PUBLIC_KEY}\.js$", widget_views.widget_js, name="widget_js"),
     re_path(rf"^widget/{PUBLIC_KEY}/session/$", widget_views.widget_session, name="widget_session"),

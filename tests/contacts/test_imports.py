@@ -4,8 +4,16 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from apps.contacts.gate import consent_gate
-from apps.contacts.models import ConsentEvent, ConsentState, Contact, ContactIdentity, ContactImport, Suppression
-from apps.contacts.services.imports import contact_import_run, contact_import_upload
+from apps.contacts.models import (
+    ConsentEvent,
+    ConsentState,
+    Contact,
+    ContactIdentity,
+    ContactImport,
+    ContactImportStatus,
+    Suppression,
+)
+from apps.contacts.services.imports import contact_import_file, contact_import_run, contact_import_upload
 from apps.contacts.suppression import suppression_hash
 from tests.factories.contacts import AttributeDefinitionFactory, ContactFactory, grant
 
@@ -172,3 +180,18 @@ def test_a_huge_column_name_is_refused(merchant):
         contact_import_upload(merchant=merchant, data=("Phone," + "n" * 201 + "\n").encode(), filename="x.csv")
     assert caught.value.message_dict == {"file": ["A column name is longer than 200 characters."]}
     assert not ContactImport.objects.exists()
+
+
+def test_import_file_dry_run_previews_and_keeps_no_copy(merchant):
+    report = contact_import_file(
+        merchant=merchant, data=HEADER + "A,+34600111001,,,,,,,\n", filename="x.csv", mapping=MAPPING, dry_run=True
+    )
+    assert (report.dry_run, report.import_id, report.ok, report.rows) == (True, None, True, 1)
+    assert not ContactImport.objects.filter(merchant=merchant).exists()
+    assert not Contact.objects.filter(merchant=merchant).exists()
+
+
+def test_import_file_writes_and_keeps_the_import(merchant):
+    report = contact_import_file(merchant=merchant, data=HEADER + "A,+34600111001,,,,,,,\n", mapping=MAPPING)
+    imp = ContactImport.objects.get(merchant=merchant)
+    assert (report.import_id, report.created, imp.status) == (imp.pk, 1, ContactImportStatus.COMPLETED)

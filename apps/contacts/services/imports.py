@@ -21,7 +21,7 @@ from apps.contacts.models import (
 )
 from apps.contacts.services.bulk import fast_insert
 from apps.contacts.services.consent import consent_late_against, consent_next_status
-from apps.contacts.services.import_parse import (  # noqa: F401  (re-exported for views and the API)
+from apps.contacts.services.import_parse import (
     IDENTITY_TARGETS,
     MAX_REPORTED_ERRORS,
     PROFILE_TARGETS,
@@ -31,7 +31,6 @@ from apps.contacts.services.import_parse import (  # noqa: F401  (re-exported fo
     import_check_mapping,
     import_guess_mapping,
     import_parse_rows,
-    import_targets,
 )
 from apps.contacts.suppression import contact_identifiers
 from apps.merchants.models import Merchant
@@ -285,6 +284,25 @@ def contact_import_run(
         # Someone created one of these phones or ids while we wrote: nothing was written.
         report.errors = [{"line": 0, "errors": ["another change to these contacts happened meanwhile; run it again"]}]
         report.created = report.updated = report.consents = 0
+    return report
+
+
+def contact_import_file(
+    *,
+    merchant: Merchant,
+    data: bytes | str,
+    filename: str = "",
+    mapping: dict,
+    defaults: dict | None = None,
+    dry_run: bool = False,
+    actor=None,
+) -> ImportReport:
+    """Upload and run in one call (the API's import): a dry run previews and keeps no copy of the file."""
+    imp = contact_import_upload(merchant=merchant, data=data, filename=filename, actor=actor)
+    report = contact_import_run(contact_import=imp, mapping=mapping, defaults=defaults, dry_run=dry_run, actor=actor)
+    if dry_run:
+        imp.delete()
+        report.import_id = None
     return report
 
 

@@ -1,0 +1,72 @@
+"""The conversation list, and the inbox page with one conversation open."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from apps.conversations import events, forms, selectors
+from apps.conversations.views.conversation import conversation_context
+from apps.conversations.views.shared import conversation_for, inbox_members
+from apps.core.permissions import member_required
+from apps.core.roles import Capability, role_can
+
+LIST_LIMIT = 50
+
+
+@member_required(Capability.INBOX)
+@require_GET
+def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpResponse:
+    # Read the seq first: anything that happens while the page renders reaches the socket's resume.
+    last_seq = events.last_seq(merchant_id=request.merchant.pk)
+    members = inbox_members(request.merchant)
+    channels = list(selectors.channel_list(merchant=request.merchant))
+    query = request.GET.copy()
+    query.setdefault("view", "mine")
+    query.setdefault("status", "open")  # the default views show the work still to do
+    filters = forms.InboxFilterForm(query, channels=channels, members=members)
+    data = filters.cleaned_data if filters.is_valid() else {"view": "mine", "status": "open"}
+    page = selectors.conversation_list(
+        merchant=request.merchant,
+        user=request.user,
+        view=data.get("view") or "mine",
+        status=data.get("status") or None,
+        channel_id=data.get("channel"),
+        label=data.get("label") or None,
+        assignee_id=data.get("assignee"),
+        search=data.get("q") or None,
+        before=request.GET.get("before") or None,
+        limit=LIST_LIMIT,
+    )
+    more_query = query.copy()
+    more_query["before"] = page.next_cursor or ""
+    context = {
+        "filters": filters,
+        "tab": data.get("view") or "mine",
+        "rows": page.items,
+        "more_url": f"{reverse('conversations:inbox')}?{more_query.urlencode()}" if page.next_cursor else "",
+        "last_seq": last_seq,
+        "can_manage_channels": role_can(request.membership.role, Capability.SETTINGS),
+    }
+    if request.htmx and request.GET.get("before"):
+        return render(request, "conversations/_rows.html", context)
+    if request.htmx and request.htmx.target == "conversation-list":
+        return render(request, "conversations/_list.html", context)
+    if conversation_id is not None:
+        context.update(conversation_context(request, conversation_for(request, conversation_id), members))
+    return render(request, "conversations/inbox.html", context)
+
+
+@member_required(Capability.INBOX)
+@require_GET
+def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    return inbox(request, conversation_id=conversation_id)
+
+
+@member_required(Capability.INBOX)
+@require_GET
+def conversation_row(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = conversation_for(request, conversation_id)
+    return render(request, "conversations/_row.html", {"c": conversation, "tab": request.GET.get("view", "all")})
