@@ -139,16 +139,9 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     )
     def create(self, request):
         """Start a conversation with a contact (201), or get the unresolved one it already has (200)."""
-        from apps.contacts.models import Contact
-
-        data = ConversationCreateSerializer(data=request.data)
+        data = ConversationCreateSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        channel = Channel.objects.for_merchant(self.merchant).filter(pk=data.validated_data["channel"]).first()
-        contact = Contact.objects.for_merchant(self.merchant).filter(pk=data.validated_data["contact"]).first()
-        errors = {name: "no such id" for name, row in (("channel", channel), ("contact", contact)) if row is None}
-        if errors:
-            raise ValidationError(errors)
-        conversation, created = services.conversation_start(channel=channel, contact=contact)
+        conversation, created = services.conversation_start(**data.validated_data)
         row = selectors.conversation_queryset(merchant=self.merchant).get(pk=conversation.pk)
         return Response(ConversationSerializer(row).data, status=status.HTTP_201_CREATED if created else 200)
 

@@ -1,7 +1,8 @@
-"""The database side of the sockets: small synchronous reads and writes wrapped for consumers.
+"""The consumers' side of the database: the app's services and selectors wrapped for async callers.
 
-Consumers stay free of ORM code; everything here runs in a worker thread through
-`database_sync_to_async` and goes through the app's services and selectors.
+Consumers stay free of ORM code. Nothing here queries or writes itself: each database call is one
+service or selector run in a worker thread through `database_sync_to_async`; the rest are the pure
+helpers that shape frames for the sockets (event dicts, the customer-safe widget views).
 """
 
 from __future__ import annotations
@@ -10,13 +11,11 @@ import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async as _database_sync_to_async
-from django.db import IntegrityError
-from django.utils import timezone
 
-from apps.conversations import events, services, widget
-from apps.conversations.models import Channel, ChannelKind, Conversation
-
-MAX_TEXT = 4096
+from apps.conversations import events, selectors, services, widget
+from apps.conversations.models import Channel
+from apps.conversations.services import widget as widget_writes
+from apps.conversations.services.messages import MAX_TEXT
 
 
 def database_sync_to_async(fn):
@@ -62,7 +61,7 @@ def events_since(*, merchant_id: int, after_seq: int, conversation_id: int | Non
 
 @database_sync_to_async
 def conversation_exists(*, merchant_id: int, conversation_id: int) -> bool:
-    return Conversation.objects.for_merchant(merchant_id).filter(pk=conversation_id).exists()
+    return selectors.conversation_for_merchant(merchant_id=merchant_id, conversation_id=conversation_id) is not None
 
 
 @database_sync_to_async
@@ -72,23 +71,13 @@ def presence_set(*, merchant_id: int, user, status: str) -> None:
 
 @database_sync_to_async
 def conversation_mark_read(*, merchant_id: int, conversation_id: int, user) -> None:
-    conversation = Conversation.objects.for_merchant(merchant_id).filter(pk=conversation_id).first()
+    conversation = selectors.conversation_for_merchant(merchant_id=merchant_id, conversation_id=conversation_id)
     if conversation is not None:
         services.conversation_mark_read(conversation=conversation, user=user)
 
 
 # ------------------------------------------------------------------ widget
-@database_sync_to_async
-def widget_channel(*, public_key: str) -> Channel | None:
-    return widget_channel_sync(public_key=public_key)
-
-
-def widget_channel_sync(*, public_key: str) -> Channel | None:
-    return (
-        Channel.objects.select_related("merchant")
-        .filter(public_key=public_key, kind=ChannelKind.WEBCHAT, is_active=True)
-        .first()
-    )
+widget_channel = database_sync_to_async(selectors.widget_channel)
 
 
 def origin_ok(*, channel: Channel, origin: str | None) -> bool:
@@ -99,34 +88,9 @@ def visitor_from_token(*, channel: Channel, token: Any) -> widget.Visitor | None
     return widget.visitor_token_read(token=token if isinstance(token, str) else "", channel_id=channel.pk)
 
 
-def visitor_contact(*, channel: Channel, visitor_id: str):
-    from apps.contacts.models import ContactIdentity
-
-    identity = (
-        ContactIdentity.objects.for_merchant(channel.merchant_id)
-        .select_related("contact")
-        .filter(kind=ChannelKind.WEBCHAT, external_id=visitor_id)
-        .first()
-    )
-    return identity.contact if identity else None
-
-
-def visitor_conversation(*, channel: Channel, visitor_id: str) -> Conversation | None:
-    """The visitor's newest conversation on this channel; the token never names a conversation itself."""
-    contact = visitor_contact(channel=channel, visitor_id=visitor_id)
-    if contact is None:
-        return None
-    return (
-        Conversation.objects.for_merchant(channel.merchant_id)
-        .filter(channel=channel, contact=contact)
-        .order_by("-id")
-        .first()
-    )
-
-
 @database_sync_to_async
 def visitor_conversation_id(*, channel: Channel, visitor_id: str) -> int | None:
-    conversation = visitor_conversation(channel=channel, visitor_id=visitor_id)
+    conversation = selectors.visitor_conversation(channel=channel, visitor_id=visitor_id)
     return conversation.pk if conversation else None
 
 
@@ -144,48 +108,13 @@ def widget_message_problem(*, client_id: Any, text: Any) -> str | None:
     return None
 
 
-def widget_receive_sync(
-    *, channel: Channel, visitor_id: str, client_id: str, text: str, attachments: list | None = None, contact=None
-) -> tuple[Any, dict]:
-    """Store a customer's message once per client id (a resend after a reconnect is a no-op)."""
-    from apps.contacts.services import contact_resolve_identity
-    from apps.conversations.services import message_receive
-
-    if contact is None:
-        contact = contact_resolve_identity(merchant=channel.merchant, kind=ChannelKind.WEBCHAT, external_id=visitor_id)
-    provider_id = f"webchat:{client_id}"
-    try:
-        message = message_receive(
-            channel=channel,
-            contact=contact,
-            provider_message_id=provider_id,
-            kind="media" if attachments else "text",
-            body=text,
-            attachments=attachments or [],
-            received_at=timezone.now(),
-            raw={"client_id": client_id},
-        )
-    except IntegrityError:  # two sockets of the same visitor raced with one client id
-        message = None
-    duplicate = message is None
-    if message is None:
-        from apps.conversations.models import Message
-
-        message = Message.objects.filter(channel=channel, provider_message_id=provider_id).first()
-    return message, {
-        "message_id": message.pk if message else None,
-        "conversation_id": message.conversation_id if message else None,
-        "duplicate": duplicate,
-        "contact": contact,
-    }
-
-
 @database_sync_to_async
 def widget_message_receive(*, channel: Channel, visitor_id: str, client_id: str, text: str, contact=None) -> dict:
     """The ack fields; `contact` is kept by the socket so later messages skip the identity lookup."""
-    return widget_receive_sync(channel=channel, visitor_id=visitor_id, client_id=client_id, text=text, contact=contact)[
-        1
-    ]
+    _message, ack = widget_writes.widget_message_receive(
+        channel=channel, visitor_id=visitor_id, client_id=client_id, text=text, contact=contact
+    )
+    return ack
 
 
 def widget_message_view(message: dict) -> dict:
@@ -210,28 +139,7 @@ def widget_event_view(event: dict) -> dict | None:
     return {"type": "event", "seq": event["seq"], "kind": kind, "message": widget_message_view(payload)}
 
 
-@database_sync_to_async
-def widget_mark_seen(*, channel: Channel, conversation_id: int, up_to_id: int) -> int:
-    """The customer's window showed agent messages up to this id: they count as read (the inbox's read ticks)."""
-    from django.db import transaction
-
-    from apps.conversations.models import Message, MessageDirection, MessageKind, MessageStatus
-    from apps.conversations.services.messages import status_apply
-
-    with transaction.atomic():
-        rows = (
-            Message.objects.select_for_update()
-            .filter(
-                merchant_id=channel.merchant_id,
-                conversation_id=conversation_id,
-                direction=MessageDirection.OUTBOUND,
-                status__in=[MessageStatus.SENT, MessageStatus.DELIVERED],
-                id__lte=up_to_id,
-            )
-            .exclude(kind=MessageKind.NOTE)
-            .order_by("id")[:100]
-        )
-        return sum(status_apply(message=m, status=MessageStatus.READ) for m in rows)
+widget_mark_seen = database_sync_to_async(widget_writes.widget_mark_seen)
 
 
 @database_sync_to_async

@@ -18,10 +18,12 @@ from apps.conversations.models import (
     AttachmentStatus,
     CannedResponse,
     Channel,
+    ChannelKind,
     Conversation,
     ConversationStatus,
     LiveEvent,
     Message,
+    MessageKind,
 )
 from apps.core.roles import Capability
 from apps.core.selectors import DashboardCard
@@ -257,3 +259,54 @@ def attachment_stored(*, merchant, attachment_id: object) -> Attachment:
     """The merchant's downloaded file with this id; 404 when it is another merchant's or not stored (yet)."""
     stored = Attachment.objects.filter(status=AttachmentStatus.STORED).exclude(file="")
     return access_object(Attachment, merchant=merchant, pk=attachment_id, queryset=stored)
+
+
+def conversation_for_merchant(*, merchant_id: int, conversation_id: int) -> Conversation | None:
+    """The merchant's conversation with this id, or None (an id from a socket frame is never trusted)."""
+    return Conversation.objects.for_merchant(merchant_id).filter(pk=conversation_id).first()
+
+
+def widget_channel(*, public_key: str) -> Channel | None:
+    """The active web-chat channel behind a widget key, with its merchant (every widget call needs both)."""
+    return (
+        Channel.objects.select_related("merchant")
+        .filter(public_key=public_key, kind=ChannelKind.WEBCHAT, is_active=True)
+        .first()
+    )
+
+
+def visitor_contact(*, channel: Channel, visitor_id: str):
+    """The contact a widget visitor became (through the pre-chat form or a first message), or None."""
+    from apps.contacts.models import ContactIdentity
+
+    identity = (
+        ContactIdentity.objects.for_merchant(channel.merchant_id)
+        .select_related("contact")
+        .filter(kind=ChannelKind.WEBCHAT, external_id=visitor_id)
+        .first()
+    )
+    return identity.contact if identity else None
+
+
+def visitor_conversation(*, channel: Channel, visitor_id: str) -> Conversation | None:
+    """The visitor's newest conversation on this channel; the token never names a conversation itself."""
+    contact = visitor_contact(channel=channel, visitor_id=visitor_id)
+    if contact is None:
+        return None
+    return (
+        Conversation.objects.for_merchant(channel.merchant_id)
+        .filter(channel=channel, contact=contact)
+        .order_by("-id")
+        .first()
+    )
+
+
+def widget_history(*, conversation: Conversation, limit: int) -> list[Message]:
+    """The customer-visible messages of a conversation, newest `limit`, oldest first (notes never)."""
+    rows = list(
+        Message.objects.for_merchant(conversation.merchant_id)
+        .filter(conversation=conversation)
+        .exclude(kind=MessageKind.NOTE)
+        .order_by("-id")[:limit]
+    )
+    return rows[::-1]

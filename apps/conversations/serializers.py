@@ -6,6 +6,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.contacts.models import Contact
 from apps.conversations.models import (
     CannedResponse,
     Channel,
@@ -17,6 +18,7 @@ from apps.conversations.models import (
 )
 from apps.conversations.services.event_shapes import message_error
 from apps.conversations.uploads import attachments_published
+from apps.core.api.fields import MerchantPrimaryKeyField
 from apps.core.api.serializers import InputSerializer, ModelInputSerializer
 
 
@@ -98,8 +100,8 @@ class ConversationSerializer(serializers.ModelSerializer):
 
 
 class ConversationCreateSerializer(InputSerializer):
-    channel = serializers.IntegerField(min_value=1)
-    contact = serializers.IntegerField(min_value=1)
+    channel = MerchantPrimaryKeyField(queryset=Channel.objects)
+    contact = MerchantPrimaryKeyField(queryset=Contact.objects)
 
 
 class ConversationUpdateSerializer(InputSerializer):

@@ -19,21 +19,10 @@ def _countdown(retries: int) -> int:
 
 @shared_task(bind=True, acks_late=True, max_retries=5)
 def webhook_event_process_task(self, event_id: int) -> None:
-    from apps.conversations.services.inbound import webhook_event_process
+    from apps.conversations.services.maintenance import webhook_event_run
 
-    result = webhook_event_process(event_id=event_id)
-    for item in result.unmatched_statuses:
-        status_retry_task.apply_async(args=[_channel_of(event_id), item], countdown=5)
-    # Only transient failures are retried; a deterministic one (result.rejected) is already recorded on the
-    # event as failed, and running it again would fail the same way five more times.
-    if result.errors:
+    if webhook_event_run(event_id=event_id):
         raise self.retry(countdown=_countdown(self.request.retries))
-
-
-def _channel_of(event_id: int) -> int:
-    from apps.conversations.models import WebhookEvent
-
-    return WebhookEvent.objects.values_list("channel_id", flat=True).get(pk=event_id)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=STATUS_MATCH_RETRIES)

@@ -13,15 +13,15 @@ from functools import lru_cache, wraps
 from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
-from django.db import transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from apps.conversations import events, live, uploads, widget
-from apps.conversations.models import Message, MessageKind
+from apps.conversations import events, live, selectors, uploads, widget
+from apps.conversations.services import widget as widget_writes
+from apps.conversations.services.event_shapes import message_payload
 from apps.core import inputs, ratelimit
 from apps.core.body_limits import body_limit_register, limit_text, upload_over_limit
 from apps.core.downloads import download_response
@@ -52,7 +52,7 @@ def widget_endpoint(view):
     @csrf_exempt
     @wraps(view)
     def wrapped(request, public_key: str):
-        channel = live.widget_channel_sync(public_key=public_key)
+        channel = selectors.widget_channel(public_key=public_key)
         if channel is None:
             return _error(404, "not_found", "No web-chat widget with this key.")
         origin = request.headers.get("Origin", "")
@@ -127,7 +127,7 @@ def _static_text(name: str) -> str:
 @require_GET
 def widget_js(request, public_key: str):
     """The snippet's script: the widget code with this channel's endpoints baked in."""
-    if live.widget_channel_sync(public_key=public_key) is None:
+    if selectors.widget_channel(public_key=public_key) is None:
         raise Http404("No web-chat widget with this key.")
     base = request.build_absolute_uri("/").rstrip("/")
     config = {
@@ -154,8 +154,8 @@ def widget_session(request, *, channel, data: dict):
     if visitor is None:
         visitor = widget.Visitor(channel_id=channel.pk, visitor_id=widget.visitor_id_new())
     last_seq = events.last_seq(merchant_id=channel.merchant_id)  # before reading history: resume covers the rest
-    contact = live.visitor_contact(channel=channel, visitor_id=visitor.visitor_id)
-    conversation = live.visitor_conversation(channel=channel, visitor_id=visitor.visitor_id)
+    contact = selectors.visitor_contact(channel=channel, visitor_id=visitor.visitor_id)
+    conversation = selectors.visitor_conversation(channel=channel, visitor_id=visitor.visitor_id)
     return JsonResponse(
         {
             "token": widget.visitor_token_make(channel_id=channel.pk, visitor_id=visitor.visitor_id),
@@ -169,17 +169,10 @@ def widget_session(request, *, channel, data: dict):
 
 
 def _history(conversation) -> list[dict]:
-    from apps.conversations.services.event_shapes import message_payload
-
-    rows = list(
-        Message.objects.for_merchant(conversation.merchant_id)
-        .filter(conversation=conversation)
-        .exclude(kind=MessageKind.NOTE)
-        .order_by("-id")[:HISTORY_LIMIT]
-    )
+    rows = selectors.widget_history(conversation=conversation, limit=HISTORY_LIMIT)
     files = uploads.widget_file_links(channel=conversation.channel, message_ids=[m.pk for m in rows if m.attachments])
     out = []
-    for message in reversed(rows):
+    for message in rows:
         view = live.widget_message_view(json.loads(json.dumps(message_payload(message), default=str)))
         if files.get(message.pk):
             view["attachments"] = files[message.pk]
@@ -223,60 +216,28 @@ def widget_prechat(request, *, channel, data: dict):
     if errors:
         return _error(400, "invalid", "Check the highlighted fields.", errors)
     try:
-        contact = _prechat_save(request, channel=channel, visitor=visitor, cleaned=cleaned)
+        contact = widget_writes.widget_prechat_save(
+            channel=channel, visitor=visitor, cleaned=cleaned, request=_prechat_request(request)
+        )
     except ValidationError as exc:
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
         return _error(400, "invalid", "Check the highlighted fields.", fields)
     return JsonResponse({"ok": True, "contact_id": contact.pk, "consent": cleaned["consent"]})
 
 
-@transaction.atomic
-def _prechat_save(request, *, channel, visitor: widget.Visitor, cleaned: dict):
-    from apps.contacts.services import consent_record, contact_resolve_identity, contact_update
-
-    contact = contact_resolve_identity(
-        merchant=channel.merchant, kind="webchat", external_id=visitor.visitor_id, name=cleaned["name"]
+def _prechat_request(request) -> widget_writes.PrechatRequest:
+    return widget_writes.PrechatRequest(
+        base_url=request.build_absolute_uri("/"),
+        ip_address=request.META.get("REMOTE_ADDR") or None,
+        user_agent=request.headers.get("User-Agent", ""),
     )
-    if cleaned["email"] and contact.email and cleaned["email"].lower() != contact.email.lower():
-        # A consent given (or confirmed) for one address must not come to cover another one typed later.
-        raise ValidationError({"email": ["This chat already has another e-mail address; ask us here to change it."]})
-    updates = {k: cleaned[k] for k in ("name", "email") if cleaned[k]}
-    if updates:
-        contact = contact_update(contact=contact, **updates)
-    if cleaned["consent"]:
-        event = consent_record(
-            merchant=channel.merchant,
-            contact=contact,
-            channel=cleaned["consent_channel"],
-            purpose="marketing",
-            action="grant",
-            source="widget",
-            wording=cleaned["consent_wording"],
-            evidence_url=cleaned["page_url"],
-            ip_address=request.META.get("REMOTE_ADDR") or None,
-            user_agent=request.headers.get("User-Agent", "")[:500],
-            actor_label=f"Web-chat widget {channel.name}"[:200],
-            double_opt_in=widget.consent_double_opt_in(consent_channel=cleaned["consent_channel"]),
-        )
-        if event.resulting_status == "pending":
-            _confirmation_request(request, channel=channel, contact=contact, event=event)
-    return contact
-
-
-def _confirmation_request(request, *, channel, contact, event) -> None:
-    from apps.conversations.services import conversation_start
-    from apps.conversations.services.double_opt_in import consent_confirmation_ask
-
-    if event.channel == channel.kind:  # the grant is for this chat: the conversation is where to ask
-        conversation_start(channel=channel, contact=contact)
-    consent_confirmation_ask(event=event, base_url=request.build_absolute_uri("/"))
 
 
 # --------------------------------------------------------------------------- files
 @require_GET
 def widget_file(request, public_key: str, signed: str):
     """A file of the customer's conversation, by a signed path only the widget of that conversation received."""
-    channel = live.widget_channel_sync(public_key=public_key)
+    channel = selectors.widget_channel(public_key=public_key)
     attachment = uploads.widget_file_read(channel=channel, signed=signed) if channel else None
     if attachment is None:
         raise Http404("No such file.")
@@ -306,15 +267,12 @@ def widget_upload(request, *, channel, data: dict):
         return _error(400, "invalid", "id must be a UUID.", {"id": ["id must be a UUID."]})
     except ValidationError as exc:
         return _error(400, "invalid", " ".join(exc.message_dict["file"]), exc.message_dict)
-    with transaction.atomic():
-        message, result = live.widget_receive_sync(
-            channel=channel,
-            visitor_id=visitor.visitor_id,
-            client_id=client_id,
-            text=str(data.get("text") or "")[: live.MAX_TEXT],
-            attachments=[uploads.attachment_summary(upload, media_type)],
-        )
-        if not result["duplicate"]:
-            uploads.attachment_store(message=message, upload=upload, media_type=media_type)
-    result.pop("contact")
+    result = widget_writes.widget_upload_receive(
+        channel=channel,
+        visitor_id=visitor.visitor_id,
+        client_id=client_id,
+        text=str(data.get("text") or "")[: live.MAX_TEXT],
+        upload=upload,
+        media_type=media_type,
+    )
     return JsonResponse(result, status=201 if not result["duplicate"] else 200)

@@ -10,9 +10,9 @@ import pytest
 from django.core import mail
 
 from apps.contacts.models import ConsentEvent, ConsentState
-from apps.conversations import live
 from apps.conversations.models import Conversation, Message
 from apps.conversations.services.double_opt_in import consent_confirmation_request
+from apps.conversations.services.widget import widget_message_receive
 from tests.conversations.live_support import ORIGIN, visitor, webchat_channel
 from tests.factories.conversations import ConversationFactory
 
@@ -42,9 +42,7 @@ def channel(doi_merchant):
 
 
 def say(channel, visitor_id, text):
-    message, _ = live.widget_receive_sync(
-        channel=channel, visitor_id=visitor_id, client_id=str(uuid.uuid4()), text=text
-    )
+    message, _ = widget_message_receive(channel=channel, visitor_id=visitor_id, client_id=str(uuid.uuid4()), text=text)
     return message
 
 

@@ -88,7 +88,9 @@ def test_another_merchants_member_and_key_get_404(merchant, other_admin_membersh
 
 
 def test_a_file_not_stored_yet_is_404(merchant, api):
-    pending = Attachment.objects.create(merchant=merchant, message=MessageFactory(conversation__merchant=merchant), source_url="x")
+    pending = Attachment.objects.create(
+        merchant=merchant, message=MessageFactory(conversation__merchant=merchant), source_url="x"
+    )
     assert api.get(f"/api/v1/attachments/{pending.pk}/file/").status_code == 404
 
 

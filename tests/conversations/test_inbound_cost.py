@@ -17,6 +17,7 @@ from apps.conversations.services import (
     webhook_event_process,
     webhook_event_store,
 )
+from apps.conversations.services import widget as widget_writes
 from tests.conversations.live_support import visitor, webchat_channel
 from tests.factories.conversations import ChannelFactory, ConversationFactory
 
@@ -35,15 +36,17 @@ def wa_body(channel, wa_id: str, mid: str, text: str = "hola") -> bytes:
         {"field": "messages", "value": value}]}]}).encode()  # fmt: skip
 
 
-def test_web_chat_message_is_one_event_and_at_most_11_queries(merchant, django_assert_num_queries):
+def test_web_chat_message_is_one_event_and_11_queries(merchant, django_assert_num_queries):
     channel = webchat_channel(merchant)
     visitor_id, _ = visitor(channel)
-    live.widget_receive_sync(channel=channel, visitor_id=visitor_id, client_id=str(uuid.uuid4()), text="first")
+    widget_writes.widget_message_receive(
+        channel=channel, visitor_id=visitor_id, client_id=str(uuid.uuid4()), text="first"
+    )
     before = LiveEvent.objects.count()
     # identity lookup + 2 contact touches (contacts), conversation lock, message INSERT, counters UPDATE,
     # seq bump + LiveEvent INSERT, keyword table, and the savepoint pair around message_receive.
     with django_assert_num_queries(11):
-        message, _ = live.widget_receive_sync(
+        message, _ = widget_writes.widget_message_receive(
             channel=channel, visitor_id=visitor_id, client_id=str(uuid.uuid4()), text="where is my order?"
         )
     (event,) = LiveEvent.objects.all()[before:]
@@ -56,9 +59,13 @@ def test_web_chat_message_is_one_event_and_at_most_11_queries(merchant, django_a
 def test_long_messages_skip_the_keyword_lookup(merchant, django_assert_num_queries):
     channel = webchat_channel(merchant)
     visitor_id, _ = visitor(channel)
-    live.widget_receive_sync(channel=channel, visitor_id=visitor_id, client_id=str(uuid.uuid4()), text="first")
+    widget_writes.widget_message_receive(
+        channel=channel, visitor_id=visitor_id, client_id=str(uuid.uuid4()), text="first"
+    )
     with django_assert_num_queries(10):
-        live.widget_receive_sync(channel=channel, visitor_id=visitor_id, client_id=str(uuid.uuid4()), text="x" * 200)
+        widget_writes.widget_message_receive(
+            channel=channel, visitor_id=visitor_id, client_id=str(uuid.uuid4()), text="x" * 200
+        )
 
 
 def test_whatsapp_webhook_costs(merchant, django_assert_num_queries):
@@ -102,7 +109,7 @@ def test_agent_reply_is_one_event_with_the_summary(merchant):
 def test_the_summary_never_reaches_the_widget(merchant):
     channel = webchat_channel(merchant)
     visitor_id, _ = visitor(channel)
-    live.widget_receive_sync(channel=channel, visitor_id=visitor_id, client_id=str(uuid.uuid4()), text="hi")
+    widget_writes.widget_message_receive(channel=channel, visitor_id=visitor_id, client_id=str(uuid.uuid4()), text="hi")
     event = LiveEvent.objects.get()
     view = live.widget_event_view({"kind": event.kind, "seq": event.seq, "payload": event.payload})
     assert view["message"]["body"] == "hi" and "conversation" not in view["message"]

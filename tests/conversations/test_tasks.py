@@ -24,14 +24,17 @@ def test_webhook_task_processes_the_stored_event(wa_channel, post_webhook, eager
     assert Message.objects.filter(direction="inbound").count() == 1
 
 
-def test_unmatched_status_is_retried_until_the_message_exists(wa_channel, post_webhook, eager, monkeypatch):
+def test_unmatched_status_is_retried_until_the_message_exists(
+    wa_channel, post_webhook, eager, monkeypatch, django_capture_on_commit_callbacks
+):
     monkeypatch.setitem(dispatch._subscribers, StatusUpdate, [])
     scheduled = []
     monkeypatch.setattr(
         tasks.status_retry_task, "apply_async", lambda args, countdown: scheduled.append((args, countdown))
     )
     post_webhook(wa_channel, sample_bytes("whatsapp/status_delivered.json"))
-    tasks.webhook_event_process_task.apply(args=[WebhookEvent.objects.get().pk])
+    with django_capture_on_commit_callbacks(execute=True):  # the follow-up is queued after commit
+        tasks.webhook_event_process_task.apply(args=[WebhookEvent.objects.get().pk])
     [(args, countdown)] = scheduled
     assert args[0] == wa_channel.pk and countdown > 0
     message = MessageFactory(

@@ -24,11 +24,13 @@ from apps.campaigns.services.ledger import ledger_chunks, ledger_insert
 from apps.contacts import schedule
 from apps.conversations.models import Channel
 from apps.core.enqueue import enqueue_on_commit
+from apps.core.tenancy import ensure_same_merchant
 
 logger = logging.getLogger(__name__)
 
 SENDABLE_KINDS = ("whatsapp",)
 EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+CAMPAIGN_LINKS = {"channel": Channel, "template": MessageTemplate, "segment": Segment}  # checked in this order
 FIELDS = (
     "name",
     "channel",
@@ -59,13 +61,23 @@ class LaunchRefused(Exception):
         self.code, self.message = code, message
 
 
+def _foreign_links(merchant_id: int, linked: dict) -> set[str]:
+    """The names of the links that point at another merchant's rows (the one same-merchant check)."""
+    try:
+        ensure_same_merchant(merchant_id=merchant_id, **linked)
+    except ValidationError as exc:
+        return set(exc.message_dict)
+    return set()
+
+
 def _check_links(campaign: Campaign, errors: dict) -> None:
-    for name, model in (("channel", Channel), ("template", MessageTemplate), ("segment", Segment)):
-        related = getattr(campaign, name) if getattr(campaign, f"{name}_id") else None
+    linked = {name: getattr(campaign, name) if getattr(campaign, f"{name}_id") else None for name in CAMPAIGN_LINKS}
+    foreign = _foreign_links(campaign.merchant_id, linked)
+    for name, related in linked.items():
         if related is None:
             errors[name] = ["This field is required."]
-        elif related.merchant_id != campaign.merchant_id:
-            errors[name] = [f"No {model._meta.verbose_name} with this id."]
+        elif name in foreign:
+            errors[name] = [f"No {CAMPAIGN_LINKS[name]._meta.verbose_name} with this id."]
     if "channel" in errors or "template" in errors:
         return
     if campaign.channel.kind not in SENDABLE_KINDS:

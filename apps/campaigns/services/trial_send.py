@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+
 from apps.campaigns.models import Campaign
 from apps.campaigns.placeholders import template_values
 from apps.campaigns.send_body import campaign_send_body
@@ -10,6 +12,7 @@ from apps.campaigns.services.claim import CONTACT_FIELDS, whatsapp_addresses
 from apps.contacts.gate import REASON_TEXT, consent_gate, contact_identities, refusal_code
 from apps.contacts.models import Contact
 from apps.conversations.providers import get_client
+from apps.core.tenancy import ensure_same_merchant
 from apps.meta.errors import GraphError
 
 
@@ -18,8 +21,10 @@ def campaign_test_send(*, campaign: Campaign, contact: Contact) -> str:
 
     The same gate applies: a test send never reaches someone without marketing consent.
     """
-    if contact.merchant_id != campaign.merchant_id:
-        raise LaunchRefused("contact_not_found", "No contact with this id.")
+    try:
+        ensure_same_merchant(merchant_id=campaign.merchant_id, contact=contact)
+    except ValidationError:
+        raise LaunchRefused("contact_not_found", "No contact with this id.") from None
     if not campaign.template.is_sendable:
         raise LaunchRefused("template_not_approved", f"The template is {campaign.template.status}, not approved.")
     reason = consent_gate(merchant=campaign.merchant, channel=campaign.channel.kind, contact_ids=[contact.pk])[

@@ -7,7 +7,10 @@ from datetime import timedelta
 from django.utils import timezone
 
 from apps.conversations.models import LiveEvent, Message, MessageStatus, WebhookEvent, WebhookEventStatus
+from apps.conversations.services.inbound import webhook_event_process
 from apps.core.enqueue import enqueue_on_commit
+
+STATUS_RETRY_DELAY = 5  # seconds: the send that produced the provider id has usually committed by then
 
 
 def live_events_prune(*, days: int = 7, batch: int = 5000) -> int:
@@ -72,3 +75,20 @@ def messages_requeue_stuck() -> int:
     for message_id in ids:
         enqueue_on_commit("apps.conversations.tasks.message_deliver_task", message_id)
     return len(ids)
+
+
+def webhook_event_run(*, event_id: int) -> bool:
+    """Process one stored webhook and queue what it leaves for later; True when it must be run again.
+
+    A status that overtook the commit of its send is matched again in a few seconds. Only transient
+    failures ask for a run again: a deterministic one (result.rejected) is already recorded on the
+    event as failed, and running it again would fail the same way.
+    """
+    result = webhook_event_process(event_id=event_id)
+    if result.unmatched_statuses:
+        channel_id = WebhookEvent.objects.values_list("channel_id", flat=True).get(pk=event_id)
+        for item in result.unmatched_statuses:
+            enqueue_on_commit(
+                "apps.conversations.tasks.status_retry_task", channel_id, item, countdown=STATUS_RETRY_DELAY
+            )
+    return bool(result.errors)

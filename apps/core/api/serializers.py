@@ -12,7 +12,7 @@ _JSON_TYPES: tuple[tuple[type[serializers.Field], tuple[type, ...], str], ...] =
     (serializers.BooleanField, (bool,), "Must be true or false."),
     (serializers.IntegerField, (int,), "Must be an integer."),
     (serializers.FloatField, (int, float), "Must be a number."),
-    (serializers.PrimaryKeyRelatedField, (int,), "Must be an integer id."),
+    (serializers.PrimaryKeyRelatedField, (int,), "Must be an integer."),  # an id is an integer: one message
     (serializers.MultipleChoiceField, (list,), "Must be a list."),
     (serializers.CharField, (str,), "Must be a string."),
     (serializers.ChoiceField, (str,), "Must be a string."),
