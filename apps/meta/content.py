@@ -79,7 +79,7 @@ def _wa_interactive(kind: str, content: dict, metadata: dict) -> Content:
     metadata["interactive"] = content
     if content.get("type") == "nfm_reply":
         return _wa_flow_reply(_dict(content.get("nfm_reply")), metadata)
-    reply = _dict(content.get(content.get("type") or "")) or _dict(content.get("button_reply"))
+    reply = _dict(content.get(str(content.get("type") or ""))) or _dict(content.get("button_reply"))
     metadata["payload"] = str(reply.get("id") or "")
     return Content(TEXT, str(reply.get("title") or ""), metadata, keyword=metadata["payload"] or None)
 

@@ -304,6 +304,15 @@ class _Reader:
             else:
                 self.problem(index, f"{where}[{position}]", "not an object")
 
+    @staticmethod
+    def guarded(read: Callable[..., tuple[Any, Any]], *args: Any) -> tuple[Any, Any]:
+        """read(*args) -> (what it read, reason); an item no reader foresaw is a problem of that item alone,
+        as a failing item was before parsing moved here (the rest of the body is still read)."""
+        try:
+            return read(*args)
+        except Exception as exc:
+            return None, f"unreadable: {exc.__class__.__name__}: {exc}"[:300]
+
     def problem(self, index: int, where: str, reason: str) -> None:
         self.parsed.problems.append(ParseProblem(index, where, reason))
 
@@ -343,7 +352,7 @@ def _wa_messages(reader: _Reader, index: int, where: str, value: dict) -> None:
     to = text(as_dict(value.get("metadata")).get("phone_number_id"))
     names = _wa_profile_names(value)
     for item_where, item in reader.objects(value.get("messages"), index, f"{where}.messages"):
-        message, reason = wa_message(item, names)
+        message, reason = reader.guarded(wa_message, item, names)
         if message is None:
             reader.problem(index, item_where, reason)
         else:
@@ -456,10 +465,10 @@ def parse_messenger(data: dict) -> Parsed:
     for index, entry in _entries(reader, data):
         to = text(entry.get("id"))
         for where, item in reader.objects(entry.get("messaging"), index, "messaging"):
-            events, reason = messenger_item(item)
+            events, reason = reader.guarded(messenger_item, item)
             if reason:
                 reader.problem(index, where, reason)
-            for event in events:
+            for event in events or []:
                 reader.add(to, event)
     return reader.parsed
 

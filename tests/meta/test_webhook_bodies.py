@@ -482,3 +482,26 @@ def test_a_messenger_echo_and_an_unknown_item_are_unhandled_and_a_delivery_names
         StatusUpdate("m_1", "delivered", at),
         Watermark(FB_PSID, "delivered", at),
     ]
+
+
+def test_an_item_no_reader_foresaw_is_a_problem_of_that_item_alone(monkeypatch):
+    from apps.meta import webhooks
+
+    def broken(item, names):
+        raise TypeError("unhashable type: 'list'")
+
+    monkeypatch.setattr(webhooks, "wa_message", broken)
+    body = sample("whatsapp/inbound_text.json")
+    body["entry"][0]["changes"][0]["value"]["statuses"] = [{"id": "wamid.s", "status": "read"}]
+    parsed = parse_whatsapp(body)
+    assert [routed.event.message_id for routed in parsed.events] == ["wamid.s"]
+    assert parsed.problems == [
+        ParseProblem(0, "changes[0].value.messages[0]", "unreadable: TypeError: unhashable type: 'list'")
+    ]
+
+
+def test_an_interactive_type_of_the_wrong_json_type_reads_as_a_button_reply():
+    item = {"from": WA_CUSTOMER, "id": "wamid.i", "timestamp": "1", "type": "interactive",
+            "interactive": {"type": ["x"], "button_reply": {"id": "b", "title": "B"}}}  # fmt: skip
+    [routed] = parse_whatsapp(_messages_body(item)).events
+    assert (routed.event.content.body, routed.event.content.keyword) == ("B", "b")
