@@ -7,8 +7,6 @@ valid one) and one INSERT of the exact body; a Celery task does the rest.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 
 from django.db import transaction
@@ -19,19 +17,11 @@ from django.views.decorators.http import require_http_methods
 
 from apps.conversations.models import Channel, ChannelKind
 from apps.conversations.services.inbound import webhook_body_read, webhook_event_store
+from apps.meta import signature
 
 logger = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Hub-Signature-256"
 MAX_CHALLENGE = 256
-
-
-def signature_valid(*, body: bytes, header: str, secret: str) -> bool:
-    """HMAC-SHA256 of the raw body with the app secret, compared in constant time."""
-    if not secret or not header.startswith("sha256="):
-        return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
 
 
 def _channel(kind: str, channel_id: int) -> Channel | None:
@@ -55,10 +45,10 @@ def _handshake(request: HttpRequest, channel: Channel) -> HttpResponse:
 
 def _receive(request: HttpRequest, channel: Channel) -> HttpResponse:
     body = request.body
-    header = request.headers.get(SIGNATURE_HEADER, "")
+    header = request.headers.get(signature.HEADER, "")
     if not header:
         return HttpResponse("missing signature", status=401, content_type="text/plain")
-    if not signature_valid(body=body, header=header, secret=channel.app_secret):
+    if not signature.signature_valid(body=body, header=header, secret=channel.app_secret):
         logger.warning("conversations.webhook_bad_signature", extra={"channel_id": channel.pk})
         return HttpResponseForbidden("bad signature", content_type="text/plain")
     data, problem = webhook_body_read(body)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from apps.core import inputs
-from apps.meta.webhooks import as_dict as _dict
-from apps.meta.webhooks import as_list as _list
+from apps.meta.values import as_dict as _dict
+from apps.meta.values import as_list as _list
 
 TEXT, MEDIA = "text", "media"
 WA_MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
@@ -79,7 +79,7 @@ def _wa_interactive(kind: str, content: dict, metadata: dict) -> Content:
     metadata["interactive"] = content
     if content.get("type") == "nfm_reply":
         return _wa_flow_reply(_dict(content.get("nfm_reply")), metadata)
-    reply = _dict(content.get(content.get("type") or "")) or _dict(content.get("button_reply"))
+    reply = _dict(content.get(str(content.get("type") or ""))) or _dict(content.get("button_reply"))
     metadata["payload"] = str(reply.get("id") or "")
     return Content(TEXT, str(reply.get("title") or ""), metadata, keyword=metadata["payload"] or None)
 
@@ -190,3 +190,31 @@ def messenger_location(payload: dict) -> dict | None:
 def location_body(location: dict, label: str = "") -> str:
     prefix = f"📍 {label} " if label else "📍 "
     return f"{prefix}({location['latitude']}, {location['longitude']}) {location['url']}"
+
+
+def messenger_message_content(message: dict) -> Content:
+    """The content of one Messenger `message`: its text, attachments (a location is data, not a file) and a
+    quick reply's payload, which is what the keyword engine reads."""
+    attachments, metadata, body = [], {}, str(message.get("text") or "")
+    for attachment in map(_dict, _list(message.get("attachments"))):
+        payload = _dict(attachment.get("payload"))
+        location = messenger_location(payload)
+        if location is not None:
+            metadata["location"] = location
+            body = body or location_body(location, str(attachment.get("title") or ""))
+        elif payload.get("url"):
+            attachments.append(
+                {"type": str(attachment.get("type") or "file"), "source_url": str(payload["url"]), "status": "pending"}
+            )
+    quick_reply = _dict(message.get("quick_reply"))
+    if quick_reply:
+        metadata["payload"] = str(quick_reply.get("payload") or "")
+    keyword = metadata.get("payload") or ("" if "location" in metadata else None)
+    return Content(MEDIA if attachments else TEXT, body, metadata, attachments, keyword=keyword)
+
+
+def messenger_postback_content(postback: dict) -> Content:
+    """A tapped button: its title is what the person saw, its payload what the keyword engine reads."""
+    payload = str(postback.get("payload") or "")
+    metadata = {"payload": payload, "postback": True}
+    return Content(TEXT, str(postback.get("title") or ""), metadata, [], keyword=payload or None)

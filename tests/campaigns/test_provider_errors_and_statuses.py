@@ -11,7 +11,8 @@ from apps.campaigns.services import (
 )
 from apps.contacts.models import ConsentEvent, ConsentState
 from apps.meta import dispatch
-from apps.meta.webhooks import StatusUpdate, TemplateReview, seconds, wa_template_review
+from apps.meta.values import seconds
+from apps.meta.webhooks import StatusUpdate, TemplateReview, wa_template_review
 from tests.samples import sample
 
 pytestmark = pytest.mark.django_db(transaction=True)

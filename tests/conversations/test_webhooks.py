@@ -31,6 +31,7 @@ from tests.samples import (
     WA_TEMPLATE,
     WA_TEXT_ID,
     WA_TEXT_TIMESTAMP,
+    sample,
     sample_bytes,
 )
 
@@ -353,6 +354,19 @@ def test_odd_shapes_never_crash(post_webhook, wa_channel, payload):
     assert post_webhook(wa_channel, payload).status_code == 200
     process_all()
     assert WebhookEvent.objects.get().status in (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED)
+
+
+def test_a_malformed_message_is_noted_on_the_event_and_the_good_one_beside_it_is_stored(post_webhook, wa_channel):
+    body = sample("whatsapp/inbound_text.json")
+    messages = body["entry"][0]["changes"][0]["value"]["messages"]
+    messages.insert(0, {"from": WA_CUSTOMER, "type": "text", "text": {"body": "no id"}})
+    post_webhook(wa_channel, body)
+    result = webhook_event_process(event_id=WebhookEvent.objects.get().pk)
+    event = WebhookEvent.objects.get()
+    assert (result.messages, result.errors, result.rejected) == (1, [], [])
+    assert (event.status, event.attempts) == (WebhookEventStatus.PROCESSED, 1)  # processed: never retried
+    assert event.error == "entry 0: changes[0].value.messages[0]: a message without an id"
+    assert list(Message.objects.values_list("provider_message_id", flat=True)) == [WA_TEXT_ID]
 
 
 # --------------------------------------------------------------------------- statuses

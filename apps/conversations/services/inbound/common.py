@@ -16,7 +16,7 @@ from apps.conversations.services.delivery import consent_revoke_for_error
 from apps.conversations.services.messages import status_apply
 from apps.core import inputs
 from apps.meta import errors
-from apps.meta.webhooks import STATUSES, StatusUpdate
+from apps.meta.webhooks import STATUSES, ParseProblem, StatusUpdate
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class ProcessResult:
     erased_people: int = 0  # items about an erased person, left unapplied (their stored copy is pruned)
     errors: list[str] = field(default_factory=list)  # transient: the task retries the event
     rejected: list[str] = field(default_factory=list)  # deterministic: kept on the event, never retried
+    problems: list[str] = field(default_factory=list)  # parts not in Meta's shape: noted on the event, never retried
 
 
 def safely(result: ProcessResult, what: str, fn: Callable, *args) -> None:
@@ -59,6 +60,14 @@ def safely(result: ProcessResult, what: str, fn: Callable, *args) -> None:
     except Exception as exc:
         logger.exception("conversations.webhook_item_rejected", extra={"item": what})
         result.rejected.append(_describe(what, exc))
+
+
+def problems_record(result: ProcessResult, problems: list[ParseProblem]) -> None:
+    """A part of the body that is not Meta's shape reads the same way on every run: it is noted on the event
+    and never retried, and the readable parts beside it are applied all the same."""
+    for problem in problems:
+        logger.warning("conversations.webhook_entry_unreadable", extra={"problem": str(problem)[:500]})
+        result.problems.append(str(problem)[:500])
 
 
 def _describe(what: str, exc: BaseException) -> str:

@@ -10,6 +10,7 @@ from apps.conversations.services.erasure import webhook_event_forget_erased
 from apps.conversations.services.inbound import messenger, whatsapp
 from apps.conversations.services.inbound.common import ProcessResult
 from apps.core import inputs
+from apps.meta.webhooks import wa_status
 
 PROCESSORS = {ChannelKind.WHATSAPP: whatsapp.process, ChannelKind.MESSENGER: messenger.process}
 
@@ -40,7 +41,8 @@ def webhook_body_read(body: bytes | str) -> tuple[dict | None, str]:
 
 def webhook_event_process(*, event_id: int) -> ProcessResult:
     """Process every item of a stored event. An item that fails marks the event `failed` with the reason;
-    `result.errors` (transient) asks the caller to retry, `result.rejected` (deterministic) does not."""
+    `result.errors` (transient) asks the caller to retry, `result.rejected` (deterministic) does not, nor do
+    `result.problems` (parts of the body not in Meta's shape, kept in the event's error)."""
     event = WebhookEvent.objects.select_related("channel__merchant").get(pk=event_id)
     result = ProcessResult()
     data, problem = webhook_body_read(event.body)
@@ -53,7 +55,8 @@ def webhook_event_process(*, event_id: int) -> ProcessResult:
         processor(event.channel, data, result)
     failures = result.errors + result.rejected
     status = WebhookEventStatus.FAILED if failures else WebhookEventStatus.PROCESSED
-    _finish(event, result, status, "\n".join(failures))
+    # A part Meta did not shape as documented fails no item: the event is processed, the reason kept with it.
+    _finish(event, result, status, "\n".join(failures + result.problems))
     # Only statuses, and what Meta reports about an erased person, name someone without resolving them to a
     # live contact (a sender always is one); a failed event is replayed first, since it may be a returning
     # person's.
@@ -76,5 +79,5 @@ def status_retry(*, channel_id: int, item: dict) -> bool:
     channel = Channel.objects.select_related("merchant").get(pk=channel_id)
     result = ProcessResult()
     with transaction.atomic():
-        whatsapp.status(channel, item, result)
+        whatsapp.status(channel, wa_status(item), result)
     return not result.unmatched_statuses

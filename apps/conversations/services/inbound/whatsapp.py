@@ -1,8 +1,9 @@
-"""WhatsApp Cloud API webhooks: messages (and the items that change earlier ones), statuses,
-marketing preferences and template reviews.
+"""WhatsApp Cloud API webhooks applied: messages (and the items that change earlier ones), statuses,
+marketing preferences and template reviews. `apps.meta.webhooks.parse_whatsapp` reads the body; this
+module only applies its typed events.
 
-A sender is identified by `from` (the wa_id, digits of the number) and, since Meta's 2026 change, by
-`from_user_id` (a business-scoped user id); a user who hides their number sends the user id alone.
+A sender is identified by the wa_id (digits of the number) and, since Meta's 2026 change, by a
+business-scoped user id; a user who hides their number sends the user id alone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from apps.contacts.selectors import person_erased
 from apps.conversations.models import Channel, ChannelKind
 from apps.conversations.services.inbound.common import (
     ProcessResult,
+    problems_record,
     safely,
     sender_contact,
     status_to_message,
@@ -26,37 +28,23 @@ from apps.conversations.services.message_changes import (
 )
 from apps.conversations.services.messages import message_receive
 from apps.meta import dispatch, webhooks
-from apps.meta.content import wa_message_content
-from apps.meta.webhooks import as_dict, as_list, seconds
+from apps.meta.webhooks import InboundMessage, PreferenceChange, StatusUpdate
 
 logger = logging.getLogger(__name__)
 
-NUMBER_CHANGES = ("customer_changed_number", "user_changed_number")  # Meta's older and current names
-
 
 def process(channel: Channel, data: dict, result: ProcessResult) -> None:
-    for entry in as_list(data.get("entry")):
-        for change in as_list(as_dict(entry).get("changes")):
-            change = as_dict(change)
-            kind, value = change.get("field"), as_dict(change.get("value"))
-            if kind == "messages":
-                _messages(_channel_for(channel, value), value, result)
-            elif kind == "user_preferences":
-                _preferences(_channel_for(channel, value), value, result)
-            elif kind == "message_template_status_update":
-                safely(result, "template_status", _template_status, channel, value)
-                result.template_updates += 1
-            elif kind == "template_category_update":
-                safely(result, "template_category", _template_category, channel, value)
-                result.template_updates += 1
-            else:
-                result.ignored += 1
-                logger.info("conversations.webhook_ignored", extra={"field": str(kind)[:50]})
+    parsed = webhooks.parse_whatsapp(data)
+    problems_record(result, parsed.problems)
+    channels: dict[str, Channel | None] = {}
+    for to, event in parsed.events:
+        if to not in channels:
+            channels[to] = _channel_for(channel, to)
+        _apply(channels[to], event, result)
 
 
-def _channel_for(channel: Channel, value: dict) -> Channel | None:
+def _channel_for(channel: Channel, number: str) -> Channel | None:
     """One Meta app posts for all its numbers: route each value to the merchant's channel for its number."""
-    number = str(as_dict(value.get("metadata")).get("phone_number_id") or "")
     if not number or number == channel.phone_number_id:
         return channel
     return (
@@ -66,55 +54,45 @@ def _channel_for(channel: Channel, value: dict) -> Channel | None:
     )
 
 
+def _apply(channel: Channel | None, event: webhooks.Event, result: ProcessResult) -> None:
+    if isinstance(event, webhooks.Unhandled | webhooks.AccountUpdate):
+        result.ignored += 1
+        field = "account_update" if isinstance(event, webhooks.AccountUpdate) else event.field
+        logger.info("conversations.webhook_ignored", extra={"field": field[:50]})
+    elif isinstance(event, webhooks.ErrorReport):
+        logger.warning("conversations.whatsapp_error", extra={"error": event.detail})
+    elif channel is None:  # a number of the app that is no channel of this merchant
+        result.ignored += 1
+    elif isinstance(event, InboundMessage):
+        safely(result, f"message {event.message_id}", _MESSAGE_KINDS.get(event.kind, _message), channel, event, result)
+    elif isinstance(event, StatusUpdate):
+        safely(result, f"status {event.message_id}", status, channel, event, result)
+    elif isinstance(event, PreferenceChange):
+        _preference_item(channel, event, result)
+    elif isinstance(event, webhooks.TemplateReview):
+        safely(result, "template_status", _template_review, channel, event)
+        result.template_updates += 1
+    elif isinstance(event, webhooks.TemplateCategoryChange):
+        safely(result, "template_category", _template_category, channel, event)
+        result.template_updates += 1
+
+
 def identities_of(wa_id: str, user_id: str) -> list[tuple[str, str]]:
     """The sender's ids, the number first: it is what an imported contact is known by."""
     ids = [(IdentityKind.WHATSAPP, wa_id)] if wa_id else []
     return ids + ([(IdentityKind.WHATSAPP_USER, user_id)] if user_id else [])
 
 
-def _profile_names(value: dict) -> dict[str, str]:
-    names = {}
-    for card in map(as_dict, as_list(value.get("contacts"))):
-        name = str(as_dict(card.get("profile")).get("name") or "")
-        for key in ("wa_id", "user_id"):
-            if card.get(key):
-                names[str(card[key])] = name
-    return names
-
-
-def _messages(channel: Channel | None, value: dict, result: ProcessResult) -> None:
-    if channel is None:
-        result.ignored += 1
-        return
-    names = _profile_names(value)
-    for item in map(as_dict, as_list(value.get("messages"))):
-        safely(result, f"message {item.get('id')}", _message, channel, item, names, result)
-    for item in map(as_dict, as_list(value.get("statuses"))):
-        safely(result, f"status {item.get('id')}", status, channel, item, result)
-    for error in as_list(value.get("errors")):
-        logger.warning("conversations.whatsapp_error", extra={"error": str(error)[:500]})
-
-
-def _message(channel: Channel, item: dict, names: dict, result: ProcessResult) -> None:
-    wa_id, user_id = str(item.get("from") or ""), str(item.get("from_user_id") or "")
-    provider_id, kind = str(item.get("id") or ""), str(item.get("type") or "")
-    identities = identities_of(wa_id, user_id)
-    if not identities or not provider_id:
-        result.ignored += 1
-        return
-    handler = _CHANGES.get(kind)
-    if handler is not None:
-        handler(channel, item, identities, result)
-        return
-    content = wa_message_content(item)
+def _message(channel: Channel, event: InboundMessage, result: ProcessResult) -> None:
+    content = event.content
     message = message_receive(
         channel=channel,
-        contact=sender_contact(channel, identities, names.get(wa_id) or names.get(user_id, "")),
-        provider_message_id=provider_id,
+        contact=sender_contact(channel, identities_of(event.wa_id, event.user_id), event.profile_name),
+        provider_message_id=event.message_id,
         kind=content.kind,
         body=content.body,
         attachments=content.attachments,
-        received_at=seconds(item.get("timestamp")),
+        received_at=event.timestamp,
         metadata=content.metadata,
         keyword_text=content.keyword,
     )
@@ -122,73 +100,67 @@ def _message(channel: Channel, item: dict, names: dict, result: ProcessResult) -
     result.duplicates += message is None
 
 
-def _reaction(channel: Channel, item: dict, identities, result: ProcessResult) -> None:
-    reaction = as_dict(item.get("reaction"))
+def _reaction(channel: Channel, event: InboundMessage, result: ProcessResult) -> None:
     message = message_reaction_set(
-        channel=channel,
-        provider_message_id=str(reaction.get("message_id") or ""),
-        emoji=str(reaction.get("emoji") or ""),
-        at=seconds(item.get("timestamp")),
+        channel=channel, provider_message_id=event.target_id, emoji=event.emoji, at=event.timestamp
     )
-    _count_update(result, message, "reaction", item)
+    _count_update(result, message, event)
 
 
-def _edit(channel: Channel, item: dict, identities, result: ProcessResult) -> None:
-    edit = as_dict(item.get("edit"))
-    content = wa_message_content(as_dict(edit.get("message")))
+def _edit(channel: Channel, event: InboundMessage, result: ProcessResult) -> None:
     message = message_edit_apply(
         channel=channel,
-        provider_message_id=str(edit.get("original_message_id") or ""),
-        edit_id=str(item.get("id")),
-        body=content.body,
-        at=seconds(item.get("timestamp")),
+        provider_message_id=event.target_id,
+        edit_id=event.message_id,
+        body=event.content.body,
+        at=event.timestamp,
     )
-    _count_update(result, message, "edit", item)
+    _count_update(result, message, event)
 
 
-def _count_update(result: ProcessResult, message, kind: str, item: dict) -> None:
+def _count_update(result: ProcessResult, message, event: InboundMessage) -> None:
     if message is None:  # it points at a message we never stored (sent before the channel was connected)
         result.ignored += 1
-        logger.info("conversations.whatsapp_change_unmatched", extra={"kind": kind, "id": str(item.get("id"))})
+        logger.info("conversations.whatsapp_change_unmatched", extra={"kind": event.kind, "id": event.message_id})
     else:
         result.updates += 1
 
 
-def _system(channel: Channel, item: dict, identities, result: ProcessResult) -> None:
+def _system(channel: Channel, event: InboundMessage, result: ProcessResult) -> None:
     """A number or security-code change, noted in the conversation (internal). Meta sends it, not the
     person: about someone erased it brings nobody back."""
+    identities = identities_of(event.wa_id, event.user_id)
     if _erased(channel, identities):
         result.erased_people += 1
         logger.info("conversations.notice_of_erased_person", extra={"channel_id": channel.pk})
         return
-    system = as_dict(item.get("system"))
-    notice = str(system.get("type") or "")
+    change = event.identity_change
     note = conversation_system_note(
         channel=channel,
-        contact=_notice_contact(channel, system, identities),
-        provider_message_id=str(item.get("id")),
-        body=str(system.get("body") or f"WhatsApp notice: {notice or 'system'}"),
-        at=seconds(item.get("timestamp")),
-        metadata={"wa_type": "system", "system": system, "identity": as_dict(item.get("identity"))},
+        contact=_notice_contact(channel, change, identities),
+        provider_message_id=event.message_id,
+        body=change.body,
+        at=event.timestamp,
+        metadata={"wa_type": "system", "system": change.system, "identity": change.identity},
     )
     result.updates += note is not None
     result.duplicates += note is None
 
 
-def _notice_contact(channel: Channel, system: dict, identities: list[tuple[str, str]]):
+def _notice_contact(channel: Channel, change: webhooks.IdentityChange, identities: list[tuple[str, str]]):
     """The notice's contact; a new number moves its identity first. Redelivered, the old number is no longer
     anyone's: the contact is found by the new one (resolving the old would create a stale duplicate)."""
     from apps.contacts.services import contact_identity_move
 
-    new_wa_id = str(system.get("new_wa_id") or system.get("wa_id") or "")
     old_kind, old_wa_id = identities[0]
-    if system.get("type") not in NUMBER_CHANGES or not new_wa_id or old_kind != IdentityKind.WHATSAPP:
+    if not change.number_changed or old_kind != IdentityKind.WHATSAPP:
         return sender_contact(channel, identities)
+    new_wa_id = change.new_wa_id
     moved = contact_identity_move(merchant=channel.merchant, kind=IdentityKind.WHATSAPP, old=old_wa_id, new=new_wa_id)
     return moved or sender_contact(channel, [(IdentityKind.WHATSAPP, new_wa_id), *identities[1:]])
 
 
-_CHANGES = {"reaction": _reaction, "edit": _edit, "system": _system}
+_MESSAGE_KINDS = {webhooks.REACTION: _reaction, webhooks.EDIT: _edit, webhooks.SYSTEM: _system}
 
 
 def _erased(channel: Channel, identities: list[tuple[str, str]]) -> bool:
@@ -198,31 +170,24 @@ def _erased(channel: Channel, identities: list[tuple[str, str]]) -> bool:
 
 
 # --------------------------------------------------------------------------- statuses
-def status(channel: Channel, item: dict, result: ProcessResult) -> None:
-    update = webhooks.wa_status(item)
+def status(channel: Channel, update: StatusUpdate, result: ProcessResult) -> None:
     handled = dispatch.claimed(update, channel=channel)
     matched = status_to_message(channel, update)
     result.statuses += 1
     if not matched and not handled:
-        result.unmatched_statuses.append(item)
+        result.unmatched_statuses.append(update.raw)
 
 
 # --------------------------------------------------------------------------- preferences and templates
-def _preferences(channel: Channel | None, value: dict, result: ProcessResult) -> None:
-    if channel is None:
+def _preference_item(channel: Channel, change: PreferenceChange, result: ProcessResult) -> None:
+    if not change.marketing:
         result.ignored += 1
         return
-    for change in map(webhooks.wa_preference, map(as_dict, as_list(value.get("user_preferences")))):
-        if not change.marketing:
-            result.ignored += 1
-            continue
-        safely(
-            result, f"user_preference {change.wa_id or change.user_id or None}", _preference, channel, change, result
-        )
-        result.preferences += 1
+    safely(result, f"user_preference {change.wa_id or change.user_id or None}", _preference, channel, change, result)
+    result.preferences += 1
 
 
-def _preference(channel: Channel, change: webhooks.PreferenceChange, result: ProcessResult) -> None:
+def _preference(channel: Channel, change: PreferenceChange, result: ProcessResult) -> None:
     from apps.contacts.models import ConsentEvent
     from apps.contacts.services import consent_record
 
@@ -255,12 +220,11 @@ def _preference(channel: Channel, change: webhooks.PreferenceChange, result: Pro
     )
 
 
-def _template_status(channel: Channel, value: dict) -> None:
-    dispatch.publish(webhooks.wa_template_review(value), merchant=channel.merchant)
+def _template_review(channel: Channel, review: webhooks.TemplateReview) -> None:
+    dispatch.publish(review, merchant=channel.merchant)
 
 
-def _template_category(channel: Channel, value: dict) -> None:
-    change = webhooks.wa_template_category(value)
+def _template_category(channel: Channel, change: webhooks.TemplateCategoryChange) -> None:
     if not change.completed:
         logger.info("conversations.template_category_announced", extra={"template": change.name})
         return
