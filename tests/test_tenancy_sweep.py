@@ -33,7 +33,7 @@ from apps.core.sockets import CLOSE_FORBIDDEN
 from apps.core.tenancy import MerchantOwned
 from portal.asgi import application
 from portal.routing import agent_websocket_urlpatterns, widget_websocket_urlpatterns
-from tests.conversations.live_support import TIMEOUT, memory_layer, session_cookie  # noqa: F401 - fixture
+from tests.conversations.live_support import TIMEOUT, session_cookie
 from tests.factories.merchants import MembershipFactory, MerchantFactory, api_key_for
 
 SECRET = "SWEEP-SECRET"
@@ -186,7 +186,7 @@ async def _close_code(path: str, cookie: str) -> int | None:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_another_merchants_ids_close_every_websocket_4403(memory_layer):  # noqa: F811
+async def test_another_merchants_ids_close_every_websocket_4403():
     builders, _ = _socket_registries()
     owner = await sync_to_async(MerchantFactory)(name=f"{SECRET} Owner", slug="sweep-owner")
     intruder = await sync_to_async(MerchantFactory)(name="Intruder", slug="intruder")
