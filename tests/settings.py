@@ -27,6 +27,10 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"api_key": "100000/min"}  # noqa: F405
 REST_FRAMEWORK["TEST_REQUEST_DEFAULT_FORMAT"] = "json"  # noqa: F405  (the API reads JSON bodies; uploads say multipart)
+if not IS_POSTGRES:  # noqa: F405
+    # Django's SQLite test database is in memory unless named, and then --reuse-db has nothing to
+    # keep: every worker would run all migrations on every run. A file in the worker's var/ is kept.
+    DATABASES["default"]["TEST"] = {"NAME": VAR_DIR / "test-charla.sqlite3"}  # noqa: F405
 if IS_POSTGRES:  # noqa: F405
     # Each pytest-xdist worker gets its own test database; a pool per worker is not needed.
     DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405
