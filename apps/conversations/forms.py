@@ -34,6 +34,7 @@ class ComposerForm(forms.Form):
     text = forms.CharField(max_length=4096, required=False, widget=forms.Textarea(attrs={"rows": 3}))
     is_note = forms.BooleanField(required=False, label="Private note (only agents see it)")
     attachment = forms.FileField(required=False)
+    media_type = ""  # what the attachment was validated as (image, audio, video, document)
 
     def clean_attachment(self):
         upload = self.cleaned_data.get("attachment")

@@ -276,3 +276,17 @@ def test_privacy_hooks_and_dashboard_are_registered_at_startup():
     assert webhook_events_redact in privacy_hooks.erase_sweeps()
     assert privacy_merge in privacy_hooks.merge_hooks()
     assert selectors.dashboard_cards in _dashboard_providers
+
+
+def test_composer_send_expands_only_an_exact_canned_shortcut(merchant):
+    from apps.conversations.models import CannedResponse, Message
+    from apps.conversations.services import composer_send
+    from tests.factories.conversations import ConversationFactory
+
+    conversation = ConversationFactory(merchant=merchant)
+    CannedResponse.objects.create(merchant=merchant, shortcut="hours", body="We open 9 to 18.")
+    note = composer_send(conversation=conversation, author=None, text="/hours", is_note=True)
+    assert note.body == "We open 9 to 18."
+    assert composer_send(conversation=conversation, author=None, text="/unknown", is_note=True).body == "/unknown"
+    assert composer_send(conversation=conversation, author=None, text="/hours now", is_note=True).body == "/hours now"
+    assert Message.objects.filter(conversation=conversation).count() == 3

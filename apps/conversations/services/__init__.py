@@ -7,6 +7,7 @@ from apps.conversations.services.channels import (
     channel_update,
     channel_widget_settings_update,
 )
+from apps.conversations.services.composer import composer_send
 from apps.conversations.services.conversations import (
     conversation_assign,
     conversation_for_inbound,
@@ -35,6 +36,7 @@ __all__ = [
     "channel_delete",
     "channel_update",
     "channel_widget_settings_update",
+    "composer_send",
     "conversation_assign",
     "conversation_for_inbound",
     "conversation_mark_read",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -12,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.conversations import forms, policy, selectors, services, uploads
-from apps.conversations.models import CannedResponse, ChannelKind, Conversation
+from apps.conversations.models import ChannelKind, Conversation
 from apps.conversations.views.shared import back_to, conversation_for, error_text
 from apps.core.body_limits import body_limited
 from apps.core.permissions import member_required
@@ -80,19 +79,15 @@ def message_send(request: HttpRequest, conversation_id: int) -> HttpResponse:
     form = forms.ComposerForm(request.POST, request.FILES)
     block, sent = None, False
     if form.is_valid():
-        text = _expand_canned(request.merchant, form.cleaned_data["text"])
         try:
-            with transaction.atomic():
-                upload = form.cleaned_data.get("attachment")
-                message = services.message_send(
-                    conversation=conversation,
-                    author=request.user,
-                    text=text,
-                    is_note=form.cleaned_data["is_note"],
-                    attachments=[uploads.attachment_summary(upload, form.media_type)] if upload else None,
-                )
-                if upload:
-                    uploads.attachment_store(message=message, upload=upload, media_type=form.media_type)
+            services.composer_send(
+                conversation=conversation,
+                author=request.user,
+                text=form.cleaned_data["text"],
+                is_note=form.cleaned_data["is_note"],
+                upload=form.cleaned_data.get("attachment"),
+                media_type=form.media_type,
+            )
         except policy.PolicyRefused as exc:
             block = _block(conversation, exc.code, exc.message)
         except ValidationError as exc:
@@ -106,16 +101,6 @@ def message_send(request: HttpRequest, conversation_id: int) -> HttpResponse:
         return back_to(conversation)
     context = {"conversation": conversation, "composer": form, "send_block": block or send_block(conversation)}
     return render(request, "conversations/_composer.html", context, status=200 if sent else 422)
-
-
-def _expand_canned(merchant, text: str) -> str:
-    """A message that is exactly `/shortcut` becomes the canned response (the script expands as you type)."""
-    stripped = text.strip()
-    if stripped.startswith("/") and " " not in stripped:
-        canned = CannedResponse.objects.for_merchant(merchant).filter(shortcut=stripped[1:]).first()
-        if canned:
-            return canned.body
-    return text
 
 
 @member_required(Capability.INBOX)
