@@ -13,10 +13,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.conversations.models import Channel, Message, MessageDirection
 from apps.conversations.services.delivery import consent_revoke_for_error
-from apps.conversations.services.messages import status_apply
+from apps.conversations.services.messages import message_receive, status_apply
 from apps.core import inputs
 from apps.meta import errors
-from apps.meta.webhooks import STATUSES, ParseProblem, StatusUpdate
+from apps.meta.webhooks import STATUSES, InboundMessage, ParseProblem, StatusUpdate
 
 logger = logging.getLogger(__name__)
 
@@ -101,3 +101,19 @@ def status_to_message(channel: Channel, update: StatusUpdate) -> bool:
         # Meta usually reports 131050 asynchronously, in a failed status rather than in the send answer.
         consent_revoke_for_error(message_id=message.pk, code=number)
     return True
+
+
+def inbound_store(channel: Channel, contact, event: InboundMessage) -> Message | None:
+    """Store what a person sent, the same way for every provider; None when it was already stored."""
+    content = event.content
+    return message_receive(
+        channel=channel,
+        contact=contact,
+        provider_message_id=event.message_id,
+        kind=content.kind,
+        body=content.body,
+        attachments=content.attachments,
+        received_at=event.timestamp,
+        metadata=content.metadata,
+        keyword_text=content.keyword,
+    )

@@ -14,12 +14,13 @@ from apps.conversations.models import Channel, ChannelKind, Conversation
 from apps.conversations.providers import get_client
 from apps.conversations.services.inbound.common import (
     ProcessResult,
+    inbound_store,
     problems_record,
     safely,
     sender_contact,
     status_to_message,
 )
-from apps.conversations.services.messages import message_receive, messages_mark_until
+from apps.conversations.services.messages import messages_mark_until
 from apps.meta import dispatch, webhooks
 from apps.meta.errors import GraphError
 from apps.meta.webhooks import InboundMessage, StatusUpdate, Watermark
@@ -87,18 +88,7 @@ def _contact(channel: Channel, psid: str):
 
 def _message(channel: Channel, event: InboundMessage, result: ProcessResult) -> None:
     """A message, quick reply or postback: all three are content the person sent."""
-    content = event.content
-    received = message_receive(
-        channel=channel,
-        contact=_contact(channel, event.psid),
-        provider_message_id=event.message_id,
-        kind=content.kind,
-        body=content.body,
-        attachments=content.attachments,
-        received_at=event.timestamp,
-        metadata=content.metadata,
-        keyword_text=content.keyword,
-    )
+    received = inbound_store(channel, _contact(channel, event.psid), event)
     result.messages += received is not None
     result.duplicates += received is None
 

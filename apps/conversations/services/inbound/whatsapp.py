@@ -16,6 +16,7 @@ from apps.contacts.selectors import person_erased
 from apps.conversations.models import Channel, ChannelKind
 from apps.conversations.services.inbound.common import (
     ProcessResult,
+    inbound_store,
     problems_record,
     safely,
     sender_contact,
@@ -26,7 +27,6 @@ from apps.conversations.services.message_changes import (
     message_edit_apply,
     message_reaction_set,
 )
-from apps.conversations.services.messages import message_receive
 from apps.meta import dispatch, webhooks
 from apps.meta.webhooks import InboundMessage, PreferenceChange, StatusUpdate
 
@@ -84,18 +84,8 @@ def identities_of(wa_id: str, user_id: str) -> list[tuple[str, str]]:
 
 
 def _message(channel: Channel, event: InboundMessage, result: ProcessResult) -> None:
-    content = event.content
-    message = message_receive(
-        channel=channel,
-        contact=sender_contact(channel, identities_of(event.wa_id, event.user_id), event.profile_name),
-        provider_message_id=event.message_id,
-        kind=content.kind,
-        body=content.body,
-        attachments=content.attachments,
-        received_at=event.timestamp,
-        metadata=content.metadata,
-        keyword_text=content.keyword,
-    )
+    contact = sender_contact(channel, identities_of(event.wa_id, event.user_id), event.profile_name)
+    message = inbound_store(channel, contact, event)
     result.messages += message is not None
     result.duplicates += message is None
 
