@@ -1,4 +1,10 @@
-"""`make test`: the whole suite, in parallel, on a kept test database (PostgreSQL + Redis when set)."""
+"""`make test`: the whole suite, in parallel, on a kept test database (PostgreSQL + Redis when set).
+
+Two passes. First everything but the real-worker drills, in parallel: one pytest-xdist process per core.
+Then the drills (`-m worker`) in one process with the machine to themselves: they SIGKILL a Celery worker
+and time its successor's start, and a parallel neighbour eating the second core turns their deadlines
+into load tests of this machine rather than tests of crash safety.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +12,28 @@ import os
 import subprocess
 import sys
 
+NO_TESTS_COLLECTED = 5
+
 
 def main(argv: list[str]) -> int:
     database = os.environ.get("DATABASE_URL") or "embedded SQLite"
     redis = os.environ.get("REDIS_URL") or "embedded (in-memory layer, filesystem broker)"
     print(f"Test database: {database.split('@')[-1]}; Redis: {redis.split('@')[-1]}", flush=True)
-    # In parallel, one process per core (pytest-xdist); tests of one xdist_group share a process.
-    # The test database is kept between runs (--reuse-db): pass --create-db after changing migrations.
-    args = [sys.executable, "-m", "pytest", "-n", "auto", "--dist", "loadgroup", "--reuse-db", *argv]
+    services = "True"
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         # Tests of PostgreSQL- or Redis-specific behaviour (SKIP LOCKED, triggers, the Redis
         # channel layer, a worker on the Redis broker) need those services: they are deselected,
         # and counted, rather than skipped.
-        args += ["-m", "not postgres and not redis"]
+        services = "not postgres and not redis"
         print("PostgreSQL/Redis-only tests are deselected; set DATABASE_URL and REDIS_URL to run all.", flush=True)
-    return subprocess.call(args)
+    # The test database is kept between runs (--reuse-db): pass --create-db after changing migrations.
+    pytest = [sys.executable, "-m", "pytest", "--reuse-db"]
+    parallel = subprocess.call(
+        [*pytest, "-n", "auto", "--dist", "loadgroup", "-m", f"({services}) and not worker", *argv]
+    )
+    print("Real-worker drills, one at a time:", flush=True)
+    drills = subprocess.call([*pytest, "-n", "0", "-m", f"({services}) and worker", *argv])
+    return max(code if code != NO_TESTS_COLLECTED else 0 for code in (parallel, drills))
 
 
 if __name__ == "__main__":
