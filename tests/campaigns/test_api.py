@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from apps.campaigns.models import Campaign, Delivery
 from apps.campaigns.services import campaign_start
-from tests.factories.campaigns import CampaignFactory, SegmentFactory, TemplateFactory
+from tests.factories.campaigns import CampaignFactory, DeliveryFactory, SegmentFactory, TemplateFactory
 from tests.factories.contacts import ContactFactory
 from tests.factories.conversations import ChannelFactory
 
@@ -311,3 +311,77 @@ def test_portal_launch_pause_and_refusals(member_client, marketer_membership, pa
     page = client.get(reverse("campaigns:detail", kwargs=kwargs), follow=True)
     assert b"Launched." in page.content
     assert client.get(reverse("campaigns:launch", kwargs=kwargs)).status_code == 405
+
+
+def test_campaign_list_api_query_count_is_exact_for_1_and_20(api, merchant, parts, django_assert_num_queries):
+    CampaignFactory(merchant=merchant, **parts)
+    api.get("/api/v1/campaigns/")  # warm the key's last-used write
+    with django_assert_num_queries(2) as one:  # the key (its touch is throttled), the page
+        first = api.get("/api/v1/campaigns/")
+    for _ in range(19):
+        CampaignFactory(merchant=merchant, **parts)
+    with django_assert_num_queries(len(one.captured_queries)):
+        second = api.get("/api/v1/campaigns/")
+    assert len(first.json()["results"]) == 1 and len(second.json()["results"]) == 20
+
+
+def test_campaign_list_page_query_count_is_exact_for_1_and_20(
+    member_client, marketer_membership, parts, django_assert_num_queries
+):
+    merchant = marketer_membership.merchant
+    client = member_client(marketer_membership)
+    CampaignFactory(merchant=merchant, **parts)
+    with django_assert_num_queries(5) as one:
+        client.get(reverse("campaigns:list"))
+    for _ in range(19):
+        CampaignFactory(merchant=merchant, **parts)
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = client.get(reverse("campaigns:list"))
+    assert response.status_code == 200 and response.content.count(b"/campaigns/") >= 20
+
+
+def _started(merchant, parts, contacts: int) -> Campaign:
+    for _ in range(contacts):
+        ContactFactory(merchant=merchant, tags=["vip"])
+    campaign = CampaignFactory(merchant=merchant, **parts, status="scheduled")
+    campaign_start(campaign_id=campaign.pk)
+    return campaign
+
+
+def _add_deliveries(campaign: Campaign, n: int) -> None:
+    for _ in range(n):
+        DeliveryFactory(campaign=campaign)
+
+
+def test_results_page_query_count_is_exact_for_1_and_20_deliveries(
+    member_client, marketer_membership, parts, django_assert_num_queries
+):
+    campaign = _started(marketer_membership.merchant, parts, contacts=1)
+    client = member_client(marketer_membership)
+    page = reverse("campaigns:detail", kwargs={"campaign_id": campaign.pk})
+    with django_assert_num_queries(8) as one:
+        client.get(page)
+    _add_deliveries(campaign, 19)
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = client.get(page)
+    assert response.status_code == 200 and response.context["results"]["audience"] == 20
+
+
+def test_delivery_list_api_and_csv_query_counts_are_exact_for_1_and_20(
+    api, member_client, marketer_membership, merchant, parts, django_assert_num_queries
+):
+    campaign = _started(merchant, parts, contacts=1)
+    client = member_client(marketer_membership)
+    deliveries = f"/api/v1/campaigns/{campaign.pk}/deliveries/?page_size=50"
+    export = reverse("campaigns:export", kwargs={"campaign_id": campaign.pk})
+    api.get(deliveries)  # warm the key's last-used write
+    with django_assert_num_queries(3) as api_one:  # the key, the campaign, the page
+        api.get(deliveries)
+    with django_assert_num_queries(5) as csv_one:
+        b"".join(client.get(export).streaming_content)
+    _add_deliveries(campaign, 19)
+    with django_assert_num_queries(len(api_one.captured_queries)):
+        assert len(api.get(deliveries).json()["results"]) == 20
+    with django_assert_num_queries(len(csv_one.captured_queries)):
+        lines = b"".join(client.get(export).streaming_content).decode().strip().splitlines()
+    assert len(lines) == 21

@@ -7,8 +7,9 @@ from django.urls import reverse
 
 from apps.contacts import privacy_hooks
 from apps.contacts.models import ConsentEvent, ConsentKeyword, ConsentState, Contact, ContactImport
-from apps.contacts.services import consent_confirm_token
+from apps.contacts.services import consent_confirm_token, consent_record
 from tests.factories.contacts import ContactFactory, IdentityFactory, grant
+from tests.factories.tickets import make_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -324,3 +325,28 @@ def test_a_20000_column_upload_is_refused_without_a_mapping_page(marketer_c):
     assert "The file has 20000 columns; at most 200 can be imported." in response.content.decode()
     assert len(response.content) < 100_000
     assert not ContactImport.objects.exists()
+
+
+def test_detail_query_count_is_exact_for_1_and_20_rows_each(admin_c, merchant, django_assert_num_queries):
+    """Identities, the consent history and the registered panels (tickets is the one there is today)."""
+    contact = ContactFactory(merchant=merchant)
+
+    def add(i):  # one identity, one consent event, one ticket in the panel
+        IdentityFactory(contact=contact)
+        action = "revoke" if i % 2 else "grant"
+        consent_record(
+            merchant=merchant, contact=contact, channel="whatsapp", purpose="marketing", action=action,
+            source="web_form", wording="Send me offers from Acme on WhatsApp",
+        )  # fmt: skip
+        make_ticket(merchant, contact=contact, subject=f"Panel ticket {i}")
+
+    add(0)
+    page = reverse("contacts:detail", args=[contact.pk])
+    with django_assert_num_queries(11) as one:
+        admin_c.get(page)
+    for i in range(1, 20):
+        add(i)
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = admin_c.get(page)
+    assert len(response.context["identities"]) == 20 and len(response.context["history"]) == 20
+    assert response.content.count(b"Panel ticket ") == 20

@@ -263,3 +263,27 @@ def test_the_composer_still_checks_csrf_after_its_upload_limit(agent_membership,
     response = client.post(url("message_send", webchat_conversation.pk), {"text": "hello"})
     assert response.status_code == 403
     assert not Message.objects.exists()
+
+
+def test_conversation_pane_query_count_is_exact_for_1_and_20_messages(
+    agent, agent_membership, merchant, django_assert_num_queries
+):
+    conversation = ConversationFactory(merchant=merchant)
+
+    def add(i):  # even ones come from the contact with a file, odd ones from an agent
+        if i % 2:
+            MessageFactory(
+                conversation=conversation, direction="outbound", author_kind="agent", author=agent_membership.user
+            )
+            return
+        message = MessageFactory(conversation=conversation)
+        Attachment.objects.create(merchant=merchant, message=message, media_type="image", filename=f"p{i}.jpg")
+
+    add(0)
+    with django_assert_num_queries(16) as one:
+        agent.get(url("conversation", conversation.pk))
+    for i in range(1, 20):
+        add(i)
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = agent.get(url("conversation", conversation.pk))
+    assert response.status_code == 200 and len(response.context["history"]) == 20

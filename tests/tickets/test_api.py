@@ -230,3 +230,16 @@ def test_link_another_conversation(api, merchant, other_merchant):
     foreign = ConversationFactory(merchant=other_merchant)
     response = api.post(f"/api/v1/tickets/{ticket.pk}/link/", {"conversation": foreign.pk}, format="json")
     assert response.status_code == 400 and "conversation" in response.json()["error"]["fields"]
+
+
+def test_list_query_count_is_exact_for_1_and_20_tickets(api, merchant, django_assert_num_queries):
+    team = TeamFactory(merchant=merchant)
+    make_ticket(merchant, conversations=[ConversationFactory(merchant=merchant)], team=team)
+    api.get("/api/v1/tickets/")  # warm the key's last-used write
+    with django_assert_num_queries(2) as one:  # the key (its touch is throttled), the page
+        first = api.get("/api/v1/tickets/")
+    for _ in range(19):
+        make_ticket(merchant, conversations=[ConversationFactory(merchant=merchant)], team=team)
+    with django_assert_num_queries(len(one.captured_queries)):
+        second = api.get("/api/v1/tickets/")
+    assert len(first.json()["results"]) == 1 and len(second.json()["results"]) == 20

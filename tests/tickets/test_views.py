@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.tickets.models import BusinessHours, Macro, SavedFilter, SlaPolicy, Ticket, TicketStatus
-from apps.tickets.services import ticket_update
+from apps.tickets.services import ticket_comment_add, ticket_link_conversation, ticket_update
 from apps.tickets.services.csat import csat_token
 from tests.factories.conversations import ConversationFactory, MessageFactory
 from tests.factories.tickets import BusinessHoursFactory, MacroFactory, SlaPolicyFactory, TeamFactory, make_ticket
@@ -243,3 +243,41 @@ def test_inbox_conversation_offers_create_ticket_and_lists_linked_tickets(agent_
     ticket = Ticket.objects.get(merchant=merchant)
     page = agent_client.get(reverse("conversations:conversation", args=[conversation.pk])).content.decode()
     assert f"#{ticket.number} Broken box" in page
+
+
+def test_list_query_count_is_exact_for_1_and_20_tickets(
+    agent_client, merchant, agent_membership, django_assert_num_queries
+):
+    SlaPolicyFactory(merchant=merchant)
+    team = TeamFactory(merchant=merchant)
+
+    def add(n):
+        for _ in range(n):
+            conversation = ConversationFactory(merchant=merchant)
+            make_ticket(merchant, conversations=[conversation], team=team, assignee=agent_membership.user)
+
+    add(1)
+    with django_assert_num_queries(11) as one:
+        agent_client.get(reverse("tickets:list"))
+    add(19)
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = agent_client.get(reverse("tickets:list"))
+    assert response.content.count(b'class="sla sla-due"') == 20
+
+
+def test_detail_query_count_is_exact_for_1_and_20_comments_and_conversations(
+    agent_client, merchant, agent_membership, django_assert_num_queries
+):
+    SlaPolicyFactory(merchant=merchant, business_hours=BusinessHoursFactory(merchant=merchant))
+    ticket = make_ticket(merchant, conversations=[ConversationFactory(merchant=merchant)])
+    ticket_comment_add(ticket=ticket, body="Internal note 0", public=False, actor=agent_membership.user)
+    page = reverse("tickets:detail", args=[ticket.pk])
+    with django_assert_num_queries(13) as one:
+        agent_client.get(page)
+    for i in range(19):
+        ticket_comment_add(ticket=ticket, body=f"Internal note {i + 1}", public=False, actor=agent_membership.user)
+        ticket_link_conversation(ticket=ticket, conversation=ConversationFactory(merchant=merchant))
+    with django_assert_num_queries(len(one.captured_queries)):
+        response = agent_client.get(page)
+    assert len(response.context["conversation_ids"]) == 20
+    assert response.content.count(b"Internal note ") == 20
