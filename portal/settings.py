@@ -321,7 +321,7 @@ SPECTACULAR_SETTINGS = {
     # Several models share field names (status, kind, priority) with different choice sets.
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "apps.core.roles.Role",
-        "ConsentChannelEnum": "apps.contacts.models.Channel",
+        "ConsentChannelEnum": "apps.contacts.models.ConsentChannel",
         "PurposeEnum": "apps.contacts.models.Purpose",  # also a template's category
         "ConsentActionEnum": "apps.contacts.models.ConsentAction",
         "ConsentSourceEnum": "apps.contacts.models.ConsentSource",
