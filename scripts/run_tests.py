@@ -1,9 +1,10 @@
 """`make test`: the whole suite, in parallel, on a kept test database (PostgreSQL + Redis when set).
 
-Two passes. First everything but the real-worker drills, in parallel: one pytest-xdist process per core.
-Then the drills (`-m worker`) in one process with the machine to themselves: they SIGKILL a Celery worker
-and time its successor's start, and a parallel neighbour eating the second core turns their deadlines
-into load tests of this machine rather than tests of crash safety.
+With PostgreSQL and Redis, two passes: first everything but the real-worker drills, in parallel (one
+pytest-xdist process per core); then the drills (`-m worker`) in one process with the machine to
+themselves. They SIGKILL a Celery worker and time its successor's start, and a parallel neighbour eating
+the second core turns their deadlines into load tests of this machine rather than tests of crash safety.
+Without those services every drill needs them, so there is one pass.
 """
 
 from __future__ import annotations
@@ -19,21 +20,19 @@ def main(argv: list[str]) -> int:
     database = os.environ.get("DATABASE_URL") or "embedded SQLite"
     redis = os.environ.get("REDIS_URL") or "embedded (in-memory layer, filesystem broker)"
     print(f"Test database: {database.split('@')[-1]}; Redis: {redis.split('@')[-1]}", flush=True)
-    services = "True"
+    # The test database is kept between runs (--reuse-db): pass --create-db after changing migrations.
+    pytest = [sys.executable, "-m", "pytest", "--reuse-db"]
+    parallel = [*pytest, "-n", "auto", "--dist", "loadgroup"]
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         # Tests of PostgreSQL- or Redis-specific behaviour (SKIP LOCKED, triggers, the Redis
         # channel layer, a worker on the Redis broker) need those services: they are deselected,
         # and counted, rather than skipped.
-        services = "not postgres and not redis"
         print("PostgreSQL/Redis-only tests are deselected; set DATABASE_URL and REDIS_URL to run all.", flush=True)
-    # The test database is kept between runs (--reuse-db): pass --create-db after changing migrations.
-    pytest = [sys.executable, "-m", "pytest", "--reuse-db"]
-    parallel = subprocess.call(
-        [*pytest, "-n", "auto", "--dist", "loadgroup", "-m", f"({services}) and not worker", *argv]
-    )
+        return subprocess.call([*parallel, "-m", "not postgres and not redis", *argv])
+    first = subprocess.call([*parallel, "-m", "not worker", *argv])
     print("Real-worker drills, one at a time:", flush=True)
-    drills = subprocess.call([*pytest, "-n", "0", "-m", f"({services}) and worker", *argv])
-    return max(code if code != NO_TESTS_COLLECTED else 0 for code in (parallel, drills))
+    drills = subprocess.call([*pytest, "-n", "0", "-m", "worker", *argv])
+    return max(code if code != NO_TESTS_COLLECTED else 0 for code in (first, drills))
 
 
 if __name__ == "__main__":
