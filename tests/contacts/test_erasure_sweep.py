@@ -22,8 +22,8 @@ from apps.contacts.services.export_erase import contact_erase
 from apps.contacts.services.merge import contact_merge
 from apps.contacts.suppression import suppression_hash
 from apps.conversations.models import Attachment, Message, WebhookEvent, WebhookEventStatus
+from apps.conversations.services.inbound import common as inbound_common
 from apps.conversations.services.inbound import webhook_event_process
-from apps.conversations.services.inbound import whatsapp as whatsapp_inbound
 from apps.conversations.services.media import attachment_fetch
 from apps.tickets.models import Ticket
 from apps.tickets.services import ticket_comment_add, ticket_create, ticket_link_conversation, ticket_update
@@ -177,7 +177,7 @@ def _failed_webhook(post, wa, monkeypatch) -> None:
 
     post(wa, wa_payload(messages=[wa_text("wamid.zq-4", f"Call me on {PHONE}", 1764058100)]))
     with monkeypatch.context() as patch:
-        patch.setattr(whatsapp_inbound, "message_receive", broken)
+        patch.setattr(inbound_common, "message_receive", broken)
         process()
     assert WebhookEvent.objects.filter(status=WebhookEventStatus.FAILED).count() == 1
 
