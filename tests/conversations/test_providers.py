@@ -104,13 +104,15 @@ def test_timeout_is_retryable(settings, wa):
     settings.META_GRAPH_API_URL = f"http://127.0.0.1:{server.getsockname()[1]}/v21.0"
     import httpx
 
-    client = providers.get_client(wa, attempts=2, backoff=0, http=None)
-    client._client = lambda: httpx.Client(timeout=0.2)  # the server accepts but never answers
+    http = httpx.Client(timeout=0.2)  # the server accepts but never answers
+    client = providers.get_client(wa, attempts=2, backoff=0, http=http)
     try:
         with pytest.raises(GraphError) as excinfo:
             client.send(payloads.whatsapp_text_payload("1", "x"))
     finally:
         server.close()
+        http.close()
+
     assert excinfo.value.retryable is True
     assert "timeout" in excinfo.value.message
 
