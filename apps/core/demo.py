@@ -60,4 +60,13 @@ def demo_seed() -> list[DemoLogin]:
         members[role] = membership
     for seeder in _seeders:
         seeder(merchant=merchant, members=members)
+    return demo_logins()
+
+
+def demo_logins() -> list[DemoLogin]:
+    """The demo's sign-ins (no database needed: `make run` prints them once its processes answer)."""
     return [DemoLogin(role=str(role), email=email, password=DEMO_PASSWORD) for role, email in DEMO_USERS.items()]
+
+
+def demo_logins_text() -> str:
+    return "\n".join(f"  {login.role:<9} {login.email}  /  {login.password}" for login in demo_logins())
