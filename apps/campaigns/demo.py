@@ -47,7 +47,7 @@ def seed_campaigns(*, merchant: Merchant, members: dict) -> None:
     promo, _shipped, winter = _templates(merchant)  # the utility one is for the inbox, outside the window
     everyone, madrid, regulars = _segments(merchant)
     common = {"merchant": merchant, "created_by": marketer, "channel": whatsapp, "params": {"nombre": "first_name"}}
-    sent_at = _local(merchant, now, -demo_data.CAMPAIGN_SENT_DAYS_AGO, time(11, 0))
+    sent_at = now - timedelta(days=demo_data.CAMPAIGN_SENT_DAYS_AGO)
     done = campaign_create(name="Rebajas de otoño", template=promo, segment=everyone,
                            fallbacks={"nombre": "cliente", "codigo": "SOL30"}, **common)  # fmt: skip
     _completed(done, sent_at, rng)

@@ -137,7 +137,8 @@ def _start(index: int, status: str, rng, now: datetime) -> datetime:
         return now - timedelta(days=3, hours=2)
     if status == ConversationStatus.RESOLVED:
         return demo_data.days_ago(now, rng, 1, demo_data.HISTORY_DAYS - 1)
-    return demo_data.days_ago(now, rng, 0.05, 2 if status == ConversationStatus.OPEN else 8)
+    # Open ones are recent enough that their customers are inside the 24-hour window (all but the first).
+    return demo_data.days_ago(now, rng, 0.05, 0.8 if status == ConversationStatus.OPEN else 8)
 
 
 def _thread(index, channel, contact_id, status, agents, rng, now) -> tuple[Conversation, list[Message]]:
