@@ -219,7 +219,10 @@ def _attachment(conversations: list[Conversation], messages: list[Message], rng)
     )  # fmt: skip
     uploads.attachment_store(message=message, upload=upload, media_type="image")
     Conversation.objects.filter(pk=conversation.pk).update(
-        last_message_at=at, last_inbound_at=at, last_message_preview=ATTACHMENT_TEXT, unread_count=1
+        last_message_at=at,
+        last_inbound_at=at,
+        last_message_preview=ATTACHMENT_TEXT,
+        unread_count=conversation.unread_count + 1,
     )
 
 
