@@ -34,7 +34,7 @@ from apps.conversations.models import (
     MessageKind,
 )
 from apps.conversations.policy import send_policy_check
-from apps.core.demo import DEMO_SLUG, demo_seed
+from apps.core.demo import DEMO_PASSWORD, DEMO_SLUG, DEMO_USERS, demo_seed
 from apps.merchants.models import Merchant
 from apps.tickets.models import SlaEvent, Ticket, TicketStatus
 from apps.tickets.services.sla import sla_badges
@@ -230,3 +230,15 @@ def test_a_second_seed_changes_nothing_in_a_few_queries(shop, django_assert_max_
     with django_assert_max_num_queries(SECOND_SEED_MAX_QUERIES):
         demo_seed()
     assert _row_counts() == before
+
+
+def test_the_seeded_screens_open_for_the_demo_admin(shop, client):
+    assert client.login(username=DEMO_USERS["admin"], password=DEMO_PASSWORD)
+    erased = Contact.objects.for_merchant(shop).get(erased_at__isnull=False)
+    attachment = Attachment.objects.for_merchant(shop).get()
+    paths = ["/", "/inbox/", "/inbox/channels/", "/tickets/", "/campaigns/", "/contacts/", f"/contacts/{erased.pk}/"]
+    paths += [f"/inbox/c/{pk}/" for pk in Conversation.objects.for_merchant(shop).values_list("pk", flat=True)[:5]]
+    paths += [f"/campaigns/{pk}/" for pk in Campaign.objects.for_merchant(shop).values_list("pk", flat=True)]
+    paths += [f"/tickets/{pk}/" for pk in Ticket.objects.for_merchant(shop).values_list("pk", flat=True)[:5]]
+    paths.append(f"/inbox/attachments/{attachment.pk}/")
+    assert {path: client.get(path).status_code for path in paths} == dict.fromkeys(paths, 200)
