@@ -24,7 +24,7 @@ demo: migrate
 	@$(EMBEDDED) manage.py seed_demo
 
 run: demo
-	@echo "Open http://127.0.0.1:$(PORT)/ and sign in with one of the logins above."
+	@# run_embedded prints the URL and the logins again once web, worker and beat are up.
 	PORT=$(PORT) $(EMBEDDED) scripts/run_embedded.py
 
 test: install

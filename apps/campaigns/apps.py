@@ -26,3 +26,8 @@ class CampaignsConfig(AppConfig):
         extension_points.register_marketing_counter(selectors.marketing_deliveries_count)
         register_dashboard_provider(dashboard.campaign_cards)
         privacy.register()
+
+        from apps.campaigns.demo import seed_campaigns
+        from apps.core.demo import register_demo_seeder
+
+        register_demo_seeder(seed_campaigns)

@@ -10,3 +10,8 @@ class ContactsConfig(AppConfig):
         from apps.core.selectors import register_dashboard_provider
 
         register_dashboard_provider(dashboard_cards)
+
+        from apps.contacts.demo import seed_contacts
+        from apps.core.demo import register_demo_seeder
+
+        register_demo_seeder(seed_contacts)

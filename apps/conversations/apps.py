@@ -13,3 +13,8 @@ class ConversationsConfig(AppConfig):
 
         register_dashboard_provider(dashboard_cards)
         privacy.register()
+
+        from apps.conversations.demo import seed_conversations
+        from apps.core.demo import register_demo_seeder
+
+        register_demo_seeder(seed_conversations)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from apps.core.demo_data import SHOP_NAME
 from apps.core.roles import Role
 
 DEMO_SLUG = "demo"
@@ -46,7 +47,7 @@ def demo_seed() -> list[DemoLogin]:
     User = get_user_model()
     merchant, _ = Merchant.objects.get_or_create(
         slug=DEMO_SLUG,
-        defaults={"name": "Demo Shop", "timezone": "Europe/Madrid", "locale": "es"},
+        defaults={"name": SHOP_NAME, "timezone": "Europe/Madrid", "locale": "es"},
     )
     members = {}
     for role, email in DEMO_USERS.items():
@@ -59,4 +60,13 @@ def demo_seed() -> list[DemoLogin]:
         members[role] = membership
     for seeder in _seeders:
         seeder(merchant=merchant, members=members)
+    return demo_logins()
+
+
+def demo_logins() -> list[DemoLogin]:
+    """The demo's sign-ins (no database needed: `make run` prints them once its processes answer)."""
     return [DemoLogin(role=str(role), email=email, password=DEMO_PASSWORD) for role, email in DEMO_USERS.items()]
+
+
+def demo_logins_text() -> str:
+    return "\n".join(f"  {login.role:<9} {login.email}  /  {login.password}" for login in demo_logins())

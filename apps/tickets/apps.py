@@ -12,3 +12,8 @@ class TicketsConfig(AppConfig):
 
         register_dashboard_provider(dashboard_cards)
         privacy.register()
+
+        from apps.core.demo import register_demo_seeder
+        from apps.tickets.demo import seed_tickets
+
+        register_demo_seeder(seed_tickets)
