@@ -55,3 +55,19 @@ def test_the_main_pages_have_no_serious_accessibility_violation(portal, browser)
 def test_the_sign_in_page_has_no_serious_accessibility_violation(portal, page):
     page.goto(f"{portal.url}/accounts/login/")
     assert _blocking(page, Axe(), "sign in") == []
+
+
+def test_the_phone_menu_and_the_inbox_menus_have_no_serious_accessibility_violation(portal, browser):
+    shop = build_shop()
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, portal.url, shop.emails[Role.ADMIN])
+    page.get_by_role("button", name="Menu").click()
+    found = _blocking(page, Axe(), "phone menu open")
+    conversation = next(p for p in shop.pages if p.name == "conversation")
+    page.goto(f"{portal.url}{conversation.url}")
+    for summary in page.locator("details.action-menu > summary").all():
+        summary.click()
+    found += _blocking(page, Axe(), "conversation with every action menu open")
+    context.close()
+    assert found == [], "\n".join(found)
