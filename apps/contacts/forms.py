@@ -162,7 +162,7 @@ class ConsentSettingsForm(forms.Form):
         label="At most this many marketing messages per contact",
         help_text="Counts every marketing message the contact got, campaigns included. Blank = no limit.",
     )
-    cap_period = forms.ChoiceField(choices=[(p, f"per {p}") for p in schedule.PERIODS], required=False, label="")
+    cap_period = forms.ChoiceField(choices=[(p, f"per {p}") for p in schedule.PERIODS], required=False, label="Period")
 
     PLAIN = ("double_opt_in", "help_text", "keyword_opt_out_reply", "keyword_opt_in_reply")
 

@@ -83,8 +83,13 @@ class Contact(MerchantOwned):
             models.Index(fields=["merchant", "email"], name="contact_merchant_email"),
         ]
 
+    @property
+    def display_name(self) -> str:
+        # Web-chat visitors often leave no name, phone or e-mail: the id still tells two of them apart.
+        return self.name or self.phone or self.email or f"Visitor #{self.pk}"
+
     def __str__(self) -> str:
-        return self.name or self.phone or self.email or f"Contact {self.pk}"
+        return self.display_name
 
 
 class ContactIdentity(MerchantOwned):

@@ -12,6 +12,8 @@ from apps.conversations import uploads, widget
 from apps.conversations.models import ConversationStatus
 
 TABS = (("mine", "Mine"), ("unassigned", "Unassigned"), ("all", "All"))
+# Opening the inbox shows the new chats nobody has picked up yet: the work a support team must not miss.
+DEFAULT_TAB = "unassigned"
 
 
 class InboxFilterForm(forms.Form):

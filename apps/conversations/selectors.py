@@ -194,6 +194,19 @@ def conversation_counts(*, merchant) -> dict[str, int]:
     )
 
 
+def conversation_tab_counts(*, merchant, user, status: str | None = None) -> dict[str, int]:
+    """How many conversations each inbox tab (Mine / Unassigned / All) holds under a status, in one query."""
+    qs = Conversation.objects.for_merchant(merchant)
+    if status:
+        qs = qs.filter(status=status)
+    counts = qs.aggregate(
+        mine=Count("id", filter=Q(assignee=user)),
+        unassigned=Count("id", filter=Q(assignee__isnull=True)),
+        all=Count("id"),
+    )
+    return {view: counts[view] for view in VIEWS}
+
+
 def dashboard_cards(*, merchant) -> list[DashboardCard]:
     counts = conversation_counts(merchant=merchant)
     return [

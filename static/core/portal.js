@@ -15,3 +15,15 @@
     if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
   });
 })();
+/* The phone menu: a button with aria-expanded that folds the navigation (CSS hides it only once this ran). */
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-nav-toggle]");
+    if (!toggle) return;
+    var open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    document.getElementById(toggle.getAttribute("aria-controls")).classList.toggle("open", open);
+  });
+})();

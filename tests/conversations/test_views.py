@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -58,7 +58,7 @@ def test_views_mine_unassigned_all(agent, agent_membership, admin_membership, me
     ConversationFactory(merchant=merchant, assignee=admin_membership.user, last_message_preview="THEIRS")
     ConversationFactory(merchant=merchant, last_message_preview="NOBODYS")
     ConversationFactory(merchant=merchant, status="resolved", last_message_preview="DONE")
-    body = agent.get(url("inbox")).content.decode()
+    body = agent.get(url("inbox"), {"view": "mine"}).content.decode()
     assert "MINE" in body and "THEIRS" not in body and "NOBODYS" not in body
     body = agent.get(url("inbox"), {"view": "unassigned"}).content.decode()
     assert "NOBODYS" in body and "MINE" not in body
@@ -66,7 +66,47 @@ def test_views_mine_unassigned_all(agent, agent_membership, admin_membership, me
     assert all(word in body for word in ("MINE", "THEIRS", "NOBODYS")) and "DONE" not in body
     body = agent.get(url("inbox"), {"view": "all", "status": "resolved"}).content.decode()
     assert "DONE" in body and "MINE" not in body
-    assert f'id="row-{mine.pk}"' in agent.get(url("inbox")).content.decode()
+    assert f'id="row-{mine.pk}"' in agent.get(url("inbox"), {"view": "mine"}).content.decode()
+
+
+def test_the_default_view_is_the_new_unassigned_open_chats(agent, agent_membership, merchant):
+    waiting = ConversationFactory(merchant=merchant, last_message_preview="WAITING")
+    ConversationFactory(merchant=merchant, assignee=agent_membership.user, last_message_preview="MINE")
+    ConversationFactory(merchant=merchant, status="resolved", last_message_preview="DONE")
+    response = agent.get(url("inbox"))
+    body = response.content.decode()
+    assert response.context["tab"] == "unassigned"
+    assert f'id="row-{waiting.pk}"' in body and "MINE" not in body and "DONE" not in body
+    assert '<a href="?view=unassigned" aria-current="page">' in body
+
+
+def test_tabs_show_their_counts_under_the_status_filter(agent, agent_membership, admin_membership, merchant):
+    ConversationFactory(merchant=merchant, assignee=agent_membership.user)
+    ConversationFactory(merchant=merchant, assignee=admin_membership.user)
+    ConversationFactory(merchant=merchant)
+    ConversationFactory(merchant=merchant)
+    ConversationFactory(merchant=merchant, status="resolved")
+    tabs = agent.get(url("inbox")).context["tabs"]
+    assert [(t["value"], t["count"], t["current"]) for t in tabs] == [
+        ("mine", 1, False),
+        ("unassigned", 2, True),
+        ("all", 4, False),
+    ]
+    body = agent.get(url("inbox"), {"view": "all", "status": "resolved"}).content.decode()
+    assert '<span class="tab-count" data-tab-count="all">1</span>' in body
+
+
+def test_rows_show_an_initials_avatar_the_name_fallback_and_a_relative_time(agent, merchant):
+    named = ConversationFactory(
+        merchant=merchant, contact__name="Ana Torres", last_message_at=timezone.now() - timedelta(minutes=5)
+    )
+    visitor = ConversationFactory(merchant=merchant, contact__name="", contact__phone="", contact__email="")
+    body = agent.get(url("inbox")).content.decode()
+    assert '<span class="contact-name">Ana Torres</span>' in body
+    assert f'<span class="contact-name">Visitor #{visitor.contact.pk}</span>' in body
+    assert 'aria-hidden="true">AT</span>' in body
+    iso = named.last_message_at.astimezone(UTC).isoformat()
+    assert f'<time datetime="{iso}"' in body and ">5 min</time>" in body
 
 
 def test_filters_search_and_unread_badge(agent, merchant):
@@ -87,7 +127,7 @@ def test_filters_search_and_unread_badge(agent, merchant):
 def test_inbox_list_query_count_is_constant(agent, merchant, django_assert_num_queries):
     for _ in range(3):
         ConversationFactory(merchant=merchant)
-    with django_assert_num_queries(8) as small:
+    with django_assert_num_queries(9) as small:  # the tab counts are one of them
         agent.get(url("inbox"), {"view": "all"})
     for _ in range(20):
         ConversationFactory(merchant=merchant)
@@ -280,7 +320,7 @@ def test_conversation_pane_query_count_is_exact_for_1_and_20_messages(
         Attachment.objects.create(merchant=merchant, message=message, media_type="image", filename=f"p{i}.jpg")
 
     add(0)
-    with django_assert_num_queries(16) as one:
+    with django_assert_num_queries(17) as one:  # the tab counts are one of them
         agent.get(url("conversation", conversation.pk))
     for i in range(1, 20):
         add(i)

@@ -24,14 +24,15 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
     members = inbox_members(request.merchant)
     channels = list(selectors.channel_list(merchant=request.merchant))
     query = request.GET.copy()
-    query.setdefault("view", "mine")
+    query.setdefault("view", forms.DEFAULT_TAB)
     query.setdefault("status", "open")  # the default views show the work still to do
     filters = forms.InboxFilterForm(query, channels=channels, members=members)
-    data = filters.cleaned_data if filters.is_valid() else {"view": "mine", "status": "open"}
+    data = filters.cleaned_data if filters.is_valid() else {"view": forms.DEFAULT_TAB, "status": "open"}
+    tab = data.get("view") or forms.DEFAULT_TAB
     page = selectors.conversation_list(
         merchant=request.merchant,
         user=request.user,
-        view=data.get("view") or "mine",
+        view=tab,
         status=data.get("status") or None,
         channel_id=data.get("channel"),
         label=data.get("label") or None,
@@ -44,7 +45,7 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
     more_query["before"] = page.next_cursor or ""
     context = {
         "filters": filters,
-        "tab": data.get("view") or "mine",
+        "tab": tab,
         "rows": page.items,
         "more_url": f"{reverse('conversations:inbox')}?{more_query.urlencode()}" if page.next_cursor else "",
         "last_seq": last_seq,
@@ -54,9 +55,20 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
         return render(request, "conversations/_rows.html", context)
     if request.htmx and request.htmx.target == "conversation-list":
         return render(request, "conversations/_list.html", context)
+    context["tabs"] = _tabs(request, data, tab)
     if conversation_id is not None:
         context.update(conversation_context(request, conversation_for(request, conversation_id), members))
     return render(request, "conversations/inbox.html", context)
+
+
+def _tabs(request: HttpRequest, data: dict, current: str) -> list[dict]:
+    counts = selectors.conversation_tab_counts(
+        merchant=request.merchant, user=request.user, status=data.get("status") or None
+    )
+    return [
+        {"value": value, "label": label, "count": counts[value], "current": value == current}
+        for value, label in forms.TABS
+    ]
 
 
 @member_required(Capability.INBOX)

@@ -113,7 +113,8 @@
     var who = p.direction === "inbound" ? (conversationEl.dataset.contactName || "Customer")
       : (memberName(p.author_id) || (p.author_kind === "bot" ? "Bot" : "Agent"));
     var meta = el("p", "msg-meta muted", (p.kind === "note" ? "Private note · " : "") + who + " · ");
-    var when = el("time", null, p.created_at ? new Date(p.created_at).toLocaleString() : "");
+    var when = el("time", null, p.created_at ? "now" : "");
+    if (p.created_at) when.title = new Date(p.created_at).toLocaleString();
     if (p.created_at) when.setAttribute("datetime", p.created_at);
     meta.appendChild(when);
     li.appendChild(meta);
