@@ -423,6 +423,20 @@ def test_contact_search_finds_this_merchants_contacts_only(client_, shop, other_
     assert "Otra" not in body
 
 
+def test_contact_search_query_count_does_not_grow_with_matches(client_, shop, django_assert_num_queries):
+    campaign = _draft(shop)
+    url = reverse("campaigns:test_contacts", kwargs={"campaign_id": campaign.pk})
+    ContactFactory(merchant=shop["merchant"], name="Marta Uno")
+    client_.get(url, {"q": "Marta"})
+    with django_assert_num_queries(5) as one:
+        client_.get(url, {"q": "Marta"})
+    for n in range(8):
+        ContactFactory(merchant=shop["merchant"], name=f"Marta {n}")
+    with django_assert_num_queries(len(one.captured_queries)):
+        body = client_.get(url, {"q": "Marta"}).content.decode()
+    assert body.count("data-contact=") == 9
+
+
 def test_contact_search_needs_two_letters(client_, shop):
     ContactFactory(merchant=shop["merchant"], name="Ana")
     campaign = _draft(shop)

@@ -103,12 +103,15 @@ def test_marketer_builds_launches_and_watches_a_campaign_live(browser, shop, fak
         try:
             page = context.new_page()
             page.set_default_timeout(20_000)
+            refused: list[str] = []  # every step runs under the strict CSP: nothing may be refused
+            page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
             _sign_in(page, server.url, shop["marketer"])
             campaign = _wizard(page, server.url, shop)
             watcher = context.new_page()
             watcher.set_default_timeout(30_000)
             _launch_and_watch(page, watcher, server.url, campaign)
             _results(page)
+            assert refused == []
         finally:
             context.close()
 
