@@ -259,7 +259,7 @@ def campaign_funnel(*, results: dict) -> list[dict]:
     steps, previous = [], None
     for key, label, field in FUNNEL:
         n = counts[key]
-        share = None if previous is None else (round(100 * n / previous) if previous else 0)
+        share = round(100 * n / previous) if previous else None  # nothing before: no share to speak of
         steps.append({"key": key, "label": label, "field": field, "count": n, "share": share})
         previous = n
     return steps

@@ -517,3 +517,26 @@ def test_other_channel_of_the_merchant_is_not_offered(client_, shop):
     ChannelFactory(merchant=shop["merchant"], kind="messenger", name="Page")
     body = _errors(client_.get(reverse("campaigns:new")))
     assert "Page" not in body and shop["channel"].name in body
+
+
+def test_funnel_after_an_empty_step_has_no_share():
+    from apps.campaigns.selectors import campaign_funnel
+
+    results = {
+        "audience": 3,
+        "skipped": {"no_consent": 3},
+        "sent_total": 0,
+        "delivered_total": 0,
+        "states": {"read": 0},
+        "replied": 0,
+        "opted_out": 0,
+    }
+    assert [(s["key"], s["count"], s["share"]) for s in campaign_funnel(results=results)] == [
+        ("audience", 3, None),
+        ("reachable", 0, 0),
+        ("sent", 0, None),
+        ("delivered", 0, None),
+        ("read", 0, None),
+        ("replied", 0, None),
+        ("opted_out", 0, None),
+    ]

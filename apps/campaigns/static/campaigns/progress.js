@@ -16,7 +16,7 @@
     for (const key of ORDER) {
       const n = current(key);
       const share = root.querySelector(`[data-share="${key}"]`);
-      if (share && previous !== null) share.textContent = `${previous ? Math.round(100 * n / previous) : 0}%`;
+      if (share && previous !== null) share.textContent = previous ? `${Math.round(100 * n / previous)}%` : "—";
       const bar = root.querySelector(`[data-bar="${key}"]`);
       if (bar) {
         const width = Math.round(BAR_MAX * n / top);
