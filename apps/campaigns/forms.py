@@ -1,13 +1,10 @@
 from __future__ import annotations
 
 import json
-import zoneinfo
 
 from django import forms
-from django.utils import timezone
 
-from apps.campaigns.models import ChannelKind, MessageTemplate, Segment, TemplateCategory
-from apps.conversations.models import Channel
+from apps.campaigns.models import ChannelKind, Segment, TemplateCategory
 from apps.core import inputs
 
 
@@ -85,83 +82,6 @@ class SegmentForm(forms.Form):
         initial["consent"] = (consent or {}).get("status", [""])[0] if consent else ""
         initial["advanced"] = json.dumps(rules) if rules else ""
         return initial
-
-
-class CampaignForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    channel = forms.ModelChoiceField(queryset=Channel.objects.none())
-    template = forms.ModelChoiceField(queryset=MessageTemplate.objects.none())
-    segment = forms.ModelChoiceField(queryset=Segment.objects.none(), label="Audience")
-    params = forms.CharField(
-        required=False,
-        initial='{"first_name": "first_name"}',
-        label="Variables → contact fields (JSON)",
-        help_text='e.g. {"first_name": "name"}; fields: name, first_name, phone, email, attributes.<key>',
-    )
-    fallbacks = forms.CharField(required=False, initial='{"first_name": "there"}', label="Fallbacks (JSON)")
-    scheduled_at = forms.DateTimeField(
-        required=False,
-        label="Send at (your merchant's time zone; empty = when launched)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
-    throttle_per_second = forms.IntegerField(
-        required=False, min_value=0, max_value=1000, label="Messages per second (empty = provider limit)"
-    )
-    quiet_start = forms.CharField(required=False, initial="21:00", label="Quiet hours from (contact's time)")
-    quiet_end = forms.CharField(required=False, initial="09:00", label="Quiet hours until")
-    cap_max = forms.IntegerField(required=False, min_value=1, max_value=100, label="At most N marketing messages")
-    cap_period = forms.ChoiceField(choices=[("day", "per day"), ("week", "per week")], required=False)
-
-    def __init__(self, *args, merchant, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.merchant = merchant
-        self.fields["channel"].queryset = Channel.objects.for_merchant(merchant).filter(kind="whatsapp")
-        self.fields["template"].queryset = MessageTemplate.objects.for_merchant(merchant)
-        self.fields["segment"].queryset = Segment.objects.for_merchant(merchant)
-        self.fields["segment"].widget.attrs.update(
-            {
-                "hx-get": "audience/",
-                "hx-target": "#audience",
-                "hx-swap": "outerHTML",  # the partial is the whole #audience box: never nest it
-                "hx-trigger": "change",
-                "hx-include": "[name=channel]",
-            }
-        )
-
-    def _json(self, name: str) -> dict:
-        raw = self.cleaned_data.get(name) or ""
-        try:
-            value = inputs.json_loads(raw) if raw.strip() else {}
-        except inputs.InputError as exc:
-            self.add_error(name, f"Write a JSON object. {exc.message}")
-            return {}
-        if not isinstance(value, dict):
-            self.add_error(name, "Write a JSON object.")
-            return {}
-        return value
-
-    def service_kwargs(self) -> dict:
-        data = self.cleaned_data
-        scheduled = data.get("scheduled_at")
-        if scheduled is not None:  # the browser sends local wall time: read it in the merchant's zone
-            naive = timezone.make_naive(scheduled) if timezone.is_aware(scheduled) else scheduled
-            scheduled = naive.replace(tzinfo=zoneinfo.ZoneInfo(self.merchant.timezone))
-        quiet = None
-        if data.get("quiet_start") or data.get("quiet_end"):
-            quiet = {"start": data.get("quiet_start", ""), "end": data.get("quiet_end", "")}
-        cap = {"max": data["cap_max"], "period": data.get("cap_period") or "day"} if data.get("cap_max") else None
-        return {
-            "name": data["name"],
-            "channel": data["channel"],
-            "template": data["template"],
-            "segment": data["segment"],
-            "params": self._json("params"),
-            "fallbacks": self._json("fallbacks"),
-            "scheduled_at": scheduled,
-            "throttle_per_second": data.get("throttle_per_second"),
-            "quiet_hours": quiet,
-            "frequency_cap": cap,
-        }
 
 
 class TestSendForm(forms.Form):

@@ -89,7 +89,8 @@ class Campaign(MerchantOwned):
     name = models.CharField(max_length=200)
     channel = models.ForeignKey("conversations.Channel", on_delete=models.PROTECT, related_name="+")
     template = models.ForeignKey(MessageTemplate, on_delete=models.PROTECT, related_name="campaigns")
-    segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="campaigns")
+    # Null only on a wizard draft that has not reached its audience step; launch refuses it.
+    segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="campaigns", null=True, blank=True)
     params = models.JSONField(default=dict, blank=True)  # template variable -> contact field
     fallbacks = models.JSONField(default=dict, blank=True)  # template variable -> text when the field is empty
     scheduled_at = models.DateTimeField(null=True, blank=True)  # null = on launch

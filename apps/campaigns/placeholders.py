@@ -57,3 +57,17 @@ def template_values(*, template: HasBody, contact: object, params: dict, fallbac
 
 def template_render(*, template: HasBody, values: dict[str, str]) -> str:
     return VARIABLE.sub(lambda m: values.get(m.group(1), m.group(0)), template.body)
+
+
+def template_parts(body: str) -> list[tuple[str, str | None]]:
+    """The body cut into (text, None) and (raw placeholder, variable) pieces, for a preview that marks them."""
+    parts: list[tuple[str, str | None]] = []
+    last = 0
+    for match in VARIABLE.finditer(body or ""):
+        if match.start() > last:
+            parts.append((body[last : match.start()], None))
+        parts.append((match.group(0), match.group(1)))
+        last = match.end()
+    if last < len(body or ""):
+        parts.append((body[last:], None))
+    return parts

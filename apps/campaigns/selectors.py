@@ -188,3 +188,78 @@ def campaign_next_work_at(*, campaign_id: int):
     )
     times = [t for t in (pending.first(), claimed.first()) if t is not None]
     return min(times) if times else None
+
+
+# --------------------------------------------------------------------------- the wizard and the results page
+BASIC_FIELDS = [("first_name", "First name"), ("name", "Name"), ("email", "E-mail"), ("phone", "Phone")]
+ATTRIBUTE_SAMPLE = 500
+
+
+def contact_field_choices(*, merchant) -> list[tuple[str, str]]:
+    """What a template variable can be filled with: the basic fields, then the attribute keys this merchant's
+    contacts carry. The keys are read from a bounded sample of contacts with attributes (one query): a key only
+    one contact in a hundred thousand has is still typed in the segment builder, never lost."""
+    from apps.contacts.models import Contact
+
+    rows = (
+        Contact.objects.for_merchant(merchant)
+        .filter(erased_at__isnull=True)
+        .exclude(attributes={})
+        .order_by("-id")
+        .values_list("attributes", flat=True)[:ATTRIBUTE_SAMPLE]
+    )
+    keys = sorted({key for attributes in rows if isinstance(attributes, dict) for key in attributes})
+    return BASIC_FIELDS + [(f"attributes.{key}", f"Attribute: {key}") for key in keys]
+
+
+def contact_search(*, merchant, query: str, limit: int = 10):
+    """The merchant's contacts whose name, phone or e-mail contains `query` (the test send's search box)."""
+    from django.db.models import Q
+
+    from apps.contacts.models import Contact
+
+    query = (query or "").strip()[:100]
+    if len(query) < 2:
+        return Contact.objects.none()
+    return (
+        Contact.objects.for_merchant(merchant)
+        .filter(erased_at__isnull=True, merged_into__isnull=True)
+        .filter(Q(name__icontains=query) | Q(phone__icontains=query) | Q(email__icontains=query))
+        .order_by("name", "id")[:limit]
+    )
+
+
+# (key, label, the live cell's name: static/campaigns/progress.js updates the cells by these names)
+FUNNEL = [
+    ("audience", "Audience", "audience"),
+    ("reachable", "Reachable", "reachable"),
+    ("sent", "Sent", "sent_total"),
+    ("delivered", "Delivered", "delivered_total"),
+    ("read", "Read", "read"),
+    ("replied", "Replied", "replied"),
+    ("opted_out", "Opted out", "opted_out"),
+]
+
+
+def campaign_funnel(*, results: dict) -> list[dict]:
+    """Funnel steps from `campaign_results`: each with its count and its share of the step before.
+
+    Reachable is the audience minus those the gate or the caps left out; sent counts everything that
+    reached the provider (delivered and read included), delivered counts read ones too.
+    """
+    counts = {
+        "audience": results["audience"],
+        "reachable": results["audience"] - sum(results["skipped"].values()),
+        "sent": results["sent_total"],
+        "delivered": results["delivered_total"],
+        "read": results["states"]["read"],
+        "replied": results["replied"],
+        "opted_out": results["opted_out"],
+    }
+    steps, previous = [], None
+    for key, label, field in FUNNEL:
+        n = counts[key]
+        share = round(100 * n / previous) if previous else None  # nothing before: no share to speak of
+        steps.append({"key": key, "label": label, "field": field, "count": n, "share": share})
+        previous = n
+    return steps

@@ -116,7 +116,11 @@ class CampaignSerializer(ModelInputSerializer):
         ]
         fields = ["id", *campaign_fields.FIELDS, *read_only_fields[1:]]
         # The service's bound, stated where the schema can show it (0 = no local limit, null = the provider's).
-        extra_kwargs = {"throttle_per_second": {"max_value": 1000}}
+        extra_kwargs = {
+            "throttle_per_second": {"max_value": 1000},
+            # Only the portal's step-by-step drafts start without an audience; the API names it up front.
+            "segment": {"required": True, "allow_null": False},
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

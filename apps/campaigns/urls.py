@@ -1,13 +1,21 @@
 from django.urls import path
 
-from apps.campaigns import views
+from apps.campaigns import views, wizard_views
 
 app_name = "campaigns"
 
 urlpatterns = [
     path("", views.campaign_list, name="list"),
-    path("new/", views.campaign_new, name="new"),
+    path("new/", wizard_views.wizard_new, name="new"),
     path("new/audience/", views.campaign_audience, name="audience"),
+    path("new/template-fields/", wizard_views.wizard_template_fields, name="wizard_template_fields"),
+    path("new/count/", wizard_views.wizard_count, name="wizard_count"),
+    path("<int:campaign_id>/steps/template/", wizard_views.wizard_template, name="wizard_template"),
+    path("<int:campaign_id>/steps/audience/", wizard_views.wizard_audience, name="wizard_audience"),
+    path("<int:campaign_id>/steps/schedule/", wizard_views.wizard_schedule, name="wizard_schedule"),
+    path("<int:campaign_id>/steps/review/", wizard_views.wizard_review, name="wizard_review"),
+    path("<int:campaign_id>/steps/launch/", wizard_views.wizard_launch, name="wizard_launch"),
+    path("<int:campaign_id>/test-contacts/", wizard_views.test_contacts, name="test_contacts"),
     path("<int:campaign_id>/", views.campaign_detail, name="detail"),
     path("<int:campaign_id>/launch/", views.campaign_launch, name="launch"),
     path("<int:campaign_id>/pause/", views.campaign_pause, name="pause"),

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.campaigns import selectors, services
-from apps.campaigns.forms import CampaignForm, SegmentForm, TemplateForm, TestSendForm
+from apps.campaigns.forms import SegmentForm, TemplateForm, TestSendForm
 from apps.campaigns.models import Campaign, MessageTemplate, Segment
 from apps.contacts.models import Contact
 from apps.core import inputs
@@ -114,22 +114,6 @@ def campaign_list(request):
 
 
 @member_required(Capability.CAMPAIGNS)
-def campaign_new(request):
-    form = CampaignForm(request.POST or None, merchant=request.merchant)
-    if request.method == "POST" and form.is_valid():
-        kwargs = form.service_kwargs()
-        if not form.errors:
-            try:
-                campaign = services.campaign_create(merchant=request.merchant, created_by=request.user, **kwargs)
-            except ValidationError as exc:
-                _errors_into(form, exc)
-            else:
-                messages.success(request, "Campaign saved as a draft. Check it, send yourself a test, then launch.")
-                return redirect("campaigns:detail", campaign_id=campaign.pk)
-    return render(request, "campaigns/wizard.html", {"form": form}, status=400 if form.errors else 200)
-
-
-@member_required(Capability.CAMPAIGNS)
 def campaign_audience(request):
     """htmx on the wizard: the chosen segment's count and the exclusions it will make right now."""
     segment_id = inputs.ascii_int(request.GET.get("segment", ""))
@@ -151,15 +135,34 @@ def _campaign(request, campaign_id: int) -> Campaign:
     )
 
 
+BAR_MAX = 320  # px of the chart's 480-wide viewBox; the label column and the count take the rest
+BAR_STEP = 26
+
+
+def funnel_chart(funnel: list[dict]) -> dict:
+    """Bar geometry for the server-rendered SVG: each step's width against the audience."""
+    top = max(funnel[0]["count"], 1)
+    bars = []
+    for index, step in enumerate(funnel):
+        width = round(BAR_MAX * step["count"] / top)
+        y = index * BAR_STEP
+        bars.append({**step, "y": y, "text_y": y + 14, "width": width, "count_x": 100 + width + 6})
+    return {"bars": bars, "height": len(funnel) * BAR_STEP}
+
+
 @member_required(Capability.CAMPAIGNS)
 def campaign_detail(request, campaign_id: int):
     campaign = _campaign(request, campaign_id)
+    results = selectors.campaign_results(campaign=campaign)
+    funnel = selectors.campaign_funnel(results=results)
     context = {
         "campaign": campaign,
-        "results": selectors.campaign_results(campaign=campaign),
-        "test_form": TestSendForm(),
+        "merchant": request.merchant,
+        "results": results,
+        "funnel": funnel,
+        "chart": funnel_chart(funnel),
         "preview": selectors.audience_preview(merchant=request.merchant, rules=campaign.segment.rules)
-        if campaign.status == "draft"
+        if campaign.status == "draft" and campaign.segment_id
         else None,
     }
     template = "campaigns/_results.html" if request.htmx else "campaigns/detail.html"
@@ -212,7 +215,7 @@ def campaign_test_send(request, campaign_id: int):
     if form.is_valid():
         contact = Contact.objects.for_merchant(request.merchant).filter(pk=form.cleaned_data["contact"]).first()
     if contact is None:
-        messages.error(request, "Pick one of your contacts (by id).")
+        messages.error(request, "Pick one of your contacts (search by name, phone or e-mail).")
     else:
         try:
             services.campaign_test_send(campaign=campaign, contact=contact)

@@ -45,6 +45,36 @@ CODE_OUTCOMES: dict[int, Outcome] = {
 }
 
 
+# What a failed send's code means, in a marketer's words (the results page lists failures with these).
+CODE_LABELS: dict[str, str] = {
+    "1": "Meta's API had a temporary problem",
+    "2": "Meta's API service had a temporary problem",
+    "100": "Meta refused a parameter of the message",
+    "190": "the channel's access token expired or is invalid",
+    "131000": "Meta answered that something went wrong",
+    "131026": "the message could not be delivered",
+    "131047": "the 24-hour service window was closed",
+    "131049": "WhatsApp's per-person marketing limit held it back",
+    "131050": "the person stopped marketing messages",
+    "132000": "the template's parameters did not match",
+    "132001": "the template does not exist at Meta",
+    "132005": "the translated text is too long",
+    "132007": "the template breaks Meta's format policy",
+    "132012": "a template parameter had the wrong format",
+    "132015": "the template is paused",
+    "132016": "the template is disabled",
+    "transport": "no answer from Meta (the network failed)",
+}
+
+
+def code_label(code: str) -> str:
+    """Plain words for a failure code as the ledger stores it (a Graph code, or `transport`)."""
+    words = CODE_LABELS.get(str(code))
+    if words is None:
+        return f"the provider refused it (code {code})" if code and code != "unspecified" else "no reason recorded"
+    return f"{words} (code {code})" if code != "transport" else words
+
+
 def outcome_for(*, http_status: int, code: int | None = None) -> Outcome:
     """The outcome of an error answer; `http_status` 0 is a transport failure (no answer at all)."""
     if http_status == 429:  # Meta's own throughput signal, whatever the code says

@@ -49,6 +49,12 @@ ROUTES = {
     "campaigns:cancel": _campaign_id,
     "campaigns:test_send": _campaign_id,
     "campaigns:export": _campaign_id,
+    "campaigns:wizard_template": _campaign_id,
+    "campaigns:wizard_audience": _campaign_id,
+    "campaigns:wizard_schedule": _campaign_id,
+    "campaigns:wizard_review": _campaign_id,
+    "campaigns:wizard_launch": _campaign_id,
+    "campaigns:test_contacts": _campaign_id,
     "campaigns:template_preview": lambda owner: {"template_id": _template(owner).pk},
     "campaigns:segment_edit": lambda owner: {"segment_id": _segment(owner).pk},
 }

@@ -229,29 +229,6 @@ def test_portal_pages_for_marketers_and_not_agents(member_client, marketer_membe
         assert member_client(agent_membership).get(reverse(name, kwargs=kwargs)).status_code == 403, name
 
 
-def test_wizard_creates_a_draft_in_the_merchants_zone(member_client, marketer_membership, parts):
-    response = member_client(marketer_membership).post(
-        reverse("campaigns:new"),
-        {
-            "name": "Spring",
-            "channel": parts["channel"].pk,
-            "template": parts["template"].pk,
-            "segment": parts["segment"].pk,
-            "params": '{"first_name": "name"}',
-            "fallbacks": "{}",
-            "scheduled_at": "2026-07-01T10:00",
-            "quiet_start": "21:00",
-            "quiet_end": "09:00",
-            "cap_max": "2",
-            "cap_period": "week",
-        },
-    )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    campaign = Campaign.objects.get()
-    assert campaign.scheduled_at == datetime.fromisoformat("2026-07-01T08:00:00+00:00")
-    assert campaign.frequency_cap == {"max": 2, "period": "week"}
-
-
 def test_csv_export_streams_every_delivery(member_client, marketer_membership, parts):
     merchant = marketer_membership.merchant
     for _ in range(3):

@@ -1,6 +1,8 @@
 """/ws/campaigns/<id>/ through the real ASGI app: membership + capability + the merchant's campaign only;
 progress travels the live event log like chat (relayed in the embedded mode, resumed by seq)."""
 
+import asyncio
+import threading
 from unittest import mock
 
 import pytest
@@ -72,6 +74,47 @@ async def test_embedded_mode_relays_progress_written_by_the_worker(marketer_memb
 
 
 @pytest.mark.usefixtures("stop_relay")
+def _worker_elsewhere(campaign_id: int) -> dict:
+    """What a Celery worker of `make run` does, in a thread with its own database connection and its own
+    in-memory channel layer (as another process has): mark progress, publish it. Returns what that layer's
+    group saw, to show the broadcast itself reached no socket of the web process."""
+    from channels.layers import InMemoryChannelLayer
+    from django.db import connection
+
+    worker_layer = InMemoryChannelLayer()
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            with mock.patch.object(events, "get_channel_layer", return_value=worker_layer):
+                Campaign.objects.filter(pk=campaign_id).update(status="running")
+                progress.progress_broadcast(campaign_id=campaign_id, force=True)
+            result["worker_groups"] = dict(worker_layer.groups)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name="fake-celery-worker")
+    thread.start()
+    thread.join(timeout=10)
+    return result
+
+
+@pytest.mark.usefixtures("stop_relay")
+async def test_progress_from_another_connection_and_layer_reaches_the_web_processs_socket(marketer_membership):
+    campaign = await sync_to_async(CampaignFactory)(merchant=marketer_membership.merchant)
+    communicator, connected, _ = await _connect(marketer_membership.user, campaign.pk)
+    assert connected
+    first = await communicator.receive_json_from(timeout=3)
+    assert first["payload"]["status"] == "draft"
+    worker = await asyncio.to_thread(_worker_elsewhere, campaign.pk)
+    assert worker["worker_groups"] == {}  # nobody listens on the worker's layer: only the relay can deliver
+    got = await communicator.receive_json_from(timeout=3)
+    assert got["type"] == "event" and got["kind"] == progress.KIND
+    assert got["payload"]["status"] == "running" and got["payload"]["status_label"] == "Running"
+    assert got["seq"] == first["last_seq"] + 1
+    await communicator.disconnect()
+
+
 async def test_reconnecting_socket_gets_the_latest_progress_after_its_seq(marketer_membership):
     campaign = await sync_to_async(CampaignFactory)(merchant=marketer_membership.merchant)
     communicator, connected, _ = await _connect(marketer_membership.user, campaign.pk)

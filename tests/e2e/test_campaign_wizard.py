@@ -1,4 +1,6 @@
-"""A marketer's key screen in a real browser: segment, wizard, launch, live progress, results.
+"""A marketer's key screen in a real browser: the four wizard steps (template and its variables, the
+segment builder with its live count in words, schedule and pace, review), the launch confirmation,
+live progress and the results funnel.
 
 The portal runs under uvicorn (portal.asgi, WebSockets through the Redis channel layer) in a thread of
 this process against the test database; Meta's send API is the local fake in
@@ -101,13 +103,15 @@ def test_marketer_builds_launches_and_watches_a_campaign_live(browser, shop, fak
         try:
             page = context.new_page()
             page.set_default_timeout(20_000)
+            refused: list[str] = []  # every step runs under the strict CSP: nothing may be refused
+            page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
             _sign_in(page, server.url, shop["marketer"])
-            _create_segment(page, server.url)
             campaign = _wizard(page, server.url, shop)
             watcher = context.new_page()
             watcher.set_default_timeout(30_000)
             _launch_and_watch(page, watcher, server.url, campaign)
             _results(page)
+            assert refused == []
         finally:
             context.close()
 
@@ -136,17 +140,6 @@ def _sign_in(page, portal: str, marketer) -> None:
     page.wait_for_url(f"{portal}/")
 
 
-def _create_segment(page, portal: str) -> None:
-    page.goto(f"{portal}/campaigns/segments/new/")
-    page.get_by_label("Name").fill("VIP customers")
-    page.get_by_label("Has any of these tags").fill("vip")
-    # The live count answers while the marketer types (htmx), before anything is saved.
-    assert "5 can receive marketing" in _audience(page, "8 contacts in this audience")
-    page.get_by_role("button", name="Save").click()
-    page.wait_for_url(f"{portal}/campaigns/segments/")
-    assert page.get_by_role("cell", name="VIP customers").is_visible()
-
-
 def _audience(page, expected: str) -> str:
     """The audience box once htmx has swapped in an answer containing `expected` (one box, settled)."""
     page.wait_for_function(
@@ -160,27 +153,65 @@ def _audience(page, expected: str) -> str:
 
 
 def _wizard(page, portal: str, shop) -> Campaign:
+    # Step 1: the template, its preview, and its one variable mapped to a field with a fallback.
     page.goto(f"{portal}/campaigns/new/")
-    page.get_by_label("Name").fill("Spring sale to VIPs")
+    page.get_by_label("Campaign name").fill("Spring sale to VIPs")
     page.get_by_label("Channel").select_option(str(shop["channel"].pk))
-    page.get_by_label("Template").select_option(str(shop["template"].pk))
-    assert "Choose an audience" in _audience(page, "Choose an audience")
-    page.get_by_label("Audience").select_option(label="VIP customers")
-    # The wizard shows the audience and every exclusion the gate will make, before launch.
+    page.get_by_label("Template", exact=True).select_option(str(shop["template"].pk))
+    mapped = page.get_by_label("{{first_name}} is filled with")
+    mapped.wait_for()
+    assert (
+        page.locator('#template-preview mark[data-variable="first_name"]').inner_text() == "[unmapped {{first_name}}]"
+    )
+    mapped.select_option("first_name")
+    page.get_by_label("Fallback for {{first_name}}").fill("there")
+    page.get_by_label("Fallback for {{first_name}}").blur()
+    page.locator('#template-preview mark[data-variable="first_name"]', has_text="First name, else “there”").wait_for()
+    assert "20% off this week." in page.locator("#template-preview").inner_text()
+    page.get_by_role("button", name="Save and continue").click()
+    page.wait_for_url(re.compile(r"/campaigns/\d+/steps/audience/$"))
+    campaign = Campaign.objects.get(merchant=shop["merchant"], name="Spring sale to VIPs")
+    assert campaign.segment_id is None and campaign.params == {"first_name": "first_name"}
+
+    # A reload resumes the draft at its step.
+    page.reload()
+    assert page.locator('[aria-current="step"]').inner_text() == "2. Audience"
+
+    # Step 2: the segment builder (no JSON): one row, a second row added then removed, live count in words.
+    page.get_by_label("Build an audience").check()
+    page.get_by_label("Name the new audience").fill("VIP customers")
+    page.get_by_label("Row 1 field").select_option("tag")
+    page.get_by_label("Row 1 operator").select_option("is")
+    page.get_by_label("Row 1 value").fill("vip")
     text = _audience(page, "8 contacts in this audience")
     assert "5 can receive marketing on WhatsApp now" in text
-    for reason in ("no_consent", "revoked", "pending_confirmation"):
-        assert f"1 left out: {reason}" in text
-    # Slow enough that the run spans several progress pushes; no quiet hours so the test does not depend
-    # on the hour it runs at.
-    page.locator("#id_throttle_per_second").fill("2")
-    page.locator("#id_quiet_start").fill("")
-    page.locator("#id_quiet_end").fill("")
-    page.get_by_role("button", name="Save draft").click()
-    page.wait_for_url(re.compile(r"/campaigns/\d+/$"))
-    campaign = Campaign.objects.get(merchant=shop["merchant"], name="Spring sale to VIPs")
-    assert page.url.endswith(f"/campaigns/{campaign.pk}/")
+    for words in (
+        "1 has not agreed to WhatsApp marketing",
+        "1 stopped WhatsApp marketing",
+        "1 has not confirmed the WhatsApp marketing opt-in yet",
+    ):
+        assert words in text
+    page.get_by_role("button", name="Add a row").click()
+    page.get_by_label("Row 2 field").wait_for()
+    page.get_by_role("button", name="Remove row 2").click()
+    page.get_by_label("Row 2 field").wait_for(state="detached")
+    assert page.get_by_label("Row 1 value").input_value() == "vip"
+    page.get_by_role("button", name="Save and continue").click()
+    page.wait_for_url(re.compile(r"/steps/schedule/$"))
+
+    # Step 3: send on launch, slow enough that the run spans several progress pushes, no quiet hours so the
+    # test does not depend on the hour it runs at.
+    assert page.get_by_label("Send at (Europe/Madrid time)").is_visible()
+    page.get_by_label("Messages per minute").fill("120")
+    page.get_by_label("Quiet hours from (each contact's time)").fill("")
+    page.get_by_label("Quiet hours until").fill("")
+    page.get_by_role("button", name="Save and continue").click()
+    page.wait_for_url(re.compile(r"/steps/review/$"))
+    campaign.refresh_from_db()
+    assert campaign.segment.rules == {"tags_all": ["vip"]}
     assert campaign.status == "draft" and campaign.throttle_per_second == 2 and campaign.quiet_hours is None
+    review = page.locator("#review").inner_text()
+    assert "Pace: 120 messages a minute." in review and "Sends as soon as you launch." in review
     return campaign
 
 
@@ -192,15 +223,22 @@ def _launch_and_watch(page, watcher, portal: str, campaign: Campaign) -> None:
     assert status.inner_text().strip() == "Draft"
     watcher.evaluate(WATCH)
 
-    # The launch request sends (eager tasks) while the other tab watches the socket.
+    # Launch asks for confirmation with the reachable count; the request then sends (eager tasks) while
+    # the other tab watches the socket.
+    dialogs = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
     with page.expect_navigation(url=detail, timeout=60_000):
-        page.get_by_role("button", name="Launch").click()
+        page.get_by_role("button", name="Launch to 5 people").click()
+    assert dialogs == [f"Send “{campaign.name}” to 5 people now?"]
 
     status.filter(has_text=re.compile("^Completed$")).wait_for()
     seen = watcher.evaluate("window.__seen")
     assert watcher.evaluate("window.__sameDocument") is True  # no reload: the socket changed the cells
     assert "Running" in seen["status"] and seen["status"].index("Running") < seen["status"].index("Completed")
     assert seen["sent_total"][0] == "0" and seen["sent_total"][-1] == "5"
+    assert watcher.locator('#live [data-field="reachable"]').inner_text() == "5"
+    assert watcher.locator('#live [data-share="sent"]').inner_text() == "100%"
+    assert watcher.locator('#live [data-bar="sent"]').get_attribute("width") == "200"
     assert watcher.locator('#live [data-state="sent"]').inner_text() == "5"
     assert watcher.locator('#live [data-state="skipped"]').inner_text() == "3"
     assert watcher.locator('#live [data-state="pending"]').inner_text() == "0"
@@ -209,12 +247,25 @@ def _launch_and_watch(page, watcher, portal: str, campaign: Campaign) -> None:
 def _results(page) -> None:
     results = page.locator("#results")
     assert results.locator('[data-field="status"]').inner_text() == "Completed"
-    assert results.locator('[data-field="audience"]').inner_text() == "8"
-    assert results.locator('[data-field="sent_total"]').inner_text() == "5"
+    funnel = {
+        row.get_attribute("data-step"): row.locator("td").first.inner_text()
+        for row in results.locator("tr[data-step]").all()
+    }
+    assert funnel == {
+        "audience": "8",
+        "reachable": "5",
+        "sent": "5",
+        "delivered": "0",
+        "read": "0",
+        "replied": "0",
+        "opted_out": "0",
+    }
+    assert results.locator("svg.funnel-chart rect").count() == 7
     left_out = results.locator("h3", has_text="Left out, by reason").locator("xpath=following-sibling::ul[1]")
     assert sorted(left_out.locator("li").all_inner_texts()) == [
-        "no_consent: 1",
-        "pending_confirmation: 1",
-        "revoked: 1",
+        "1 has not agreed to WhatsApp marketing",
+        "1 has not confirmed the WhatsApp marketing opt-in yet",
+        "1 stopped WhatsApp marketing",
     ]
     assert "No failures." in results.inner_text()
+    assert results.get_by_role("link", name="Every delivery (CSV)").is_visible()

@@ -32,6 +32,12 @@ from apps.campaigns.services.templates import (
     template_update,
 )
 from apps.campaigns.services.trial_send import campaign_test_send
+from apps.campaigns.services.wizard import (
+    campaign_draft_audience,
+    campaign_draft_create,
+    campaign_draft_update,
+    campaign_launch_reachable,
+)
 
 __all__ = [
     "LaunchRefused",
@@ -45,7 +51,11 @@ __all__ = [
     "campaign_create",
     "campaign_delete",
     "campaign_dispatch",
+    "campaign_draft_audience",
+    "campaign_draft_create",
+    "campaign_draft_update",
     "campaign_launch",
+    "campaign_launch_reachable",
     "campaign_ledger_complete",
     "campaign_pause",
     "campaign_resume",

@@ -70,10 +70,12 @@ def _foreign_links(merchant_id: int, linked: dict) -> set[str]:
     return set()
 
 
-def _check_links(campaign: Campaign, errors: dict) -> None:
+def _check_links(campaign: Campaign, errors: dict, optional: frozenset[str] = frozenset()) -> None:
     linked = {name: getattr(campaign, name) if getattr(campaign, f"{name}_id") else None for name in CAMPAIGN_LINKS}
     foreign = _foreign_links(campaign.merchant_id, linked)
     for name, related in linked.items():
+        if related is None and name in optional:
+            continue
         if related is None:
             errors[name] = ["This field is required."]
         elif name in foreign:
@@ -129,11 +131,12 @@ def _check_pacing(campaign: Campaign, errors: dict) -> None:
         errors["frequency_cap"] = [str(exc)]
 
 
-def campaign_validate(campaign: Campaign) -> None:
+def campaign_validate(campaign: Campaign, *, optional: frozenset[str] = frozenset()) -> None:
+    """`optional`: links a wizard draft may still lack (its audience before step 2); launch passes none."""
     errors: dict[str, list[str]] = {}
     if not (campaign.name or "").strip():
         errors["name"] = ["Name the campaign."]
-    _check_links(campaign, errors)
+    _check_links(campaign, errors, optional)
     _check_params(campaign, errors)
     _check_pacing(campaign, errors)
     if errors:
