@@ -26,21 +26,17 @@ def eager():
 def portal_http(monkeypatch):
     """The Graph clients' HTTP pool, pointed at this process's Django app (WSGI, same database connection):
     a send on a sandbox channel reaches the real /sandbox/graph/ routes with no server running."""
-    from django.core.signals import request_finished, request_started
     from django.core.wsgi import get_wsgi_application
-    from django.db import close_old_connections
+    from django.db import connection
 
-    # As Django's test client does: a request must not close the test's connection (its transaction).
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
+    # The request ends by closing "old" connections, which would close the test's own (its transaction).
+    monkeypatch.setattr(connection, "close_if_unusable_or_obsolete", lambda: None)
     client = httpx.Client(transport=httpx.WSGITransport(app=get_wsgi_application()))
     requests: list[httpx.Request] = []
     client.event_hooks["request"] = [requests.append]
     monkeypatch.setattr("apps.meta.client.shared_http", lambda: client)
     yield requests
     client.close()
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
