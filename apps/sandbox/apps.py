@@ -5,3 +5,8 @@ class SandboxConfig(AppConfig):
     name = "apps.sandbox"
     label = "sandbox"
     verbose_name = "Sandbox"
+
+    def ready(self) -> None:
+        from apps.sandbox import privacy
+
+        privacy.register()

@@ -130,3 +130,11 @@ def test_tapping_another_customers_message_is_refused(merchant, customer, wa_san
     with pytest.raises(services.SandboxRefused, match="No such message"):
         services.customer_tap(channel=wa_sandbox, contact=customer, message_id=elsewhere.pk, index=0)
     assert WebhookEvent.objects.count() == 0
+
+
+def test_erasing_the_contact_deletes_the_phones_copies(customer, wa_sandbox, promotion):
+    from apps.contacts.services import contact_erase
+
+    other = SandboxMessageFactory(channel=wa_sandbox, address="34699999999")
+    contact_erase(contact=customer)
+    assert list(SandboxMessage.objects.values_list("pk", flat=True)) == [other.pk]
