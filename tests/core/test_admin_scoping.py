@@ -47,10 +47,10 @@ from apps.tickets.models import (
     TicketEvent,
 )
 from tests.factories.campaigns import CampaignFactory
-from tests.factories.sandbox import SandboxMessageFactory
 from tests.factories.contacts import AttributeDefinitionFactory, ContactFactory, IdentityFactory, grant
 from tests.factories.conversations import CannedResponseFactory, ChannelFactory, ConversationFactory, MessageFactory
 from tests.factories.merchants import PASSWORD, MembershipFactory, MerchantFactory
+from tests.factories.sandbox import SandboxMessageFactory
 from tests.factories.tickets import BusinessHoursFactory, MacroFactory, SlaPolicyFactory, TeamFactory, make_ticket
 
 OUR_APPS = {"accounts", "merchants", "contacts", "conversations", "tickets", "campaigns", "sandbox"}
