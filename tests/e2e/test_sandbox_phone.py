@@ -15,6 +15,7 @@ from apps.contacts.models import ConsentState
 from apps.core.roles import Role
 from apps.sandbox import services
 from tests.asgi_server import portal_server
+from tests.e2e.test_content_security_policy import _violations
 from tests.factories.campaigns import TemplateFactory
 from tests.factories.contacts import ContactFactory, IdentityFactory, grant
 from tests.factories.conversations import ChannelFactory
@@ -63,6 +64,7 @@ def test_a_marketer_taps_stop_promotions_on_the_sandbox_phone(page, settings, ea
         channel=channel, address=WA_ID, kind="template", status="read",
         payload=template_send(template, WA_ID, params={"first_name": "Marta"}),
     )  # fmt: skip
+    violations = _violations(page)
     with portal_server() as portal:
         settings.CHARLA_SANDBOX_GRAPH_URL = f"{portal.url}/sandbox/graph/v21.0"
         page.goto(f"{portal.url}/accounts/login/")
@@ -87,3 +89,4 @@ def test_a_marketer_taps_stop_promotions_on_the_sandbox_phone(page, settings, ea
         # no reload: the thread's poll brings the shop's confirmation in
         page.locator(".sandbox-bubble.theirs", has_text="You will no longer receive marketing messages").wait_for()
         assert page.locator(".sandbox-bubble").count() == 3
+    assert violations == []  # the phone's script, styles and htmx polling run under the strict CSP
