@@ -138,3 +138,23 @@ def test_erasing_the_contact_deletes_the_phones_copies(customer, wa_sandbox, pro
     other = SandboxMessageFactory(channel=wa_sandbox, address="34699999999")
     contact_erase(contact=customer)
     assert list(SandboxMessage.objects.values_list("pk", flat=True)) == [other.pk]
+
+
+def test_a_messenger_customer_taps_a_quick_reply(merchant, fb_sandbox, live):
+    from apps.meta.payloads import messenger_quick_replies_payload
+
+    contact = ContactFactory(merchant=merchant)
+    IdentityFactory(contact=contact, kind="messenger", external_id="7231405968472130")
+    grant(contact, channel="messenger")
+    offer = SandboxMessageFactory(
+        channel=fb_sandbox, address="7231405968472130", kind="message",
+        payload=messenger_quick_replies_payload("7231405968472130", "New arrivals!", [("Stop promotions", "STOP")]),
+    )  # fmt: skip
+    tapped = live(services.customer_tap, channel=fb_sandbox, contact=contact, message_id=offer.pk, index=0)
+    assert tapped.payload == {
+        "mid": tapped.provider_message_id,
+        "text": "Stop promotions",
+        "quick_reply": {"payload": "STOP"},
+    }
+    assert ConsentState.objects.get(contact=contact, channel="messenger", purpose="marketing").status == "revoked"
+    assert Message.objects.get(direction="inbound").body == "Stop promotions"
