@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "apps.conversations",
     "apps.tickets",
     "apps.campaigns",
+    "apps.sandbox",
 ]
 
 MIDDLEWARE = [
@@ -346,6 +347,15 @@ SPECTACULAR_SETTINGS = {
 
 # --------------------------------------------------------------------------- providers
 META_GRAPH_API_URL = env.str("META_GRAPH_API_URL", default="https://graph.facebook.com/v21.0").rstrip("/")
+# The sandbox (apps/sandbox): a fake Graph API inside the web process and a phone page to be the customer.
+# On by default only under DEBUG (`make run`); a production deploy gets it only by saying CHARLA_SANDBOX=true.
+# Only channels flagged `settings["sandbox"] = True` are ever sent there (conversations.providers.graph_base_url).
+CHARLA_SANDBOX = env.bool("CHARLA_SANDBOX", default=DEBUG)
+CHARLA_SANDBOX_BASE_URL = env.str(
+    "CHARLA_SANDBOX_BASE_URL", default=f"http://127.0.0.1:{env.str('PORT', default='8000')}"
+).rstrip("/")
+CHARLA_SANDBOX_GRAPH_URL = f"{CHARLA_SANDBOX_BASE_URL}/sandbox/graph/v21.0"
+CHARLA_SANDBOX_STATUS_DELAY = 1.5  # seconds between the sandbox's sent, delivered and read webhooks
 # One inbox send: attempts on a transient Graph failure, and the first pause between them (doubling).
 CONVERSATIONS_SEND_ATTEMPTS = 3
 CONVERSATIONS_SEND_BACKOFF = 0.5

@@ -23,6 +23,7 @@ LAYERS = {
     "conversations": 3,
     "campaigns": 4,
     "tickets": 4,
+    "sandbox": 5,  # plays Meta and the customer for the demo: reads campaigns' templates, nobody imports it
 }
 
 

@@ -41,3 +41,6 @@ if XDIST_WORKER:
         CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] += f"-{XDIST_WORKER}"  # noqa: F405
 STATIC_ROOT = VAR_DIR / "test-static"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# The sandbox's routes answer only when it is on: on here so the tenancy sweep walks them (tests of the
+# off switch turn it off). Only channels flagged settings.sandbox=True are routed to it.
+CHARLA_SANDBOX = True

@@ -71,6 +71,12 @@ class Channel(MerchantOwned):
         return f"<Channel {self.pk} {self.kind} merchant={self.merchant_id}>"
 
     @property
+    def is_sandbox(self) -> bool:
+        """Flagged to talk to the built-in fake Graph API (apps/sandbox): exactly `True`, never a truthy
+        string a form or an import may have left there."""
+        return (self.settings or {}).get("sandbox") is True
+
+    @property
     def webhook_path(self) -> str | None:
         if self.kind == ChannelKind.WEBCHAT or self.pk is None:
             return None

@@ -1,4 +1,9 @@
-"""The Graph API client for a `Channel`: reads the channel's ids and token, hands plain values to apps.meta."""
+"""The Graph API client for a `Channel`: reads the channel's ids and token, hands plain values to apps.meta.
+
+`graph_base_url` is the one place that decides where a channel's Graph requests go: Meta for every real
+channel, the built-in sandbox (apps/sandbox) for a channel flagged `settings["sandbox"] = True` while the
+sandbox is switched on. A flagged channel with the sandbox off is refused, never sent to Meta.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,33 @@ from django.conf import settings
 
 from apps.conversations.models import Channel
 from apps.meta.client import GraphClient, MessengerClient, WhatsAppClient
+from apps.meta.errors import FAIL, GraphError
+
+SANDBOX_OFF = "sandbox_off"
+SANDBOX_OFF_MESSAGE = "This is a sandbox channel and the sandbox is switched off (CHARLA_SANDBOX): nothing was sent."
+
+
+class SandboxOff(GraphError):
+    """A sandbox-flagged channel asked for its Graph URL while the sandbox is off. A GraphError that is never
+    retried, so every caller that handles a refused request (media, profile lookups) handles this one too;
+    the senders check `sandbox_refused` first to record the `sandbox_off` code."""
+
+    def __init__(self) -> None:
+        super().__init__(None, 0, SANDBOX_OFF_MESSAGE, FAIL)
+
+
+def sandbox_refused(channel: Channel) -> bool:
+    """True when sending on this channel must be refused: it is a sandbox channel and the sandbox is off."""
+    return channel.is_sandbox and not settings.CHARLA_SANDBOX
+
+
+def graph_base_url(channel: Channel) -> str:
+    """Where this channel's Graph requests go (inbox sends, uploads, lookups, campaign batches)."""
+    if not channel.is_sandbox:
+        return settings.META_GRAPH_API_URL
+    if not settings.CHARLA_SANDBOX:
+        raise SandboxOff()
+    return settings.CHARLA_SANDBOX_GRAPH_URL
 
 
 def get_client(
@@ -15,7 +47,7 @@ def get_client(
     """`attempts`, `backoff`: the conversations settings unless given (tests); `http`: a client to borrow."""
     common = {
         "access_token": channel.access_token,
-        "base_url": settings.META_GRAPH_API_URL,
+        "base_url": graph_base_url(channel),
         "attempts": attempts or settings.CONVERSATIONS_SEND_ATTEMPTS,
         "backoff": settings.CONVERSATIONS_SEND_BACKOFF if backoff is None else backoff,
         "http": http,

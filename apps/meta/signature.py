@@ -21,3 +21,8 @@ def signature_valid(*, body: bytes, header: str, secret: str) -> bool:
     # Bytes, not str: compare_digest raises on a non-ASCII str, and a header is whatever the sender wrote.
     given = header.removeprefix(PREFIX).strip().lower().encode("utf-8", errors="replace")
     return hmac.compare_digest(expected, given)
+
+
+def signature_header(*, body: bytes, secret: str) -> str:
+    """The header Meta sends with these bytes: what the sandbox signs its simulated webhooks with."""
+    return PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

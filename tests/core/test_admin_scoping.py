@@ -50,9 +50,10 @@ from tests.factories.campaigns import CampaignFactory
 from tests.factories.contacts import AttributeDefinitionFactory, ContactFactory, IdentityFactory, grant
 from tests.factories.conversations import CannedResponseFactory, ChannelFactory, ConversationFactory, MessageFactory
 from tests.factories.merchants import PASSWORD, MembershipFactory, MerchantFactory
+from tests.factories.sandbox import SandboxMessageFactory
 from tests.factories.tickets import BusinessHoursFactory, MacroFactory, SlaPolicyFactory, TeamFactory, make_ticket
 
-OUR_APPS = {"accounts", "merchants", "contacts", "conversations", "tickets", "campaigns"}
+OUR_APPS = {"accounts", "merchants", "contacts", "conversations", "tickets", "campaigns", "sandbox"}
 SECRET = "BETA-SECRET"
 User = get_user_model()
 
@@ -97,6 +98,7 @@ def build_world(merchant: Merchant, admin: Membership, label: str) -> dict[type[
         TicketEvent.objects.filter(ticket=ticket).first(),
         TicketConversation.objects.get(ticket=ticket),
         TicketCounter.objects.get(merchant=merchant),
+        SandboxMessageFactory(channel=channel, address=f"{label} address"),
     ]  # fmt: skip
     return {type(obj): obj for obj in world}
 
@@ -460,7 +462,7 @@ def test_admin_index_lists_only_what_a_merchant_admin_may_open(worlds, alpha_cli
     response = alpha_client.get(reverse("admin:index"))
     assert response.status_code == 200
     labels = {app["app_label"] for app in response.context["app_list"]}
-    assert labels == {"accounts", "merchants", "contacts", "conversations", "tickets", "campaigns"}
+    assert labels == {"accounts", "merchants", "contacts", "conversations", "tickets", "campaigns", "sandbox"}
 
 
 @pytest.mark.parametrize("role", [Role.AGENT, Role.MARKETER])

@@ -35,6 +35,10 @@ class ChannelFactory(factory.django.DjangoModelFactory):
     app_secret = factory.LazyFunction(lambda: secrets.token_hex(16))
     verify_token = factory.LazyFunction(lambda: "verify-" + secrets.token_hex(4))
 
+    class Params:
+        # What the demo seed creates: talks to the built-in fake Graph API (apps/sandbox), token "sandbox".
+        sandbox = factory.Trait(access_token="sandbox", settings=factory.LazyFunction(lambda: {"sandbox": True}))
+
 
 class ConversationFactory(factory.django.DjangoModelFactory):
     """A conversation whose contact has an identity on the channel (so replies have a recipient)."""

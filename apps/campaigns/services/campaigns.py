@@ -23,6 +23,7 @@ from apps.campaigns.services.completion import progress_after_commit
 from apps.campaigns.services.ledger import ledger_chunks, ledger_insert
 from apps.contacts import schedule
 from apps.conversations.models import Channel
+from apps.conversations.providers import SANDBOX_OFF, SANDBOX_OFF_MESSAGE, sandbox_refused
 from apps.core.enqueue import enqueue_on_commit
 from apps.core.tenancy import ensure_same_merchant
 
@@ -194,6 +195,8 @@ def campaign_launch(*, campaign: Campaign, now: datetime | None = None) -> Campa
         raise LaunchRefused("template_not_approved", f"The template is {campaign.template.status}, not approved.")
     if not campaign.channel.is_active:
         raise LaunchRefused("channel_inactive", "The channel is switched off.")
+    if sandbox_refused(campaign.channel):
+        raise LaunchRefused(SANDBOX_OFF, SANDBOX_OFF_MESSAGE)
     now = now or timezone.now()
     campaign.status = CampaignStatus.SCHEDULED
     campaign.launched_at = now

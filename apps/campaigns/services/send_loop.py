@@ -12,7 +12,6 @@ import time
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -21,6 +20,7 @@ from apps.campaigns.models import Campaign, CampaignStatus
 from apps.campaigns.services.claim import Claim, batch_claim, campaign_status_now, deliveries_release, deliveries_stamp
 from apps.campaigns.services.outcomes import outcomes_record
 from apps.campaigns.services.reaper import deliveries_reap
+from apps.conversations.providers import SANDBOX_OFF, SandboxOff, graph_base_url
 from apps.meta.batch import THROUGHPUT_PAUSE, BatchSender, Outcome
 
 MAX_CHUNK = 500
@@ -37,7 +37,7 @@ def _bucket(campaign: Campaign) -> tuple[str, float]:
 def _sender_for(campaign: Campaign) -> BatchSender:
     channel = campaign.channel
     return BatchSender.whatsapp(
-        base_url=settings.META_GRAPH_API_URL,
+        base_url=graph_base_url(channel),
         phone_number_id=channel.phone_number_id,
         access_token=channel.access_token,
         concurrency=conf.concurrency(),
@@ -144,7 +144,11 @@ def batch_send(*, claim: Claim, session: SendSession | None = None) -> dict[str,
     if campaign is None or not claim.items:
         return defaultdict(int)
     if session is None:
-        with SendSession(campaign) as own:
+        try:
+            own = SendSession(campaign)
+        except SandboxOff as exc:
+            return _refuse_all(claim, exc)
+        with own:
             return batch_send(claim=claim, session=own)
     feed = _Feed(claim)
     ledger = _Ledger(claim, feed.key, feed.rate)
@@ -153,6 +157,20 @@ def batch_send(*, claim: Claim, session: SendSession | None = None) -> dict[str,
     if feed.released:
         totals["released"] += feed.released
     return totals
+
+
+def _session_or_none(campaign: Campaign) -> SendSession | None:
+    """None for a sandbox channel while the sandbox is off: batch_send then fails the claim's rows."""
+    try:
+        return SendSession(campaign)
+    except SandboxOff:
+        return None
+
+
+def _refuse_all(claim: Claim, exc: SandboxOff) -> dict[str, int]:
+    """A sandbox channel while the sandbox is off: nothing goes out, each claimed row fails with the code."""
+    outcomes = [Outcome(did, "failed", code=SANDBOX_OFF, message=exc.message) for did, _ in claim.items]
+    return defaultdict(int, outcomes_record(claim.campaign, outcomes, claim.token))
 
 
 def campaign_heartbeat(*, campaign_id: int) -> None:
@@ -226,7 +244,7 @@ def batch_loop(*, campaign_id: int, budget_seconds: float = 20.0) -> int:
                 upcoming = pool.submit(_claim_in_thread, campaign_id, limit) if more else None
                 campaign_heartbeat(campaign_id=campaign_id)
                 if session is None and claim.items:
-                    session = SendSession(claim.campaign)
+                    session = _session_or_none(claim.campaign)
                 batch_send(claim=claim, session=session)
                 progress.progress_broadcast(campaign_id=campaign_id)
                 if upcoming is None:

@@ -11,7 +11,7 @@ from apps.campaigns.services.campaigns import LaunchRefused
 from apps.campaigns.services.claim import CONTACT_FIELDS, whatsapp_addresses
 from apps.contacts.gate import REASON_TEXT, consent_gate, contact_identities, refusal_code
 from apps.contacts.models import Contact
-from apps.conversations.providers import get_client
+from apps.conversations.providers import SANDBOX_OFF, SANDBOX_OFF_MESSAGE, get_client, sandbox_refused
 from apps.core.tenancy import ensure_same_merchant
 from apps.meta.errors import GraphError
 
@@ -25,6 +25,8 @@ def campaign_test_send(*, campaign: Campaign, contact: Contact) -> str:
         ensure_same_merchant(merchant_id=campaign.merchant_id, contact=contact)
     except ValidationError:
         raise LaunchRefused("contact_not_found", "No contact with this id.") from None
+    if sandbox_refused(campaign.channel):
+        raise LaunchRefused(SANDBOX_OFF, SANDBOX_OFF_MESSAGE)
     if not campaign.template.is_sendable:
         raise LaunchRefused("template_not_approved", f"The template is {campaign.template.status}, not approved.")
     reason = consent_gate(merchant=campaign.merchant, channel=campaign.channel.kind, contact_ids=[contact.pk])[

@@ -107,6 +107,8 @@ def message_deliver(*, message_id: int, final_attempt: bool = True) -> str:
             return _fail(message, "channel_inactive" if not message.channel.is_active else "no_identity", "")
         if refusal := outbound.delivery_refusal(message=message):
             return _fail(message, refusal.code, refusal.message)
+        if providers.sandbox_refused(message.channel):
+            return _fail(message, providers.SANDBOX_OFF, providers.SANDBOX_OFF_MESSAGE)
         client = providers.get_client(message.channel)
         try:
             result = client.send(message_payload_for_provider(message, recipient, client))
