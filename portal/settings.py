@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.core.middleware.CurrentMerchantMiddleware",
+    "apps.core.middleware.MemberTimezoneMiddleware",
     "apps.core.middleware.ContentSecurityPolicyMiddleware",
 ]
 
