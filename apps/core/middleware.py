@@ -50,10 +50,9 @@ class MemberTimezoneMiddleware:
 
     def __call__(self, request):
         if is_api_request(request) or not request.user.is_authenticated:
-            request.zone_name = "UTC"
             return self.get_response(request)
-        request.zone_name = member_zone_name(user=request.user, merchant=request.merchant)
-        with timezone.override(zoneinfo.ZoneInfo(request.zone_name)):
+        zone = zoneinfo.ZoneInfo(member_zone_name(user=request.user, merchant=request.merchant))
+        with timezone.override(zone):
             return self.get_response(request)
 
 
