@@ -120,6 +120,7 @@ def test_the_picked_requester_is_the_tickets_contact(agent_client, merchant, oth
     ana = ContactFactory(merchant=merchant, name="Ana")
     page = agent_client.get(reverse("tickets:new")).content.decode()
     assert 'name="requester_q"' in page and f'hx-get="{reverse("tickets:requester_search")}"' in page
+    assert 'aria-describedby="id_requester_helptext" id="id_requester"' in page
     assert "<select" not in page.split('id="id_requester"')[1].split("</div>")[0]
     response = agent_client.post(
         reverse("tickets:new"), {"subject": "Refund", "priority": "normal", "requester": ana.pk}
