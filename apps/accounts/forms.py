@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 
 from apps.accounts import lockout
 from apps.core.ratelimit import RateLimited, client_ip
+from apps.merchants.forms import TIMEZONE_CHOICES
 
 
 class SignInLockoutMixin:
@@ -35,3 +36,13 @@ class EmailAuthenticationForm(SignInLockoutMixin, AuthenticationForm):
 
     def clean_username(self) -> str:
         return self.cleaned_data["username"].lower()
+
+
+class ProfileForm(forms.Form):
+    full_name = forms.CharField(max_length=200, required=False, label="Your name")
+    timezone = forms.ChoiceField(
+        choices=[("", "The merchant's time zone"), *TIMEZONE_CHOICES],
+        required=False,
+        label="Time zone",
+        help_text="Dates and times in the portal are shown in this zone.",
+    )

@@ -1,6 +1,8 @@
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 
+from apps.merchants.models import validate_timezone
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -29,6 +31,8 @@ class User(AbstractUser):
     username = None
     email = models.EmailField("e-mail address", unique=True)
     full_name = models.CharField(max_length=200, blank=True)
+    # Blank: times are shown in the current merchant's zone (apps.core.middleware.MemberTimezoneMiddleware).
+    timezone = models.CharField(max_length=64, blank=True, default="", validators=[validate_timezone])
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

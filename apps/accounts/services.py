@@ -35,3 +35,10 @@ def password_reset_send(*, email: str) -> int:
         email_template_name=EMAIL_TEMPLATE,
     )
     return len(users)
+
+
+def user_profile_update(*, user, full_name: str, timezone: str) -> None:
+    """A member's own name and zone (blank: the current merchant's zone is used)."""
+    user.full_name, user.timezone = full_name, timezone
+    user.full_clean(validate_unique=False)
+    user.save(update_fields=["full_name", "timezone"])

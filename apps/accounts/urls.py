@@ -11,6 +11,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("profile/", views.profile, name="profile"),
     path(
         "password-reset/",
         views.PasswordResetView.as_view(template_name="accounts/password_reset.html"),

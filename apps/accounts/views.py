@@ -3,11 +3,15 @@ the user's open sockets when a sign-in they rely on ends."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
 
 from apps.accounts import services
+from apps.accounts.forms import ProfileForm
 from apps.core.ratelimit import Bucket, RateLimited, client_ip, rate_hit
 from apps.merchants.access_events import access_changed
 
@@ -57,3 +61,15 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         access_changed(user_id=form.user.pk)
         return response
+
+
+@login_required
+def profile(request):
+    """The member's own profile: their name and the zone they read times in."""
+    initial = {"full_name": request.user.full_name, "timezone": request.user.timezone}
+    form = ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.user_profile_update(user=request.user, **form.cleaned_data)
+        messages.success(request, "Profile saved.")
+        return redirect("profile")
+    return render(request, "accounts/profile.html", {"form": form})

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from django.utils import formats, timezone
-
 from apps.contacts.models import ConsentAction, ConsentChannel, ConsentEvent, ConsentSource, ConsentStatus, Purpose
+from apps.core import timefmt
 
 VERBS = {ConsentAction.GRANT: "Granted", ConsentAction.REVOKE: "Revoked", ConsentAction.CONFIRM: "Confirmed"}
 SOURCE_WORDS = {
@@ -23,12 +22,12 @@ def _label(choices, value: str) -> str:
     return dict(choices.choices).get(value, value)
 
 
-def consent_event_sentence(event: ConsentEvent, *, tz) -> str:
+def consent_event_sentence(event: ConsentEvent, *, tz, locale: str | None = None) -> str:
     """E.g. 'Granted marketing on WhatsApp via web form on 3 Mar 2026 14:02 — shown: “…” — IP 1.2.3.4'."""
     verb = VERBS.get(event.action, event.action)
     if event.action == ConsentAction.GRANT and event.resulting_status == ConsentStatus.PENDING:
         verb = "Requested (pending confirmation)"
-    when = formats.date_format(timezone.localtime(event.occurred_at, tz), "j M Y H:i")
+    when = timefmt.absolute(event.occurred_at, tz=tz, locale=locale)
     via = SOURCE_WORDS.get(event.source, event.source)
     if event.collected_via:
         via = f"{via} (collected via {event.collected_via})"

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
@@ -83,7 +84,8 @@ def contact_list(request):
 
 # ------------------------------------------------------------------ contact page
 def _detail_context(request, contact: Contact) -> dict:
-    tz = request.merchant.tz
+    # The request's zone (the member's or the merchant's), as every other time on the page uses.
+    tz, locale = timezone.get_current_timezone(), translation.get_language()
     events = list(selectors.consent_event_list(contact=contact))
     definitions = {d.key: d for d in AttributeDefinition.objects.for_merchant(request.merchant)}
     role = request.membership.role
@@ -99,7 +101,7 @@ def _detail_context(request, contact: Contact) -> dict:
         "identities": list(contact.identities.all()),
         "attributes": [(definitions[k].label if k in definitions else k, v) for k, v in contact.attributes.items()],
         "grid": selectors.consent_state_grid(contact=contact),
-        "history": [{"event": e, "sentence": consent_event_sentence(e, tz=tz)} for e in events],
+        "history": [{"event": e, "sentence": consent_event_sentence(e, tz=tz, locale=locale)} for e in events],
         "effective_timezone": services.contact_timezone(contact, merchant=request.merchant),
         "panels": panels,
         "confirm_links": [{"state": s, "url": _confirm_url(request, s)} for s in pending],

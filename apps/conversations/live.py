@@ -94,17 +94,22 @@ def visitor_conversation_id(*, channel: Channel, visitor_id: str) -> int | None:
     return conversation.pk if conversation else None
 
 
+# The customer reads these in the chat: plain words, never our field names (issue 13).
+MESSAGE_NOT_SENT = "This message could not be sent; reload the page and try again."
+MESSAGE_EMPTY = "Write a message first."
+
+
 def widget_message_problem(*, client_id: Any, text: Any) -> str | None:
     if not isinstance(client_id, str):
-        return "id must be a UUID the widget generated for this message."
+        return MESSAGE_NOT_SENT
     try:
         uuid.UUID(client_id)
     except ValueError:
-        return "id must be a UUID the widget generated for this message."
+        return MESSAGE_NOT_SENT
     if not isinstance(text, str) or not text.strip():
-        return "text must be a non-empty string."
+        return MESSAGE_EMPTY
     if len(text) > MAX_TEXT:
-        return f"text may be at most {MAX_TEXT} characters."
+        return f"Messages can be at most {MAX_TEXT} characters."
     return None
 
 

@@ -264,7 +264,7 @@ def widget_upload(request, *, channel, data: dict):
             name=upload.name, content_type=upload.content_type, size=upload.size, head=uploads.upload_head(upload)
         )
     except ValueError:
-        return _error(400, "invalid", "id must be a UUID.", {"id": ["id must be a UUID."]})
+        return _error(400, "invalid", live.MESSAGE_NOT_SENT, {"id": [live.MESSAGE_NOT_SENT]})
     except ValidationError as exc:
         return _error(400, "invalid", " ".join(exc.message_dict["file"]), exc.message_dict)
     result = widget_writes.widget_upload_receive(

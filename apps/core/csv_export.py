@@ -7,6 +7,7 @@ on the auditor's machine. A leading apostrophe makes the spreadsheet show the te
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Iterable, Iterator
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -23,6 +24,9 @@ def safe_cell(value: object) -> object:
     """The value as a spreadsheet should show it: text starting like a formula gets a leading apostrophe."""
     if value is None:
         return ""
+    if isinstance(value, dt.datetime):
+        # ISO-8601 with its offset (str() would put a space for the "T"), whatever zone the page showed.
+        return value.isoformat()
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value

@@ -1,4 +1,7 @@
+import zoneinfo
+
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from apps.core import inputs
@@ -28,6 +31,29 @@ class CurrentMerchantMiddleware:
         request.membership = SimpleLazyObject(membership)
         request.merchant = SimpleLazyObject(lambda: request.membership.merchant if request.membership else None)
         return self.get_response(request)
+
+
+def member_zone_name(*, user, merchant) -> str:
+    """The zone a member reads times in: their own if they set one, else their current merchant's."""
+    own = getattr(user, "timezone", None) if user is not None and user.is_authenticated else None
+    return own or (merchant.timezone if merchant else "UTC")
+
+
+class MemberTimezoneMiddleware:
+    """Activates the member's zone (DR-NEW-timefmt-1) for the request, so every `local_datetime`,
+    `relative_time` and form field shows and reads wall times in it. API answers stay in UTC (the
+    contract is ISO-8601 UTC), so API paths are left alone and resolve no membership here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if is_api_request(request) or not request.user.is_authenticated:
+            return self.get_response(request)
+        zone = zoneinfo.ZoneInfo(member_zone_name(user=request.user, merchant=request.merchant))
+        with timezone.override(zone):
+            return self.get_response(request)
 
 
 # Every page's scripts and styles come from our own static files (no inline <script>, on*= handler or

@@ -1,5 +1,6 @@
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -23,6 +24,12 @@ def readyz(request):
         failing = ", ".join(sorted(failures))
         return JsonResponse({"status": "unavailable", "failing": failing, "checks": failures}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def favicon(request):
+    # Browsers ask for /favicon.ico whatever the page links; send them to the one icon in static/.
+    return HttpResponsePermanentRedirect(static("core/favicon.svg"))
 
 
 @member_required()

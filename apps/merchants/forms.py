@@ -19,7 +19,8 @@ class MerchantSettingsForm(forms.ModelForm):
 
 class InvitationForm(forms.Form):
     email = forms.EmailField(label="E-mail")
-    role = forms.ChoiceField(choices=Role.choices)
+    # The least-privileged role is preselected: more access is a choice the admin makes, not a default.
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.AGENT)
 
 
 class RoleForm(forms.Form):

@@ -31,7 +31,7 @@ class MemberRoleSerializer(WholeBodySerializer):
 
 class InvitationInputSerializer(InputSerializer):
     email = serializers.EmailField()
-    role = serializers.ChoiceField(choices=Role.choices)
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.AGENT, help_text="agent when left out")
 
 
 class InvitationOutputSerializer(serializers.Serializer):

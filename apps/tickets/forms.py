@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
-from django.db.models import Q
 
 from apps.tickets import clock
 from apps.tickets.models import (
@@ -17,7 +16,7 @@ from apps.tickets.models import (
     TicketPriority,
     TicketStatus,
 )
-from apps.tickets.selectors import agents
+from apps.tickets.selectors import agents, requester_candidates
 from apps.tickets.services.config import POLICY_FIELDS
 
 
@@ -36,10 +35,32 @@ def _agent_queryset(merchant):
     return get_user_model().objects.filter(pk__in=[u.pk for u in agents(merchant=merchant)]).order_by("email")
 
 
+class ContactSearchWidget(forms.Widget):
+    """A search box (htmx asks `tickets:requester_search` as the member types) whose answers are radio
+    buttons named like the field; the chosen contact is shown again when the form comes back with errors."""
+
+    template_name = "tickets/widgets/contact_search.html"
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        queryset = getattr(self.choices, "queryset", None)
+        chosen = queryset.filter(pk=value).first() if queryset is not None and str(value or "").isdigit() else None
+        context["widget"]["chosen"], context["widget"]["chosen_list"] = chosen, [chosen] if chosen else []
+        return context
+
+
+class RequesterField(forms.ModelChoiceField):
+    default_error_messages = {"invalid_choice": "Pick the requester from the search results."}
+
+
 class TicketCreateForm(forms.Form):
     subject = forms.CharField(max_length=200)
-    requester = forms.CharField(
-        required=False, label="Requester (e-mail or phone)", help_text="An existing contact of this merchant."
+    requester = RequesterField(
+        queryset=None,
+        required=False,
+        widget=ContactSearchWidget,
+        label="Requester",
+        help_text="Search this merchant's contacts by name, e-mail or phone, then pick one.",
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False)
     priority = forms.ChoiceField(choices=TicketPriority.choices, initial=TicketPriority.NORMAL)
@@ -52,17 +73,7 @@ class TicketCreateForm(forms.Form):
         self.merchant = merchant
         self.fields["assignee"].queryset = _agent_queryset(merchant)
         self.fields["team"].queryset = Team.objects.for_merchant(merchant)
-
-    def clean_requester(self):
-        from apps.contacts.models import Contact
-
-        value = self.cleaned_data["requester"].strip()
-        if not value:
-            return None
-        contact = Contact.objects.for_merchant(self.merchant).filter(Q(email__iexact=value) | Q(phone=value)).first()
-        if contact is None:
-            raise forms.ValidationError("No contact with this e-mail or phone.")
-        return contact
+        self.fields["requester"].queryset = requester_candidates(merchant=merchant)
 
     def clean_tags(self):
         return _tags(self.cleaned_data["tags"])

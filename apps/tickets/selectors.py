@@ -292,3 +292,21 @@ def dashboard_cards(*, merchant) -> list:
         DashboardCard("SLA breaches (7 days)", str(week["breaches"]), url, Capability.TICKETS),
         DashboardCard("CSAT (7 days)", average, url, Capability.TICKETS),
     ]
+
+
+REQUESTER_RESULTS = 10
+
+
+def requester_candidates(*, merchant, q: str = ""):
+    """The merchant's live contacts a ticket's requester is picked from (`q`: the contacts list's search)."""
+    from apps.contacts.selectors import contact_list
+
+    return contact_list(merchant=merchant, q=q)
+
+
+def requester_search(*, merchant, q: str) -> list:
+    """At most REQUESTER_RESULTS contacts matching `q`; nothing for under two characters (every contact)."""
+    q = q.strip()
+    if len(q) < 2:
+        return []
+    return list(requester_candidates(merchant=merchant, q=q)[:REQUESTER_RESULTS])

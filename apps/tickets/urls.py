@@ -7,6 +7,7 @@ app_name = "tickets"
 urlpatterns = [
     path("", views.ticket_list, name="list"),
     path("new/", views.ticket_new, name="new"),
+    path("new/requester-search/", views.requester_search, name="requester_search"),
     path("from-conversation/<int:conversation_id>/", views.ticket_from_conversation, name="from_conversation"),
     path("filters/save/", views.filter_save, name="filter_save"),
     path("filters/<int:filter_id>/delete/", views.filter_delete, name="filter_delete"),

@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from apps.conversations.models import Conversation
 from apps.conversations.policy import PolicyRefused
@@ -111,6 +111,16 @@ def filter_delete(request, filter_id: int):
 
 
 # ------------------------------------------------------------------ create
+@member_required(Capability.TICKETS)
+@require_GET
+def requester_search(request):
+    """The requester picker's answers (htmx): this merchant's contacts matching what was typed."""
+    q = request.GET.get("requester_q", "")
+    contacts = selectors.requester_search(merchant=request.merchant, q=q)
+    context = {"contacts": contacts, "q": q.strip(), "searched": len(q.strip()) >= 2}
+    return render(request, "tickets/_requester_results.html", context)
+
+
 @member_required(Capability.TICKETS)
 def ticket_new(request):
     form = TicketCreateForm(request.POST or None, merchant=request.merchant)

@@ -37,6 +37,33 @@ def test_duplicate_phone_is_400_with_a_clear_message(api, merchant):
     assert response.json()["error"]["fields"]["phone"] == ["A contact with this phone number already exists."]
 
 
+EMPTY = "Give the contact a name, a phone number or an e-mail address."
+
+
+@pytest.mark.parametrize("body", [{}, {"name": "   ", "phone": "", "email": ""}, {"tags": ["vip"]}])
+def test_an_empty_contact_is_refused_in_the_error_envelope(api, body):
+    response = api.post(LIST, body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {"code": "validation_error", "message": EMPTY, "fields": {"non_field_errors": [EMPTY]}}
+    }
+    assert not Contact.objects.exists()
+
+
+def test_a_messenger_id_alone_is_a_reachable_contact(api):
+    response = api.post(LIST, {"messenger_psid": "2700112233"}, format="json")
+    assert response.status_code == 201, response.json()
+
+
+def test_blanking_every_way_to_know_a_contact_is_refused(api, merchant):
+    contact = ContactFactory(merchant=merchant, name="Ana", phone="", email="ana@x.test")
+    response = api.patch(f"{LIST}{contact.pk}/", {"name": "", "email": ""}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"non_field_errors": [EMPTY]}
+    contact.refresh_from_db()
+    assert (contact.name, contact.email) == ("Ana", "ana@x.test")
+
+
 def test_bad_types_are_400_not_500(api):
     response = api.post(LIST, {"name": {"x": 1}, "tags": "vip", "attributes": []}, format="json")
     assert response.status_code == 400

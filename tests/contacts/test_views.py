@@ -130,6 +130,15 @@ def test_create_contact_page(agent_c):
     assert Contact.objects.get().email == "zoe@x.test"
 
 
+def test_create_contact_page_refuses_an_empty_contact(agent_c):
+    response = agent_c.post(reverse("contacts:create"), {"name": "", "phone": "", "email": ""})
+    assert response.status_code == 400
+    assert response.context["form"].non_field_errors() == [
+        "Give the contact a name, a phone number or an e-mail address."
+    ]
+    assert not Contact.objects.exists()
+
+
 def test_agent_records_consent_with_wording_required(agent_c, agent_membership, merchant):
     contact = ContactFactory(merchant=merchant)
     url = reverse("contacts:consent_add", args=[contact.pk])

@@ -321,3 +321,27 @@ def test_under_asgi_paths_without_a_limit_are_untouched():
     assert body_limit_for_path("/inbox/") is None
     assert body_limit_for_path("/api/v1/contacts/import/") is None
     assert body_limit_for_path("/inbox/c/1/send/") == 10 * 1024 * 1024 + 64 * 1024
+
+
+@pytest.mark.parametrize(
+    ("client_id", "text", "message"),
+    [
+        (7, "hi", "This message could not be sent; reload the page and try again."),
+        ("not-a-uuid", "hi", "This message could not be sent; reload the page and try again."),
+        ("8a4f3c1e-3c5b-4f7a-9a43-3d6c2b1e0f11", "   ", "Write a message first."),
+        ("8a4f3c1e-3c5b-4f7a-9a43-3d6c2b1e0f11", "x" * 4097, "Messages can be at most 4096 characters."),
+    ],
+)
+def test_the_customer_reads_plain_words_never_our_field_names(client_id, text, message):
+    from apps.conversations import live
+
+    assert live.MAX_TEXT == 4096
+    assert live.widget_message_problem(client_id=client_id, text=text) == message
+
+
+def test_an_upload_with_a_bad_id_says_so_without_field_names(client, channel):
+    _, token = visitor(channel)
+    file = SimpleUploadedFile("a.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, content_type="image/png")
+    response = _upload(client, channel, token, file, client_id="not-a-uuid")
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "This message could not be sent; reload the page and try again."

@@ -32,4 +32,12 @@ def test_every_row_and_the_header_go_through_the_same_escaping():
     at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
     lines = csv_lines(["name", "=header"], [["=1+1", at], [None, 7]])
     rows = list(csv.reader(io.StringIO("".join(lines))))
-    assert rows == [["name", "'=header"], ["'=1+1", "2026-12-01 10:00:00+00:00"], ["", "7"]]
+    assert rows == [["name", "'=header"], ["'=1+1", "2026-12-01T10:00:00+00:00"], ["", "7"]]
+
+
+def test_a_datetime_cell_is_iso_8601_with_its_offset_in_any_active_zone():
+    from django.utils import timezone
+
+    at = datetime(2026, 3, 30, 8, 8, tzinfo=UTC)
+    with timezone.override("Europe/Madrid"):
+        assert safe_cell(at) == "2026-03-30T08:08:00+00:00"

@@ -4,7 +4,7 @@ from rest_framework.test import APIClient
 
 from apps.core.roles import Role
 from apps.merchants import services
-from apps.merchants.models import Membership
+from apps.merchants.models import Invitation, Membership
 from tests.factories.merchants import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -139,6 +139,12 @@ class TestMembersEndpoint:
         assert response.status_code == 201
         assert response.json()["email"] == "new@x.test"
         assert mailoutbox[0].to == ["new@x.test"]
+
+    def test_invite_without_a_role_invites_an_agent(self, api):
+        response = api.post("/api/v1/members/invite/", {"email": "quiet@x.test"}, format="json")
+        assert response.status_code == 201
+        assert response.json()["role"] == "agent"
+        assert Invitation.objects.get(email="quiet@x.test").role == "agent"
 
     def test_invite_with_bad_email_is_400(self, api):
         response = api.post("/api/v1/members/invite/", {"email": "nope", "role": "agent"}, format="json")

@@ -182,3 +182,10 @@ class TestApiKeysPage:
         response = member_client(admin_membership).post(reverse("merchants:api_keys"), {"name": ""})
         assert response.status_code == 400
         assert not ApiKey.objects.exists()
+
+
+class TestInvitationDefaults:
+    def test_the_invitation_form_preselects_the_agent_role(self, member_client, admin_membership):
+        html = member_client(admin_membership).get(reverse("merchants:members")).content.decode()
+        assert '<option value="agent" selected>Agent</option>' in html
+        assert '<option value="admin">Admin</option>' in html

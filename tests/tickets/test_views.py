@@ -9,6 +9,7 @@ from django.utils import timezone
 from apps.tickets.models import BusinessHours, Macro, SavedFilter, SlaPolicy, Ticket, TicketStatus
 from apps.tickets.services import ticket_comment_add, ticket_link_conversation, ticket_update
 from apps.tickets.services.csat import csat_token
+from tests.factories.contacts import ContactFactory
 from tests.factories.conversations import ConversationFactory, MessageFactory
 from tests.factories.tickets import BusinessHoursFactory, MacroFactory, SlaPolicyFactory, TeamFactory, make_ticket
 
@@ -96,6 +97,52 @@ def test_create_ticket_from_the_list(agent_client, merchant):
     assert ticket.tags == ["a", "b"] and ticket.priority == "high"
     bad = agent_client.post(reverse("tickets:new"), {"subject": "", "requester": "nobody@example.test"})
     assert bad.status_code == 400 and Ticket.objects.count() == 1
+    assert bad.context["form"].errors["requester"] == ["Pick the requester from the search results."]
+
+
+def test_requester_is_searched_among_this_merchants_contacts_only(
+    agent_client, merchant, other_merchant, django_assert_num_queries
+):
+    ana = ContactFactory(merchant=merchant, name="Ana Ruiz", email="ana@x.test", phone="")
+    ContactFactory(merchant=merchant, name="Bob", email="bob@x.test", phone="")
+    ContactFactory(merchant=other_merchant, name="Ana Other", email="ana@other.test", phone="")
+    url = reverse("tickets:requester_search")
+    with django_assert_num_queries(5):  # session, user, membership, contacts, their identities
+        html = agent_client.get(url, {"requester_q": "ana"}).content.decode()
+    assert html.count('type="radio" name="requester"') == 1
+    assert f'value="{ana.pk}"' in html and "Ana Ruiz · ana@x.test" in html
+    assert "Other" not in html
+    assert agent_client.get(url, {"requester_q": "a"}).content.decode().strip() == ""
+    assert "No contact matches “zed”." in agent_client.get(url, {"requester_q": "zed"}).content.decode()
+
+
+def test_the_picked_requester_is_the_tickets_contact(agent_client, merchant, other_merchant):
+    ana = ContactFactory(merchant=merchant, name="Ana")
+    page = agent_client.get(reverse("tickets:new")).content.decode()
+    assert 'name="requester_q"' in page and f'hx-get="{reverse("tickets:requester_search")}"' in page
+    assert 'aria-describedby="id_requester_helptext" id="id_requester"' in page
+    assert "<select" not in page.split('id="id_requester"')[1].split("</div>")[0]
+    response = agent_client.post(
+        reverse("tickets:new"), {"subject": "Refund", "priority": "normal", "requester": ana.pk}
+    )
+    assert response.status_code == 302
+    assert Ticket.objects.get().contact == ana
+
+
+def test_another_merchants_contact_cannot_be_the_requester(agent_client, other_merchant):
+    stranger = ContactFactory(merchant=other_merchant, name="Stranger")
+    response = agent_client.post(
+        reverse("tickets:new"), {"subject": "X", "priority": "normal", "requester": stranger.pk}
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["requester"] == ["Pick the requester from the search results."]
+    assert not Ticket.objects.exists()
+
+
+def test_a_refused_form_shows_the_picked_requester_again(agent_client, merchant):
+    ana = ContactFactory(merchant=merchant, name="Ana", email="ana@x.test", phone="")
+    html = agent_client.post(reverse("tickets:new"), {"subject": "", "requester": ana.pk}).content.decode()
+    assert f'<input type="radio" name="requester" value="{ana.pk}" checked> Ana · ana@x.test' in html
 
 
 def test_create_from_conversation_in_one_click(agent_client, merchant):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 import phonenumbers
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -246,6 +246,16 @@ def _set_identities(contact: Contact, identities: dict) -> None:
         raise ValidationError(errors)
 
 
+EMPTY_CONTACT = "Give the contact a name, a phone number or an e-mail address."
+
+
+def _refuse_empty(contact: Contact, *, has_identity) -> None:
+    # A row nobody can recognise or reach is noise in every list ("(no name)"); an identity alone
+    # (a Messenger id) is reachable, so it is enough. `has_identity` is only asked when it matters.
+    if not (contact.name.strip() or contact.phone or contact.email or has_identity()):
+        raise ValidationError({NON_FIELD_ERRORS: [EMPTY_CONTACT]})
+
+
 @transaction.atomic
 def contact_create(*, merchant: Merchant, **fields) -> Contact:
     """A new contact; `whatsapp_id` / `messenger_psid` become identities (a WhatsApp id alone sets the phone)."""
@@ -256,6 +266,7 @@ def contact_create(*, merchant: Merchant, **fields) -> Contact:
     if _phone_taken(merchant, cleaned.get("phone", "")):
         raise ValidationError({"phone": [DUPLICATE_PHONE]})
     contact = Contact(merchant=merchant, **cleaned)
+    _refuse_empty(contact, has_identity=lambda: any(identities.values()))
     contact.phone_timezone = phone_single_timezone(contact.phone)
     _save_or_duplicate(contact)
     _set_identities(contact, identities)
@@ -273,6 +284,7 @@ def contact_update(*, contact: Contact, **fields) -> Contact:
         raise ValidationError({"phone": [DUPLICATE_PHONE]})
     for name, value in cleaned.items():
         setattr(contact, name, value)
+    _refuse_empty(contact, has_identity=lambda: any(identities.values()) or contact.identities.exists())
     update_fields = [*cleaned, "updated_at"]
     if "phone" in cleaned:
         contact.phone_timezone = phone_single_timezone(contact.phone)

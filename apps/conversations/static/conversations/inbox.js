@@ -113,8 +113,7 @@
     var who = p.direction === "inbound" ? (conversationEl.dataset.contactName || "Customer")
       : (memberName(p.author_id) || (p.author_kind === "bot" ? "Bot" : "Agent"));
     var meta = el("p", "msg-meta muted", (p.kind === "note" ? "Private note · " : "") + who + " · ");
-    var when = el("time", null, p.created_at ? "now" : "");
-    if (p.created_at) when.title = new Date(p.created_at).toLocaleString();
+    var when = el("time", null, p.created_at && window.CharlaTime ? window.CharlaTime.absolute(p.created_at) : "");
     if (p.created_at) when.setAttribute("datetime", p.created_at);
     meta.appendChild(when);
     li.appendChild(meta);
@@ -191,6 +190,8 @@
     }
     if (p.last_message_at && new Date(p.last_message_at).getTime() !== new Date(previousAt).getTime()) {
       row.dataset.lastMessageAt = p.last_message_at;
+      var when = row.querySelector("time[data-relative]");
+      if (when && window.CharlaTime) when.replaceWith(window.CharlaTime.relativeElement(p.last_message_at));
       list.insertBefore(row, list.firstChild);
     }
   }
