@@ -17,7 +17,8 @@ def forbidden_line(*, path: str, user_id: int | None, reason: str) -> str:
 
 class ForbiddenOneLine(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "status_code", None) != 403:
+        # Idempotent: logging configured again (a test, a reload) can leave two of us on the logger.
+        if getattr(record, "status_code", None) != 403 or getattr(record, "forbidden_one_line", False):
             return True
         request = getattr(record, "request", None)
         user = getattr(request, "user", None)
@@ -26,4 +27,5 @@ class ForbiddenOneLine(logging.Filter):
         reason = str(exception) if exception is not None else "no membership of a merchant"
         record.msg = forbidden_line(path=getattr(request, "path", "?"), user_id=user_id, reason=reason)
         record.args, record.exc_info, record.exc_text = (), None, None
+        record.forbidden_one_line = True
         return True

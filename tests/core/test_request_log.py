@@ -51,3 +51,20 @@ def test_django_records_reach_the_console_once():
     assert [type(h).__name__ for h in logging.getLogger().handlers if type(h).__name__ == "StreamHandler"] == [
         "StreamHandler"
     ]
+
+
+def test_the_line_keeps_its_reason_when_the_filter_runs_twice(member_client, agent_membership, caplog):
+    """Logging configured twice leaves two filters on `django.request`: the second must not rewrite the line."""
+    from apps.core.request_log import ForbiddenOneLine
+
+    logger = logging.getLogger("django.request")
+    extra = ForbiddenOneLine()
+    logger.addFilter(extra)
+    try:
+        with caplog.at_level(logging.INFO):
+            member_client(agent_membership).get(reverse("merchants:settings"))
+    finally:
+        logger.removeFilter(extra)
+    assert [r.getMessage() for r in _request_records(caplog)] == [
+        f"forbidden path=/settings/ user={agent_membership.user.pk} reason=Your role cannot use settings."
+    ]
