@@ -1,4 +1,4 @@
-from apps.core.navigation import navigation_for
+from apps.core.navigation import navigation_for, settings_navigation_for
 from apps.merchants.selectors import memberships_for_user
 
 
@@ -10,5 +10,11 @@ def portal(request) -> dict:
         "current_merchant": membership.merchant,
         "current_role": membership.role,
         "navigation": navigation_for(membership.role, request.path),
+        "settings_navigation": settings_navigation_for(membership.role, _view_name(request)),
         "my_memberships": memberships_for_user(user=request.user),
     }
+
+
+def _view_name(request) -> str | None:
+    match = getattr(request, "resolver_match", None)
+    return match.view_name if match else None

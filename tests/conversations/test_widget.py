@@ -105,9 +105,13 @@ def test_prechat_errors_name_the_field_and_store_nothing(client, channel):
     _, token = visitor(channel)
     response = post(client, channel, "prechat", {"token": token, "email": "not-an-email", "consent": True})
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {"email": ["Enter a valid e-mail address."]}
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "Please enter a valid e-mail address.",
+        "fields": {"email": ["Please enter a valid e-mail address."]},
+    }
     response = post(client, channel, "prechat", {"token": token, "consent": True})
-    assert response.json()["error"]["fields"] == {"email": ["Enter your e-mail address."]}
+    assert response.json()["error"]["fields"] == {"email": ["Please enter your e-mail address."]}
     assert post(client, channel, "prechat", {"token": "forged", "name": "x"}).status_code == 401
     assert not ConsentEvent.objects.exists() and not ContactIdentity.objects.exists()
     # Without the box ticked no consent is recorded at all.
