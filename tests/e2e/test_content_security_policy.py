@@ -19,9 +19,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PAGES = [
     "core:dashboard", "conversations:inbox", "conversations:channels", "conversations:widget_new", "contacts:list",
-    "contacts:import", "contacts:settings", "campaigns:list", "campaigns:new", "campaigns:templates", "campaigns:segments",
-    "tickets:list", "tickets:new", "merchants:settings", "merchants:members", "merchants:api_keys", "api-docs",
-    "admin:index",
+    "contacts:import", "contacts:settings", "campaigns:list", "campaigns:new", "campaigns:templates",
+    "campaigns:segments", "tickets:list", "tickets:new", "merchants:settings", "merchants:members",
+    "merchants:api_keys", "api-docs", "admin:index",
 ]  # fmt: skip
 
 
