@@ -212,6 +212,7 @@ def test_check_without_htmx_renders_the_whole_page(admin_client_, whatsapp, fake
     fake_graph.nodes[NUMBER_ID] = (TOKEN, {"verified_name": "Tienda Sol"})
     response = admin_client_.post(url("channel_check", whatsapp.pk))
     assert response.status_code == 200 and response.context["check"].details["verified_name"] == "Tienda Sol"
+    assert response.context["form"]["phone_number_id"].value() == NUMBER_ID
     assert TOKEN not in response.content.decode()
 
 

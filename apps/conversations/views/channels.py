@@ -49,7 +49,7 @@ def channel_connect(request: HttpRequest, kind: str) -> HttpResponse:
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
-            flash.success(request, f"{channel.name} is connected. Now add the webhook in Meta (below).")
+            flash.success(request, f"{channel.name} is connected. Paste the callback URL and verify token into Meta.")
             return redirect("conversations:channel_edit", channel_id=channel.pk)
     context = {"form": form, "kind": kind, "kind_label": ChannelKind(kind).label, "channel": None}
     return render(request, "conversations/channel_form.html", context, status=400 if form.errors else 200)
@@ -73,17 +73,21 @@ def _edit_context(request: HttpRequest, channel: Channel, form, check=None) -> d
     }
 
 
-@member_required(Capability.SETTINGS)
-@require_http_methods(["GET", "POST"])
-def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
-    channel = _meta_channel(request, channel_id)
+def _edit_form(channel: Channel, data=None) -> forms.ChannelConnectForm:
     initial = {
         "name": channel.name,
         "phone_number_id": channel.phone_number_id,
         "page_id": channel.page_id,
         "waba_id": (channel.settings or {}).get("waba_id", ""),
     }
-    form = forms.ChannelConnectForm(request.POST or None, kind=channel.kind, channel=channel, initial=initial)
+    return forms.ChannelConnectForm(data, kind=channel.kind, channel=channel, initial=initial)
+
+
+@member_required(Capability.SETTINGS)
+@require_http_methods(["GET", "POST"])
+def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = _meta_channel(request, channel_id)
+    form = _edit_form(channel, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.channel_connection_save(channel=channel, **form.values())
@@ -104,8 +108,8 @@ def channel_check(request: HttpRequest, channel_id: int) -> HttpResponse:
     check = providers.connection_check(channel)
     if request.htmx:
         return render(request, "conversations/_channel_check.html", {"check": check, "channel": channel})
-    form = forms.ChannelConnectForm(kind=channel.kind, channel=channel, initial={"name": channel.name})
-    return render(request, "conversations/channel_form.html", _edit_context(request, channel, form, check))
+    context = _edit_context(request, channel, _edit_form(channel), check)
+    return render(request, "conversations/channel_form.html", context)
 
 
 @member_required(Capability.SETTINGS)
