@@ -6,11 +6,12 @@ def portal(request) -> dict:
     user, membership = request.user, request.membership  # membership: set by apps.core.middleware
     if user is None or not user.is_authenticated or not membership:  # None: an API request without a user
         return {}
+    hub = settings_navigation_for(membership.role, _view_name(request))
     return {
         "current_merchant": membership.merchant,
         "current_role": membership.role,
-        "navigation": navigation_for(membership.role, request.path),
-        "settings_navigation": settings_navigation_for(membership.role, _view_name(request)),
+        "navigation": navigation_for(membership.role, request.path, settings_page=any(i["active"] for i in hub)),
+        "settings_navigation": hub,
         "my_memberships": memberships_for_user(user=request.user),
     }
 

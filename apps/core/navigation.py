@@ -28,13 +28,18 @@ NAVIGATION = [
 ]
 
 
-def navigation_for(role: str | None, current_path: str) -> list[dict]:
+def navigation_for(role: str | None, current_path: str, *, settings_page: bool = False) -> list[dict]:
+    """`settings_page`: the page is one of the Settings hub's, whichever app's URL it lives under (a role
+    without the Settings item keeps the section its URL is in)."""
+    settings_page = settings_page and role_can(role, Capability.SETTINGS)
     items = []
     for item in NAVIGATION:
         if item.capability and not role_can(role, item.capability):
             continue
         url = reverse(item.url_name)
         active = current_path == url or (url != "/" and current_path.startswith(url))
+        if settings_page:
+            active = item.section == "settings"
         items.append({"label": item.label, "url": url, "active": active, "section": item.section})
     return items
 

@@ -86,3 +86,9 @@ def test_a_marketer_sees_only_the_settings_it_may_open(marketer_membership, memb
     html = client.get("/contacts/settings/").content.decode().replace("&amp;", "&")
     assert _settings_links(html) == {"Consent & keywords": "/contacts/settings/"}
     assert {client.get(path).status_code for path in SETTINGS_HUB.values() if path != "/contacts/settings/"} == {403}
+
+
+def test_a_settings_page_under_another_apps_url_marks_settings_in_the_main_nav(admin_client_):
+    html = admin_client_.get(reverse("conversations:channels")).content.decode()
+    main = html.split('<nav aria-label="Main" class="mainnav">', 1)[1].split("</nav>", 1)[0]
+    assert main.count('aria-current="page"') == 1 and 'aria-current="page">Settings</a>' in main
