@@ -70,6 +70,9 @@ def test_ids_must_be_digits(admin_client_):
         "phone_number_id": ["Meta's phone number id is digits only"],
         "waba_id": ["Meta's WhatsApp Business Account id is digits only"],
     }
+    html = response.content.decode()
+    assert TOKEN not in html and SECRET not in html  # a refused form does not send the secrets back either
+    assert 'value="+34 600"' in html and f'value="{VERIFY}"' in html
     assert not Channel.objects.exists()
 
 
