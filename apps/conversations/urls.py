@@ -23,7 +23,9 @@ urlpatterns = [
     path("c/<int:conversation_id>/labels/", actions.conversation_labels, name="labels"),
     path("attachments/<int:attachment_id>/", conversation.attachment_download, name="attachment"),
     path("channels/", channels.channel_list, name="channels"),
-    path("channels/connect/<str:kind>/", channels.channel_connect, name="channel_connect"),
+    # One view per kind of Meta channel, the kind fixed by the route (no path parameter to validate).
+    path("channels/connect/whatsapp/", channels.channel_connect, {"kind": "whatsapp"}, name="connect_whatsapp"),
+    path("channels/connect/messenger/", channels.channel_connect, {"kind": "messenger"}, name="connect_messenger"),
     path("channels/<int:channel_id>/", channels.channel_edit, name="channel_edit"),
     path("channels/<int:channel_id>/check/", channels.channel_check, name="channel_check"),
     path("channels/<int:channel_id>/toggle/", channels.channel_toggle, name="channel_toggle"),

@@ -69,7 +69,8 @@ SETTINGS_NAVIGATION = [
         frozenset(
             {
                 "conversations:channels",
-                "conversations:channel_connect",
+                "conversations:connect_whatsapp",
+                "conversations:connect_messenger",
                 "conversations:channel_edit",
                 "conversations:channel_check",
                 "conversations:channel_toggle",

@@ -83,7 +83,6 @@ EXEMPT = {
     "conversations:widget_prechat": "widget: channel public key + allowed Origin + signed visitor token",
     "conversations:widget_upload": "widget: channel public key + allowed Origin + signed visitor token",
     "conversations:widget_file": "widget: a signed per-file path handed only to that conversation's widget",
-    "conversations:channel_connect": "no object id: `kind` names the form; it creates in the member's own merchant",
     "demo:shop": "public demo page, addressed by the widget's public key; only widgets with demo_shop set",
 }
 

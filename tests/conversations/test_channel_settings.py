@@ -41,7 +41,7 @@ def errors(response) -> dict:
 
 # --------------------------------------------------------------------------- connect WhatsApp
 def test_connect_form_offers_a_generated_verify_token_and_no_secret(admin_client_):
-    page = admin_client_.get(url("channel_connect", "whatsapp"))
+    page = admin_client_.get(url("connect_whatsapp"))
     assert page.status_code == 200
     form = page.context["form"]
     assert list(form.fields) == ["name", "phone_number_id", "waba_id", "access_token", "app_secret", "verify_token"]
@@ -50,7 +50,7 @@ def test_connect_form_offers_a_generated_verify_token_and_no_secret(admin_client
 
 
 def test_each_missing_field_gets_its_own_message_and_nothing_is_written(admin_client_):
-    response = admin_client_.post(url("channel_connect", "whatsapp"), {"verify_token": ""})
+    response = admin_client_.post(url("connect_whatsapp"), {"verify_token": ""})
     assert response.status_code == 400
     assert errors(response) == {
         "name": ["Give the channel a name."],
@@ -64,7 +64,7 @@ def test_each_missing_field_gets_its_own_message_and_nothing_is_written(admin_cl
 
 def test_ids_must_be_digits(admin_client_):
     form = {**WHATSAPP_FORM, "phone_number_id": "+34 600", "waba_id": "WABA-1"}
-    response = admin_client_.post(url("channel_connect", "whatsapp"), form)
+    response = admin_client_.post(url("connect_whatsapp"), form)
     assert response.status_code == 400
     assert errors(response) == {
         "phone_number_id": ["Meta's phone number id is digits only"],
@@ -78,7 +78,7 @@ def test_ids_must_be_digits(admin_client_):
 
 def test_a_number_connected_anywhere_is_refused(admin_client_):
     ChannelFactory(merchant=MerchantFactory(), phone_number_id=NUMBER_ID)
-    response = admin_client_.post(url("channel_connect", "whatsapp"), WHATSAPP_FORM)
+    response = admin_client_.post(url("connect_whatsapp"), WHATSAPP_FORM)
     assert response.status_code == 400
     assert errors(response) == {"phone_number_id": ["This number is already connected"]}
     assert Channel.objects.count() == 1
@@ -93,7 +93,7 @@ def test_the_api_says_the_same_as_the_form(api):
 
 
 def test_connecting_stores_the_channel_and_shows_the_webhook_but_never_the_secrets(admin_client_, merchant):
-    response = admin_client_.post(url("channel_connect", "whatsapp"), WHATSAPP_FORM)
+    response = admin_client_.post(url("connect_whatsapp"), WHATSAPP_FORM)
     channel = Channel.objects.get()
     assert response.status_code == 302 and response["Location"] == url("channel_edit", channel.pk)
     assert (channel.merchant, channel.kind, channel.name) == (merchant, "whatsapp", "Tienda Sol WhatsApp")
@@ -119,13 +119,13 @@ def test_editing_with_empty_secrets_keeps_them_and_a_new_one_replaces(admin_clie
 
 def test_connect_a_messenger_page(admin_client_):
     form = {"name": "Sol page", "page_id": PAGE_ID, "access_token": TOKEN, "app_secret": SECRET, "verify_token": "v"}
-    assert admin_client_.post(url("channel_connect", "messenger"), {**form, "page_id": "sol"}).status_code == 400
-    response = admin_client_.post(url("channel_connect", "messenger"), form)
+    assert admin_client_.post(url("connect_messenger"), {**form, "page_id": "sol"}).status_code == 400
+    response = admin_client_.post(url("connect_messenger"), form)
     channel = Channel.objects.get()
     assert (channel.kind, channel.page_id) == ("messenger", PAGE_ID)
     html = admin_client_.get(response["Location"]).content.decode()
     assert f"http://testserver/webhooks/messenger/{channel.pk}/" in html and TOKEN not in html
-    again = admin_client_.post(url("channel_connect", "messenger"), form)
+    again = admin_client_.post(url("connect_messenger"), form)
     assert errors(again) == {"page_id": ["This page is already connected"]}
 
 
@@ -134,7 +134,7 @@ def test_only_admins_connect(role, request, member_client, merchant):
     client = member_client(request.getfixturevalue(f"{role}_membership"))
     channel = ChannelFactory(merchant=merchant)
     assert client.get(url("channels")).status_code == 403
-    assert client.post(url("channel_connect", "whatsapp"), WHATSAPP_FORM).status_code == 403
+    assert client.post(url("connect_whatsapp"), WHATSAPP_FORM).status_code == 403
     assert client.post(url("channel_edit", channel.pk), {**WHATSAPP_FORM, "name": "x"}).status_code == 403
     assert client.post(url("channel_check", channel.pk)).status_code == 403
     assert client.post(url("channel_toggle", channel.pk)).status_code == 403
@@ -151,9 +151,9 @@ def test_another_merchants_channel_is_a_404(admin_client_):
     assert theirs.is_active and theirs.name != WHATSAPP_FORM["name"]
 
 
-def test_unknown_kind_is_a_404(admin_client_):
-    assert admin_client_.get(url("channel_connect", "webchat")).status_code == 404
-    assert admin_client_.get(url("channel_connect", "telegram")).status_code == 404
+def test_only_meta_kinds_are_connected_with_the_form(admin_client_):
+    assert admin_client_.get("/inbox/channels/connect/webchat/").status_code == 404
+    assert admin_client_.get("/inbox/channels/connect/telegram/").status_code == 404
 
 
 # --------------------------------------------------------------------------- check connection

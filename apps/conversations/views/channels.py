@@ -38,8 +38,6 @@ def _form_errors(form, exc: ValidationError) -> None:
 @member_required(Capability.SETTINGS)
 @require_http_methods(["GET", "POST"])
 def channel_connect(request: HttpRequest, kind: str) -> HttpResponse:
-    if kind not in META_KINDS:
-        raise Http404("Only WhatsApp numbers and Messenger pages are connected here.")
     form = forms.ChannelConnectForm(request.POST or None, kind=kind)
     if request.method == "POST" and form.is_valid():
         try:
