@@ -22,6 +22,7 @@ urlpatterns = [
     # The split view serves its start-up script as a file (`?script`), not inline, for the CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("webhooks/", include("apps.conversations.webhook_urls")),
+    path("demo-shop/", include("apps.conversations.demo_urls")),
     path("", include("apps.merchants.urls")),
     path("contacts/", include("apps.contacts.urls")),
     path("inbox/", include("apps.conversations.urls")),

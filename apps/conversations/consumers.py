@@ -216,7 +216,7 @@ class WidgetConsumer(LiveConsumer):
             await self.accept()
             return await self.close(code=CLOSE_NOT_FOUND)
         origin = live.header(self.scope, b"origin")
-        if not live.origin_ok(channel=self.channel, origin=origin):
+        if not live.origin_ok(channel=self.channel, origin=origin, portal_host=live.header(self.scope, b"host")):
             logger.info("widget.origin_refused", extra={"channel_id": self.channel.pk, "origin": origin})
             await self.accept()
             return await self.close(code=CLOSE_FORBIDDEN)

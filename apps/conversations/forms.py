@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import secrets
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.conversations import uploads, widget
-from apps.conversations.models import ConversationStatus
+from apps.conversations.models import Channel, ChannelKind, ConversationStatus
 
 TABS = (("mine", "Mine"), ("unassigned", "Unassigned"), ("all", "All"))
 # Opening the inbox shows the new chats nobody has picked up yet: the work a support team must not miss.
@@ -90,15 +90,26 @@ class LabelsForm(forms.Form):
         return [label.strip() for label in self.cleaned_data["labels"].split(",") if label.strip()]
 
 
+PRECHAT_CHOICES = [
+    (widget.PRECHAT_OFF, "Off"),
+    (widget.PRECHAT_OPTIONAL, "Optional"),
+    (widget.PRECHAT_REQUIRED, "Required"),
+]
+
+
 class WidgetSettingsForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Name", help_text="Shown in the inbox next to each conversation.")
     allowed_origins = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
+        label="Allowed sites",
         help_text="One origin per line, e.g. https://shop.example (scheme, host and port exactly as in the browser).",
     )
     widget_title = forms.CharField(max_length=80, required=False, label="Title")
     widget_greeting = forms.CharField(max_length=300, required=False, label="Greeting")
-    prechat_enabled = forms.BooleanField(required=False, label="Ask for name and e-mail before the chat")
+    prechat_name = forms.ChoiceField(choices=PRECHAT_CHOICES, required=False, label="Pre-chat: name")
+    prechat_email = forms.ChoiceField(choices=PRECHAT_CHOICES, required=False, label="Pre-chat: e-mail")
+    prechat_phone = forms.ChoiceField(choices=PRECHAT_CHOICES, required=False, label="Pre-chat: phone")
     consent_wording = forms.CharField(
         max_length=1000,
         required=False,
@@ -111,18 +122,107 @@ class WidgetSettingsForm(forms.Form):
         initial="email",
         label="The consent is for marketing by",
     )
+    demo_shop = forms.BooleanField(
+        required=False,
+        label="Public demo shop page",
+        help_text="A fake shop page on this portal, open to anyone with its address, that shows this widget.",
+    )
+
+    @classmethod
+    def initial_for(cls, channel) -> dict:
+        config = widget.widget_config(channel=channel)
+        stored = channel.settings or {}
+        return {
+            "name": channel.name,
+            "allowed_origins": "\n".join(channel.allowed_origins or []),
+            "widget_title": stored.get("widget_title", ""),
+            "widget_greeting": stored.get("widget_greeting", ""),
+            "consent_wording": stored.get("consent_wording", ""),
+            "consent_channel": stored.get("consent_channel") or "email",
+            "demo_shop": bool(stored.get("demo_shop")),
+            **{f"prechat_{field}": mode for field, mode in config["prechat_fields"].items()},
+        }
 
     def clean_allowed_origins(self) -> list[str]:
-        origins, bad = [], []
-        for line in self.cleaned_data["allowed_origins"].splitlines():
+        origins, problems = [], []
+        for number, line in enumerate(self.cleaned_data["allowed_origins"].splitlines(), start=1):
             if not line.strip():
                 continue
-            normalised = widget.origin_normalise(line)
-            parts = urlsplit(line.strip())
-            if not normalised or parts.path not in ("", "/") or parts.query or parts.fragment:
-                bad.append(line.strip())
-            elif normalised not in origins:
+            if problem := widget.origin_problem(line):
+                problems.append(f"Line {number}: {problem}")
+            elif (normalised := widget.origin_normalise(line)) not in origins:
                 origins.append(normalised)
-        if bad:
-            raise ValidationError(f"Not an origin (scheme://host[:port], no path): {', '.join(bad)}")
+        if problems:
+            raise ValidationError(problems)
         return origins
+
+    def widget_settings(self) -> dict:
+        """What the channel's `settings` keeps from this form."""
+        data = self.cleaned_data
+        keys = ("widget_title", "widget_greeting", "consent_wording", "consent_channel", "demo_shop")
+        fields = {f: data[f"prechat_{f}"] or widget.PRECHAT_OFF for f in widget.PRECHAT_FIELDS}
+        return {**{k: data[k] for k in keys}, "prechat_fields": fields}
+
+
+class ChannelConnectForm(forms.Form):
+    """Connect (or edit) a WhatsApp number or a Messenger page. The rules live in the channels service; the
+    view shows its errors on these fields. Secrets are never rendered back: empty on edit keeps them."""
+
+    name = forms.CharField(max_length=120, required=False, label="Name")
+
+    def __init__(self, *args, kind: str, channel=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind, self.channel = kind, channel
+        if kind == ChannelKind.WHATSAPP:
+            self.fields["phone_number_id"] = forms.CharField(
+                max_length=64, required=False, label="Phone number id", help_text="WhatsApp Manager → API Setup."
+            )
+            self.fields["waba_id"] = forms.CharField(
+                max_length=64,
+                required=False,
+                label="WhatsApp Business Account id",
+                help_text="Optional; needed to sync message templates.",
+            )
+        else:
+            self.fields["page_id"] = forms.CharField(max_length=64, required=False, label="Page id")
+        for field, label in (("access_token", "Access token"), ("app_secret", "App secret")):
+            self.fields[field] = forms.CharField(
+                max_length=1000,
+                required=False,
+                label=label,
+                strip=True,
+                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+                help_text=self._secret_help(field),
+            )
+        self.fields["verify_token"] = forms.CharField(
+            max_length=255,
+            required=False,
+            label="Verify token",
+            help_text=self._secret_help("verify_token")
+            or "Generated for you; Meta asks for it when you add the webhook. Any text of your own works too.",
+        )
+        if channel is None and not self.is_bound:
+            self.initial.setdefault("verify_token", secrets.token_urlsafe(24))
+
+    def _secret_help(self, field: str) -> str:
+        if self.channel is not None and getattr(self.channel, field):
+            return "•••• set. Leave empty to keep it; type a new one to replace it."
+        return ""
+
+    @property
+    def id_field(self) -> str:
+        return "phone_number_id" if self.kind == ChannelKind.WHATSAPP else "page_id"
+
+    def values(self) -> dict:
+        data = self.cleaned_data
+        settings = {"waba_id": data["waba_id"]} if "waba_id" in data else {}
+        return {
+            "name": data["name"].strip(),
+            "ids": {self.id_field: data[self.id_field].strip()},
+            "secrets": {f: data[f] for f in Channel.SECRET_FIELDS},
+            "settings": settings,
+        }
+
+
+class ChannelToggleForm(forms.Form):
+    is_active = forms.BooleanField(required=False)

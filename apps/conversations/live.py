@@ -80,8 +80,8 @@ def conversation_mark_read(*, merchant_id: int, conversation_id: int, user) -> N
 widget_channel = database_sync_to_async(selectors.widget_channel)
 
 
-def origin_ok(*, channel: Channel, origin: str | None) -> bool:
-    return widget.origin_allowed(channel=channel, origin=origin)
+def origin_ok(*, channel: Channel, origin: str | None, portal_host: str | None = None) -> bool:
+    return widget.origin_allowed(channel=channel, origin=origin, portal_host=portal_host)
 
 
 def visitor_from_token(*, channel: Channel, token: Any) -> widget.Visitor | None:

@@ -7,12 +7,18 @@ sandbox is switched on. A flagged channel with the sandbox off is refused, never
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 import httpx
 from django.conf import settings
 
 from apps.conversations.models import Channel
+from apps.meta import errors
 from apps.meta.client import GraphClient, MessengerClient, WhatsAppClient
 from apps.meta.errors import FAIL, GraphError
+
+logger = logging.getLogger(__name__)
 
 SANDBOX_OFF = "sandbox_off"
 SANDBOX_OFF_MESSAGE = "This is a sandbox channel and the sandbox is switched off (CHARLA_SANDBOX): nothing was sent."
@@ -58,3 +64,26 @@ def get_client(
     if channel.kind == "messenger":
         return MessengerClient(page_id=channel.page_id, **common)
     raise ValueError(f"no provider client for {channel.kind} channels (web chat is delivered over the socket)")
+
+
+# A person waits on the Settings page's check: one attempt, a few seconds at most.
+CHECK_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """What Meta says about a channel's sender: its details when the ids and token work, else why not."""
+
+    ok: bool
+    details: dict[str, str]
+    error: str = ""
+
+
+def connection_check(channel: Channel) -> ConnectionCheck:
+    """Ask Meta who the channel sends as, with its own token (GET /{phone_number_id} or /{page_id})."""
+    try:
+        details = get_client(channel, attempts=1, backoff=0).sender_info(timeout=CHECK_TIMEOUT)
+    except GraphError as exc:
+        logger.info("channel.check_failed", extra={"channel_id": channel.pk, "code": exc.code})
+        return ConnectionCheck(ok=False, details={}, error=errors.plain_words(exc))
+    return ConnectionCheck(ok=True, details=details)

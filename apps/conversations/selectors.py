@@ -175,6 +175,10 @@ def channel_list(*, merchant) -> QuerySet[Channel]:
     return Channel.objects.for_merchant(merchant).order_by("id")
 
 
+def channel_conversation_count(*, channel: Channel) -> int:
+    return channel.conversations.count()
+
+
 def canned_response_list(*, merchant, search: str | None = None) -> QuerySet[CannedResponse]:
     qs = CannedResponse.objects.for_merchant(merchant).select_related("created_by")
     if search:

@@ -16,15 +16,16 @@ from apps.conversations.models import (
     ConversationStatus,
     Message,
 )
+from apps.conversations.services import channels as channel_rules
 from apps.conversations.services.event_shapes import message_error
 from apps.conversations.uploads import attachments_published
 from apps.core.api.fields import MerchantPrimaryKeyField
 from apps.core.api.serializers import InputSerializer, ModelInputSerializer
 
 
-def _digits(what: str) -> RegexValidator:
-    # The same rule (and words) as the channels service, so the schema states it as a pattern.
-    return RegexValidator(r"^[0-9]+$", message=f"Meta's {what} is digits only")
+def _digits(field: str) -> RegexValidator:
+    # The channels service holds the rule and its words; repeated as a pattern so the schema states it.
+    return RegexValidator(r"^[0-9]+$", message=channel_rules.DIGITS[field])
 
 
 def _mask(value: str) -> str | None:
@@ -35,10 +36,10 @@ class ChannelSerializer(ModelInputSerializer):
     webhook_url = serializers.SerializerMethodField()
     credentials = serializers.SerializerMethodField()
     phone_number_id = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, max_length=64, validators=[_digits("phone number id")]
+        write_only=True, required=False, allow_blank=True, max_length=64, validators=[_digits("phone_number_id")]
     )
     page_id = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, max_length=64, validators=[_digits("page id")]
+        write_only=True, required=False, allow_blank=True, max_length=64, validators=[_digits("page_id")]
     )
     access_token = serializers.CharField(write_only=True, required=False, allow_blank=True, trim_whitespace=True)
     app_secret = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=255)

@@ -23,7 +23,16 @@ urlpatterns = [
     path("c/<int:conversation_id>/labels/", actions.conversation_labels, name="labels"),
     path("attachments/<int:attachment_id>/", conversation.attachment_download, name="attachment"),
     path("channels/", channels.channel_list, name="channels"),
+    # One view per kind of Meta channel, the kind fixed by the route (no path parameter to validate).
+    path("channels/connect/whatsapp/", channels.channel_connect, {"kind": "whatsapp"}, name="connect_whatsapp"),
+    path("channels/connect/messenger/", channels.channel_connect, {"kind": "messenger"}, name="connect_messenger"),
+    path("channels/<int:channel_id>/", channels.channel_edit, name="channel_edit"),
+    path("channels/<int:channel_id>/check/", channels.channel_check, name="channel_check"),
+    path("channels/<int:channel_id>/toggle/", channels.channel_toggle, name="channel_toggle"),
+    path("channels/<int:channel_id>/delete/", channels.channel_delete, name="channel_delete"),
+    path("channels/widgets/new/", channels.widget_new, name="widget_new"),
     path("channels/<int:channel_id>/widget/", channels.widget_settings, name="widget_settings"),
+    path("channels/<int:channel_id>/widget/preview/", channels.widget_preview, name="widget_preview"),
     # Public: called from merchants' sites, authorised by the channel's public key, allowed origins and token.
     re_path(rf"^widget/{PUBLIC_KEY}\.js$", widget_views.widget_js, name="widget_js"),
     re_path(rf"^widget/{PUBLIC_KEY}/session/$", widget_views.widget_session, name="widget_session"),

@@ -79,22 +79,66 @@ def origin_normalise(origin: str) -> str:
     return f"{parts.scheme}://{parts.hostname.lower()}{port}"
 
 
-def origin_allowed(*, channel, origin: str | None) -> bool:
-    """True when the page's origin is one the merchant listed for this widget (exact scheme, host, port)."""
+def origin_problem(text: str) -> str | None:
+    """Why `text` is not an origin a browser sends (scheme://host[:port]), in words for the merchant; None if it is."""
+    value = text.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        return f"“{value}” must start with https:// (or http:// for a local test site), e.g. https://shop.example."
+    try:
+        parts.port  # noqa: B018 -- raises ValueError on a port that is not a number in range
+    except ValueError:
+        return f"“{value}” has a port that is not a number between 1 and 65535."
+    if not parts.hostname:
+        return f"“{value}” has no host name after {parts.scheme}://."
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return f"“{value}” is a page address; use only the origin, {origin_normalise(value)} (no path)."
+    if parts.username or parts.password:
+        return f"“{value}” holds a user name or password; use only {origin_normalise(value)}."
+    return None
+
+
+def origin_allowed(*, channel, origin: str | None, portal_host: str | None = None) -> bool:
+    """True when the page's origin is one the merchant listed for this widget (exact scheme, host, port), or a
+    page of the portal itself (`portal_host`, the request's Host): its widget preview and the demo shop."""
     if not origin:
         return False
     wanted = origin_normalise(origin)
+    if wanted and portal_host and urlsplit(wanted).netloc == origin_normalise(f"http://{portal_host}")[7:]:
+        return True
     return bool(wanted) and wanted in {origin_normalise(o) for o in (channel.allowed_origins or []) if o}
+
+
+PRECHAT_OFF, PRECHAT_OPTIONAL, PRECHAT_REQUIRED = "off", "optional", "required"
+PRECHAT_FIELDS = ("name", "email", "phone")
+
+
+def prechat_fields(settings: dict) -> dict[str, str]:
+    """Each pre-chat field's mode (off / optional / required).
+
+    Channels saved before the per-field setting keep their meaning: `prechat_enabled` asked for a name and
+    an e-mail address, the address required when `prechat_email_required` was set.
+    """
+    stored = settings.get("prechat_fields")
+    if isinstance(stored, dict):
+        modes = (PRECHAT_OFF, PRECHAT_OPTIONAL, PRECHAT_REQUIRED)
+        return {f: stored.get(f) if stored.get(f) in modes else PRECHAT_OFF for f in PRECHAT_FIELDS}
+    if not settings.get("prechat_enabled"):
+        return dict.fromkeys(PRECHAT_FIELDS, PRECHAT_OFF)
+    email = PRECHAT_REQUIRED if settings.get("prechat_email_required") else PRECHAT_OPTIONAL
+    return {"name": PRECHAT_OPTIONAL, "email": email, "phone": PRECHAT_OFF}
 
 
 def widget_config(*, channel) -> dict:
     """What the widget script needs to draw itself; wording is shown verbatim and recorded verbatim."""
     settings = channel.settings or {}
+    fields = prechat_fields(settings)
     return {
         "title": settings.get("widget_title") or channel.name,
         "greeting": settings.get("widget_greeting", ""),
-        "prechat": bool(settings.get("prechat_enabled", False)),
-        "prechat_email_required": bool(settings.get("prechat_email_required", False)),
+        "prechat": any(mode != PRECHAT_OFF for mode in fields.values()),
+        "prechat_fields": fields,
+        "prechat_email_required": fields["email"] == PRECHAT_REQUIRED,
         "consent_wording": settings.get("consent_wording") or DEFAULT_CONSENT_WORDING,
         # Which ledger channel the checkbox grants: e-mail by default, since the form asks for an address.
         "consent_channel": settings.get("consent_channel") or "email",

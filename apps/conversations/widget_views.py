@@ -19,6 +19,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from apps.contacts.services import phone_normalize
 from apps.conversations import events, live, selectors, uploads, widget
 from apps.conversations.services import widget as widget_writes
 from apps.conversations.services.event_shapes import message_payload
@@ -56,7 +57,7 @@ def widget_endpoint(view):
         if channel is None:
             return _error(404, "not_found", "No web-chat widget with this key.")
         origin = request.headers.get("Origin", "")
-        if not widget.origin_allowed(channel=channel, origin=origin):
+        if not widget.origin_allowed(channel=channel, origin=origin, portal_host=request.get_host()):
             return _error(403, "origin_not_allowed", "This site is not allowed to use this chat widget.")
         if request.method == "OPTIONS":
             return _cors(HttpResponse(status=204), origin)
@@ -181,28 +182,58 @@ def _history(conversation) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- pre-chat form
+# Shown to the customer as they are (the widget joins them): plain sentences, never a field name.
+PRECHAT_MISSING = {
+    "name": "Please enter your name.",
+    "email": "Please enter your e-mail address.",
+    "phone": "Please enter your phone number.",
+}
+PRECHAT_INVALID = {
+    "name": "Please keep your name under 200 characters.",
+    "email": "Please enter a valid e-mail address.",
+    "phone": "Please enter a valid phone number with its country code, e.g. +34 600 111 222.",
+}
+
+
 def _prechat_clean(channel, data: dict) -> tuple[dict, dict]:
     errors: dict[str, list[str]] = {}
-    name = str(data.get("name") or "").strip()
-    email = str(data.get("email") or "").strip()
+    values = {f: str(data.get(f) or "").strip() for f in widget.PRECHAT_FIELDS}
     page_url = str(data.get("page_url") or "").strip()[:1000]
     consent = data.get("consent") in (True, "true", "on", "1")
     config = widget.widget_config(channel=channel)
-    if len(name) > 200:
-        errors["name"] = ["Use at most 200 characters."]
-    if email:
-        try:
-            EmailValidator()(email)
-        except ValidationError:
-            errors["email"] = ["Enter a valid e-mail address."]
-    elif config["prechat_email_required"] or (consent and config["consent_channel"] == "email"):
-        errors["email"] = ["Enter your e-mail address."]
+    required = {f for f, mode in config["prechat_fields"].items() if mode == widget.PRECHAT_REQUIRED}
+    if consent and config["consent_channel"] == "email":
+        required.add("email")  # the consent would be for an address nobody gave
+    for field in widget.PRECHAT_FIELDS:
+        if not values[field] and field in required:
+            errors[field] = [PRECHAT_MISSING[field]]
+        elif values[field] and not _prechat_valid(channel, field, values):
+            errors[field] = [PRECHAT_INVALID[field]]
     if page_url:
         try:
             URLValidator(schemes=["http", "https"])(page_url)
         except ValidationError:
             page_url = ""  # evidence is best-effort: a strange page address must not block the chat
-    return {"name": name, "email": email, "page_url": page_url, "consent": consent, **config}, errors
+    return {**values, "page_url": page_url, "consent": consent, **config}, errors
+
+
+def _prechat_valid(channel, field: str, values: dict) -> bool:
+    """Whether the typed value is usable; a phone is normalised to E.164 in `values` on the way."""
+    if field == "name":
+        return len(values["name"]) <= 200
+    try:
+        if field == "email":
+            EmailValidator()(values["email"])
+        else:
+            values["phone"] = phone_normalize(values["phone"], region=channel.merchant.setting("default_region"))
+    except ValidationError:
+        return False
+    return True
+
+
+def _prechat_error(fields: dict) -> JsonResponse:
+    message = " ".join(text for messages in fields.values() for text in messages)
+    return _error(400, "invalid", message, fields)
 
 
 @widget_endpoint
@@ -214,14 +245,14 @@ def widget_prechat(request, *, channel, data: dict):
         return limited
     cleaned, errors = _prechat_clean(channel, data)
     if errors:
-        return _error(400, "invalid", "Check the highlighted fields.", errors)
+        return _prechat_error(errors)
     try:
         contact = widget_writes.widget_prechat_save(
             channel=channel, visitor=visitor, cleaned=cleaned, request=_prechat_request(request)
         )
     except ValidationError as exc:
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-        return _error(400, "invalid", "Check the highlighted fields.", fields)
+        return _prechat_error(fields)
     return JsonResponse({"ok": True, "contact_id": contact.pk, "consent": cleaned["consent"]})
 
 

@@ -167,6 +167,24 @@ class GraphClient:
             raise error_from_response(response)
         return response
 
+    def sender_info(self, *, timeout: float = 5.0) -> dict:
+        """Meta's description of the sender this client sends as (a check that the ids and token work):
+        one short attempt, since a person waits on the answer."""
+        fields = ",".join(self.SENDER_FIELDS)
+        response = self._get(
+            self.url_for(self.sender_id()),
+            params={"fields": fields, **self.request_kwargs().get("params", {})},
+            headers=self.request_kwargs().get("headers"),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+        )
+        data = _json(response)
+        return {name: str(data.get(name) or "") for name in self.SENDER_FIELDS}
+
+    SENDER_FIELDS: tuple[str, ...] = ()
+
+    def sender_id(self) -> str:
+        raise NotImplementedError
+
     def url(self) -> str:
         raise NotImplementedError
 
@@ -184,9 +202,15 @@ class GraphClient:
 
 
 class WhatsAppClient(GraphClient):
+    # GET /{phone_number_id}: the WhatsApp Business phone number node.
+    SENDER_FIELDS = ("display_phone_number", "verified_name", "quality_rating")
+
     def __init__(self, *, phone_number_id: str, **kwargs: Any):
         super().__init__(**kwargs)
         self.phone_number_id = phone_number_id
+
+    def sender_id(self) -> str:
+        return self.phone_number_id
 
     def url(self) -> str:
         return self.url_for(self.phone_number_id, "messages")
@@ -225,9 +249,14 @@ class WhatsAppClient(GraphClient):
 
 
 class MessengerClient(GraphClient):
+    SENDER_FIELDS = ("name",)  # GET /{page_id}: the Page node
+
     def __init__(self, *, page_id: str, **kwargs: Any):
         super().__init__(**kwargs)
         self.page_id = page_id
+
+    def sender_id(self) -> str:
+        return self.page_id
 
     def url(self) -> str:
         return self.url_for(self.page_id, "messages")

@@ -73,6 +73,32 @@ def code_label(code: str) -> str:
     if words is None:
         return f"the provider refused it (code {code})" if code and code != "unspecified" else "no reason recorded"
     return f"{words} (code {code})" if code != "transport" else words
+# Plain words for a person reading a Graph error (the Settings page's connection check), by code, then by outcome.
+CODE_WORDS: dict[int, str] = {
+    190: "Meta refused the access token: it is invalid or has expired. Paste a new token and save.",
+    10: "The access token lacks a permission this needs (whatsapp_business_messaging or pages_messaging).",
+    200: "The access token lacks a permission this needs (whatsapp_business_messaging or pages_messaging).",
+    100: "Meta does not know this id, or the token cannot see it: check the id and that the token belongs to "
+    "the same business.",
+    803: "Meta does not know this id: check it for typos.",
+}
+OUTCOME_WORDS: dict[str, str] = {
+    RETRY: "Meta had a temporary problem; try again in a minute.",
+    SLOW_DOWN: "Meta is limiting how often this can be asked; try again in a few minutes.",
+    SKIP_TODAY: "Meta refused the request for today; try again tomorrow.",
+    REVOKE_CONSENT: "Meta refused the request.",
+    FAIL: "Meta refused the request.",
+}
+NO_ANSWER_WORDS = "Meta did not answer ({detail}); check the connection and try again."
+
+
+def plain_words(error: GraphError) -> str:
+    """What a Graph error means, for a person: what went wrong and what to do next (Meta's own words added)."""
+    if error.http_status == 0:
+        return NO_ANSWER_WORDS.format(detail=error.message.split(":")[0])
+    words = CODE_WORDS.get(error.code) if error.code is not None else None
+    code = f" (code {error.code})" if error.code is not None else f" (HTTP {error.http_status})"
+    return f"{words or OUTCOME_WORDS[error.outcome]} Meta said: “{error.message}”{code}."
 
 
 def outcome_for(*, http_status: int, code: int | None = None) -> Outcome:

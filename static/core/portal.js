@@ -10,6 +10,24 @@
     var field = event.target.closest("[data-select-on-click]");
     if (field) field.select();
   });
+  document.addEventListener("click", function (event) {
+    // A "Copy" button next to a read-only field (webhook URL, verify token, widget snippet).
+    var button = event.target.closest("[data-copy-target]");
+    if (!button) return;
+    var field = document.getElementById(button.getAttribute("data-copy-target"));
+    if (!field) return;
+    var text = field.value !== undefined ? field.value : field.textContent;
+    var done = function (label) {
+      button.textContent = label;
+      window.setTimeout(function () { button.textContent = "Copy"; }, 2000);
+    };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(function () { done("Copied"); }, function () { field.select(); done("Press Ctrl+C to copy"); });
+    } else {
+      field.select();
+      done("Press Ctrl+C to copy");
+    }
+  });
   document.addEventListener("submit", function (event) {
     var form = event.target.closest("[data-confirm]");
     if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();

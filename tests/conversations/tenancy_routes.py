@@ -68,6 +68,11 @@ ROUTES = {
     "conversations:attachment": lambda owner: {"attachment_id": _attachment(owner)},
     "api:attachment-file": lambda owner: {"pk": _attachment(owner)},
     "conversations:widget_settings": lambda owner: {"channel_id": _channel(owner, kind="webchat").pk},
+    "conversations:widget_preview": lambda owner: {"channel_id": _channel(owner, kind="webchat").pk},
+    "conversations:channel_edit": lambda owner: {"channel_id": _channel(owner).pk},
+    "conversations:channel_check": lambda owner: {"channel_id": _channel(owner).pk},
+    "conversations:channel_toggle": lambda owner: {"channel_id": _channel(owner).pk},
+    "conversations:channel_delete": lambda owner: {"channel_id": _channel(owner).pk},
 }
 
 EXEMPT = {
@@ -78,6 +83,7 @@ EXEMPT = {
     "conversations:widget_prechat": "widget: channel public key + allowed Origin + signed visitor token",
     "conversations:widget_upload": "widget: channel public key + allowed Origin + signed visitor token",
     "conversations:widget_file": "widget: a signed per-file path handed only to that conversation's widget",
+    "demo:shop": "public demo page, addressed by the widget's public key; only widgets with demo_shop set",
 }
 
 SOCKET_EXEMPT = {

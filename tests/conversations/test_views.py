@@ -282,17 +282,21 @@ def test_widget_page_shows_the_snippet_and_saves_origins(admin_client_, merchant
     assert agent.get(url("widget_settings", channel.pk)).status_code == 403
     response = admin_client_.post(
         url("widget_settings", channel.pk),
-        {"allowed_origins": "https://shop.example/\nhttp://localhost:8080", "consent_wording": "Yes, e-mail me offers.",
-         "consent_channel": "email"},
+        {"name": "Shop chat", "allowed_origins": "https://shop.example/\nhttp://localhost:8080",
+         "consent_wording": "Yes, e-mail me offers.", "consent_channel": "email"},
     )  # fmt: skip
     assert response.status_code == 302
     channel.refresh_from_db()
     assert channel.allowed_origins == ["https://shop.example", "http://localhost:8080"]
     assert channel.settings["consent_wording"] == "Yes, e-mail me offers."
     response = admin_client_.post(
-        url("widget_settings", channel.pk), {"allowed_origins": "https://shop.example/path", "consent_channel": "email"}
+        url("widget_settings", channel.pk),
+        {"name": "Shop chat", "allowed_origins": "https://shop.example/path", "consent_channel": "email"},
     )
-    assert response.status_code == 400 and "Not an origin" in response.content.decode()
+    assert response.status_code == 400
+    assert response.context["form"].errors["allowed_origins"] == [
+        "Line 1: “https://shop.example/path” is a page address; use only the origin, https://shop.example (no path)."
+    ]
 
 
 def test_the_composer_still_checks_csrf_after_its_upload_limit(agent_membership, webchat_conversation):

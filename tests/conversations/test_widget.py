@@ -105,9 +105,13 @@ def test_prechat_errors_name_the_field_and_store_nothing(client, channel):
     _, token = visitor(channel)
     response = post(client, channel, "prechat", {"token": token, "email": "not-an-email", "consent": True})
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {"email": ["Enter a valid e-mail address."]}
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "Please enter a valid e-mail address.",
+        "fields": {"email": ["Please enter a valid e-mail address."]},
+    }
     response = post(client, channel, "prechat", {"token": token, "consent": True})
-    assert response.json()["error"]["fields"] == {"email": ["Enter your e-mail address."]}
+    assert response.json()["error"]["fields"] == {"email": ["Please enter your e-mail address."]}
     assert post(client, channel, "prechat", {"token": "forged", "name": "x"}).status_code == 401
     assert not ConsentEvent.objects.exists() and not ContactIdentity.objects.exists()
     # Without the box ticked no consent is recorded at all.
@@ -171,6 +175,47 @@ def test_origin_matching_is_exact():
     assert not widget.origin_allowed(channel=C, origin="http://localhost:8081")
     assert not widget.origin_allowed(channel=C, origin="null")
     assert not widget.origin_allowed(channel=C, origin=None)
+
+
+def test_the_portals_own_host_is_an_allowed_origin():
+    class C:
+        allowed_origins = []
+
+    assert widget.origin_allowed(channel=C, origin="https://portal.example", portal_host="portal.example")
+    assert widget.origin_allowed(channel=C, origin="http://127.0.0.1:8000", portal_host="127.0.0.1:8000")
+    assert not widget.origin_allowed(channel=C, origin="http://127.0.0.1:8001", portal_host="127.0.0.1:8000")
+    assert not widget.origin_allowed(channel=C, origin="https://portal.example.evil", portal_host="portal.example")
+    assert not widget.origin_allowed(channel=C, origin="https://portal.example")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("https://shop.example", None),
+        ("https://shop.example/", None),
+        ("http://localhost:8080", None),
+        ("shop.example", "“shop.example” must start with https:// (or http:// for a local test site), e.g. "
+         "https://shop.example."),
+        ("https://", "“https://” has no host name after https://."),
+        ("https://shop.example:99999", "“https://shop.example:99999” has a port that is not a number between 1 and "
+         "65535."),
+        ("https://shop.example/chat?x=1", "“https://shop.example/chat?x=1” is a page address; use only the origin, "
+         "https://shop.example (no path)."),
+        ("https://me:pw@shop.example", "“https://me:pw@shop.example” holds a user name or password; use only "
+         "https://shop.example."),
+    ],
+)  # fmt: skip
+def test_each_kind_of_bad_origin_is_named(text, problem):
+    assert widget.origin_problem(text) == problem
+
+
+def test_pre_chat_field_modes_and_the_older_switch():
+    assert widget.prechat_fields({}) == {"name": "off", "email": "off", "phone": "off"}
+    assert widget.prechat_fields({"prechat_enabled": True}) == {"name": "optional", "email": "optional", "phone": "off"}
+    legacy = {"prechat_enabled": True, "prechat_email_required": True}
+    assert widget.prechat_fields(legacy) == {"name": "optional", "email": "required", "phone": "off"}
+    stored = {"prechat_fields": {"name": "required", "phone": "sometimes"}, "prechat_enabled": True}
+    assert widget.prechat_fields(stored) == {"name": "required", "email": "off", "phone": "off"}
 
 
 def test_customers_download_their_conversations_files_by_signed_path_only(

@@ -18,10 +18,10 @@ from tests.factories.merchants import PASSWORD, MembershipFactory, MerchantFacto
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PAGES = [
-    "core:dashboard", "conversations:inbox", "conversations:channels", "contacts:list", "contacts:import",
-    "contacts:settings", "campaigns:list", "campaigns:new", "campaigns:templates", "campaigns:segments",
-    "tickets:list", "tickets:new", "merchants:settings", "merchants:members", "merchants:api_keys", "api-docs",
-    "admin:index",
+    "core:dashboard", "conversations:inbox", "conversations:channels", "conversations:widget_new", "contacts:list",
+    "contacts:import", "contacts:settings", "campaigns:list", "campaigns:new", "campaigns:templates",
+    "campaigns:segments", "tickets:list", "tickets:new", "merchants:settings", "merchants:members",
+    "merchants:api_keys", "api-docs", "admin:index",
 ]  # fmt: skip
 
 

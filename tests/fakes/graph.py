@@ -5,7 +5,8 @@ alike. The `fake_graph` fixture (registered from tests/conftest.py) points setti
 
 Endpoints: POST /{phone_number_id}/messages (WhatsApp; `to` wins over `recipient`, as Meta documents) and
 /me/messages (Messenger) send; POST /{phone_number_id}/media and /{page_id}/message_attachments upload;
-GET /{media_id} (metadata with a download url), /download/{media_id} (the bytes), /{psid} (profile).
+GET /{media_id} (metadata with a download url), /download/{media_id} (the bytes), /{psid} (profile),
+/{phone_number_id} and /{page_id} (the sender node: `fake.nodes`, answered only for the node's own token).
 
 Knobs, per test:
     fake.queue(500, {...})                  # the next request answers this (FIFO), then back to normal
@@ -17,6 +18,7 @@ Knobs, per test:
     fake.hold_after = n; fake.release()     # from the n-th send on, answers wait until released
     fake.status_hook = StatusHook(url, app_secret, phone_number_id, statuses=("sent", "delivered", "read"))
     fake.media["123"] = (b"...", "image/jpeg"); fake.profiles["<psid>"] = {"first_name": ..., "last_name": ...}
+    fake.nodes["<phone_number_id>"] = ("<token>", {"verified_name": ..., ...})  # another token: code 190
 Records: `sent` ({"path", "query", "auth", "body"} per JSON POST), `uploads`, `gets`, `log` (fates),
 `accepted` ({"to", "wamid", "opaque", "body"}), `per_recipient()`, `in_flight`, `max_in_flight`,
 `webhooks_posted`, `webhook_failures`.
@@ -93,6 +95,7 @@ class FakeGraph:
         self.errors_once: dict[str, int] = {}
         self.media: dict[str, tuple[bytes, str]] = {}
         self.profiles: dict[str, dict] = {}
+        self.nodes: dict[str, tuple[str, dict]] = {}
         self.responses: list[tuple[int | None, dict | bytes | bool]] = []  # None: drop; the bool says mid-body
         self.sent: list[dict] = []
         self.uploads: list[dict] = []
@@ -287,6 +290,12 @@ class FakeGraph:
         if queued is not None:
             return await self._answer_queued(request, queued)
         node = request.path.strip("/").split("/")[-1]
+        if node in self.nodes:
+            with self.lock:
+                pause = self._pause()
+            if pause:  # the latency knob (a timeout test sets it above the caller's timeout)
+                await asyncio.sleep(pause)
+            return _node(request, node, *self.nodes[node])
         if node in self.profiles:
             return web.json_response({**self.profiles[node], "id": node})
         if node in self.media:
@@ -366,6 +375,15 @@ def _sent_body(body: dict, to: str, message_id: str, whatsapp: bool) -> dict:
 
 def _error(code: int, message: str = "") -> web.Response:
     return web.json_response(graph_error(code, message), status=429 if code == THROUGHPUT else 400)
+
+
+def _node(request: web.Request, node: str, token: str, data: dict) -> web.Response:
+    """A phone number or page node: only the token it was issued with may read it, and only the asked fields."""
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ") or request.query.get("access_token", "")
+    if given != token:
+        return web.json_response(graph_error(190, "Invalid OAuth access token - Cannot parse access token"), status=401)
+    fields = [f for f in request.query.get("fields", "").split(",") if f]
+    return web.json_response({"id": node, **{f: data[f] for f in fields if f in data}})
 
 
 def _drop(request: web.Request) -> web.Response:

@@ -98,3 +98,32 @@ def test_error_fields_tolerates_odd_bodies():
     assert errors.error_fields("<html>", 502, "Bad Gateway") == (None, "Bad Gateway")
     assert errors.error_fields({"error": {"code": "4", "message": "x"}}, 400) == (None, "x")
     assert errors.error_fields({}, 400) == (None, "HTTP 400")
+
+
+# --------------------------------------------------------------------------- plain words (Settings' check)
+def test_plain_words_name_the_code_then_quote_meta():
+    error = errors.GraphError(190, 401, "Invalid OAuth access token", errors.FAIL)
+    assert errors.plain_words(error) == (
+        "Meta refused the access token: it is invalid or has expired. Paste a new token and save. "
+        "Meta said: “Invalid OAuth access token” (code 190)."
+    )
+
+
+def test_plain_words_fall_back_on_the_outcome_and_the_status():
+    assert errors.plain_words(errors.GraphError(None, 503, "Service Unavailable", errors.RETRY)) == (
+        "Meta had a temporary problem; try again in a minute. Meta said: “Service Unavailable” (HTTP 503)."
+    )
+    assert errors.plain_words(errors.GraphError(4, 400, "Application request limit reached", errors.SLOW_DOWN)) == (
+        "Meta is limiting how often this can be asked; try again in a few minutes. "
+        "Meta said: “Application request limit reached” (code 4)."
+    )
+
+
+def test_plain_words_for_no_answer_say_which():
+    no_answer = errors.GraphError(None, 0, "timeout: ReadTimeout", errors.RETRY)
+    assert errors.plain_words(no_answer) == "Meta did not answer (timeout); check the connection and try again."
+
+
+def test_every_outcome_has_words():
+    assert set(errors.OUTCOME_WORDS) == {errors.RETRY, errors.SLOW_DOWN, errors.SKIP_TODAY, errors.REVOKE_CONSENT,
+                                         errors.FAIL}  # fmt: skip

@@ -2,8 +2,11 @@
 
 from apps.conversations.services.canned import canned_response_create, canned_response_delete, canned_response_update
 from apps.conversations.services.channels import (
+    ChannelInUse,
+    channel_connection_save,
     channel_create,
     channel_delete,
+    channel_set_active,
     channel_update,
     channel_widget_settings_update,
 )
@@ -28,12 +31,15 @@ from apps.conversations.services.messages import message_receive, message_send, 
 from apps.conversations.services.retention import messages_redact_expired
 
 __all__ = [
+    "ChannelInUse",
     "attachment_fetch",
     "canned_response_create",
     "canned_response_delete",
     "canned_response_update",
+    "channel_connection_save",
     "channel_create",
     "channel_delete",
+    "channel_set_active",
     "channel_update",
     "channel_widget_settings_update",
     "composer_send",

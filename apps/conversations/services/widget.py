@@ -80,7 +80,7 @@ def widget_upload_receive(
 
 @transaction.atomic
 def widget_prechat_save(*, channel: Channel, visitor: widget.Visitor, cleaned: dict, request: PrechatRequest):
-    """The visitor's contact with the form's name and e-mail, and the marketing consent it gave (if any)."""
+    """The visitor's contact with the form's name, e-mail and phone, and the marketing consent it gave (if any)."""
     from apps.contacts.services import contact_resolve_identity, contact_update
 
     contact = contact_resolve_identity(
@@ -90,11 +90,23 @@ def widget_prechat_save(*, channel: Channel, visitor: widget.Visitor, cleaned: d
         # A consent given (or confirmed) for one address must not come to cover another one typed later.
         raise ValidationError({"email": ["This chat already has another e-mail address; ask us here to change it."]})
     updates = {k: cleaned[k] for k in ("name", "email") if cleaned[k]}
+    if _phone_free(contact, cleaned.get("phone", "")):
+        updates["phone"] = cleaned["phone"]
     if updates:
         contact = contact_update(contact=contact, **updates)
     if cleaned["consent"]:
         _prechat_consent(channel=channel, contact=contact, cleaned=cleaned, request=request)
     return contact
+
+
+def _phone_free(contact, phone: str) -> bool:
+    """A typed number fills an empty phone only: it never replaces a known one, nor takes (or reveals) the number
+    of another contact, since a form field proves nothing about who owns a number."""
+    from apps.contacts.models import Contact
+
+    if not phone or contact.phone:
+        return False
+    return not Contact.objects.for_merchant(contact.merchant).filter(phone=phone).exclude(pk=contact.pk).exists()
 
 
 def _prechat_consent(*, channel: Channel, contact, cleaned: dict, request: PrechatRequest) -> None:

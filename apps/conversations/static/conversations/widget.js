@@ -78,7 +78,7 @@ var CSS = [
   ".error{color:#b42318;padding:0 12px;font-size:12px;min-height:0}",
   "form{display:flex;gap:6px;padding:8px;border-top:1px solid #d5dbe3;flex-wrap:wrap}",
   "form.prechat{flex-direction:column}",
-  "textarea,input[type=text],input[type=email]{font:inherit;flex:1;padding:6px;border:1px solid #8a94a3;border-radius:6px;resize:none}",
+  "textarea,input[type=text],input[type=email],input[type=tel]{font:inherit;flex:1;padding:6px;border:1px solid #8a94a3;border-radius:6px;resize:none}",
   "button{font:inherit;padding:6px 10px;border-radius:6px;border:1px solid #1f5fbf;background:#1f5fbf;color:#fff;cursor:pointer}",
   "button.secondary{background:#fff;color:#1f5fbf}",
   "label{font-size:13px}",
@@ -90,7 +90,15 @@ function buildUI(config) {
   var host = el("div", { id: "charla-widget", "data-key": CONFIG.key });
   document.body.appendChild(host);
   var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
-  root.appendChild(el("style", {}, CSS));
+  if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function" && CSSStyleSheet.prototype.replaceSync) {
+    // A constructed sheet is not an inline <style>: pages with a strict style-src (the portal's own demo shop
+    // and preview among them) still draw the widget.
+    var sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    root.appendChild(el("style", {}, CSS));
+  }
   ui.launcher = el("button", { class: "launcher", type: "button", "aria-expanded": "false" }, config.title || "Chat");
   ui.panel = el("section", { class: "panel", role: "dialog", "aria-label": config.title || "Chat" });
   ui.panel.hidden = true;
@@ -139,14 +147,29 @@ function buildComposer() {
   ui.panel.appendChild(form);
 }
 
+var PRECHAT = [
+  { field: "name", label: "Name", type: "text", autocomplete: "name", maxlength: "200" },
+  { field: "email", label: "E-mail", type: "email", autocomplete: "email", maxlength: "254" },
+  { field: "phone", label: "Phone", type: "tel", autocomplete: "tel", maxlength: "30" }
+];
+
+function prechatModes(config) {
+  // Older servers sent only prechat_email_required: a name and an e-mail address.
+  return config.prechat_fields || { name: "optional", email: config.prechat_email_required ? "required" : "optional", phone: "off" };
+}
+
 function buildPrechat(config, onDone) {
   var form = el("form", { class: "prechat", novalidate: "" });
-  form.appendChild(el("label", { for: "charla-name" }, "Name"));
-  var name = el("input", { type: "text", id: "charla-name", maxlength: "200", autocomplete: "name" });
-  form.appendChild(name);
-  form.appendChild(el("label", { for: "charla-email" }, "E-mail" + (config.prechat_email_required ? "" : " (optional)")));
-  var email = el("input", { type: "email", id: "charla-email", autocomplete: "email" });
-  form.appendChild(email);
+  var modes = prechatModes(config), inputs = {};
+  PRECHAT.forEach(function (spec) {
+    var mode = modes[spec.field];
+    if (mode !== "optional" && mode !== "required") return;
+    form.appendChild(el("label", { for: "charla-" + spec.field }, spec.label + (mode === "required" ? "" : " (optional)")));
+    var attrs = { type: spec.type, id: "charla-" + spec.field, name: spec.field, autocomplete: spec.autocomplete, maxlength: spec.maxlength };
+    if (mode === "required") attrs["aria-required"] = "true";
+    inputs[spec.field] = el("input", attrs);
+    form.appendChild(inputs[spec.field]);
+  });
   var consentLabel = el("label", {});
   var consent = el("input", { type: "checkbox", id: "charla-consent" });
   consentLabel.appendChild(consent);
@@ -155,7 +178,9 @@ function buildPrechat(config, onDone) {
   form.appendChild(el("button", { type: "submit" }, "Start chat"));
   form.addEventListener("submit", function (e) {
     e.preventDefault();
-    post(CONFIG.prechat, { token: state.token, name: name.value, email: email.value, consent: consent.checked, page_url: location.href })
+    var body = { token: state.token, consent: consent.checked, page_url: location.href };
+    Object.keys(inputs).forEach(function (field) { body[field] = inputs[field].value; });
+    post(CONFIG.prechat, body)
       .then(function () { form.remove(); showError(""); onDone(); })
       .catch(function (err) { showError(fieldErrors(err)); });
   });
@@ -163,8 +188,10 @@ function buildPrechat(config, onDone) {
 }
 
 function fieldErrors(err) {
+  // The server words each problem for the customer; field names are for the code, never shown.
   var fields = (err.data && err.data.error && err.data.error.fields) || {};
-  var parts = Object.keys(fields).map(function (k) { return k + ": " + [].concat(fields[k]).join(" "); });
+  var parts = [];
+  Object.keys(fields).forEach(function (k) { parts = parts.concat(fields[k]); });
   return parts.length ? parts.join(" ") : err.message;
 }
 
