@@ -51,6 +51,8 @@ def announce_when_ready(
         time.sleep(0.2)
     out.write(
         f"\nCharla is running: http://{host}:{port}/  (Ctrl-C stops web, worker and beat)\n"
+        f"Be the customer: the demo shop's web chat at http://{host}:{port}/demo-shop/ and, signed in as admin\n"
+        f"or marketer, a WhatsApp phone at http://{host}:{port}/sandbox/phone/\n"
         f"Sign in to the demo shop with one of these logins:\n{demo_logins_text()}\n\n"
     )
     out.flush()

@@ -101,6 +101,7 @@ def _channels(merchant: Merchant) -> dict[str, Channel]:
         ChannelKind.WEBCHAT: channel_create(
             merchant=merchant, kind=ChannelKind.WEBCHAT, name="Chat de la web",
             allowed_origins=sorted({origin, "http://127.0.0.1:8000", "http://localhost:8000"}),
+            settings={"demo_shop": True},  # /demo-shop/<key>/: the newcomer chats as a customer
         ),
         ChannelKind.WHATSAPP: channel_create(
             merchant=merchant, kind=ChannelKind.WHATSAPP, name="WhatsApp Tienda Sol",

@@ -292,6 +292,11 @@ def widget_channel(*, public_key: str) -> Channel | None:
     )
 
 
+def demo_shop_channels():
+    """Active widgets that opted into the public demo shop page (`settings["demo_shop"]`)."""
+    return Channel.objects.filter(kind=ChannelKind.WEBCHAT, is_active=True, settings__demo_shop=True).order_by("pk")
+
+
 def visitor_contact(*, channel: Channel, visitor_id: str):
     """The contact a widget visitor became (through the pre-chat form or a first message), or None."""
     from apps.contacts.models import ContactIdentity

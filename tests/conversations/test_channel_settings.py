@@ -407,6 +407,18 @@ def test_the_demo_shop_serves_the_widget_only_when_the_widget_allows_it(client, 
     assert client.get(path).status_code == 404
 
 
+def test_the_printed_demo_shop_address_leads_to_the_one_shop_and_404s_when_it_is_not_one(client, merchant):
+    """`make run` prints /demo-shop/: it opens the single widget that offers a shop, never a guess between two."""
+    only = reverse("demo:only")
+    assert client.get(only).status_code == 404  # none offers one
+    channel = webchat_channel(merchant, settings={"demo_shop": True})
+    webchat_channel(merchant)  # a widget without a shop does not count
+    response = client.get(only)
+    assert response.status_code == 302 and response["Location"] == reverse("demo:shop", args=[channel.public_key])
+    webchat_channel(merchant, settings={"demo_shop": True})
+    assert client.get(only).status_code == 404
+
+
 def test_the_demo_shop_switch_is_on_the_widget_page(admin_client_, merchant):
     channel = webchat_channel(merchant)
     admin_client_.post(url("widget_settings", channel.pk), {**WIDGET_FORM, "demo_shop": "on"})

@@ -74,7 +74,7 @@ def test_the_shop_is_spanish_with_three_channels_two_of_them_sandboxed(shop):
         assert channel.settings == {"sandbox": True}
         assert channel.access_token == "sandbox"
         assert len(channel.app_secret) == 32 and channel.verify_token
-    assert webchat.settings == {}
+    assert webchat.settings == {"demo_shop": True}  # /demo-shop/ opens it
     assert "{0.scheme}://{0.netloc}".format(urlsplit(settings.PUBLIC_BASE_URL)) in webchat.allowed_origins
 
 

@@ -214,6 +214,15 @@ def demo_shop(request: HttpRequest, public_key: str) -> HttpResponse:
     return render(request, "conversations/demo_shop.html", {"channel": channel, "products": DEMO_PRODUCTS})
 
 
+@require_GET
+def demo_shop_only(request: HttpRequest) -> HttpResponse:
+    """/demo-shop/ (the address `make run` prints): the one demo shop, when exactly one widget offers it."""
+    public_keys = list(selectors.demo_shop_channels().values_list("public_key", flat=True)[:2])
+    if len(public_keys) != 1:
+        raise Http404("No single demo shop here: open one from its widget's settings page.")
+    return redirect("demo:shop", public_key=public_keys[0])
+
+
 DEMO_PRODUCTS = [
     {"name": "Sombrero de paja", "price": "24,90 €", "blurb": "Hand-woven straw hat, wide brim."},
     {"name": "Gafas de sol Brisa", "price": "39,00 €", "blurb": "Polarised lenses, bamboo frame."},
