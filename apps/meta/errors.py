@@ -73,6 +73,8 @@ def code_label(code: str) -> str:
     if words is None:
         return f"the provider refused it (code {code})" if code and code != "unspecified" else "no reason recorded"
     return f"{words} (code {code})" if code != "transport" else words
+
+
 # Plain words for a person reading a Graph error (the Settings page's connection check), by code, then by outcome.
 CODE_WORDS: dict[int, str] = {
     190: "Meta refused the access token: it is invalid or has expired. Paste a new token and save.",
