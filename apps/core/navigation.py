@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.urls import reverse
 
 from apps.core.roles import Capability, role_can
@@ -15,6 +16,8 @@ class NavItem:
     url_name: str
     capability: str | None
     section: str
+    # A setting that must be on for the item to show (the sandbox phone exists only while the sandbox does).
+    only_if_setting: str | None = None
 
 
 # Only pages that exist: a name that does not reverse fails every page render (and tests/core/test_navigation.py).
@@ -24,6 +27,7 @@ NAVIGATION = [
     NavItem("Tickets", "tickets:list", Capability.TICKETS, "tickets"),
     NavItem("Contacts", "contacts:list", Capability.CONTACTS_VIEW, "contacts"),
     NavItem("Campaigns", "campaigns:list", Capability.CAMPAIGNS, "campaigns"),
+    NavItem("Sandbox phone", "sandbox:phone", Capability.CAMPAIGNS, "sandbox", only_if_setting="CHARLA_SANDBOX"),
     NavItem("Settings", "merchants:settings", Capability.SETTINGS, "settings"),
 ]
 
@@ -35,6 +39,8 @@ def navigation_for(role: str | None, current_path: str, *, settings_page: bool =
     items = []
     for item in NAVIGATION:
         if item.capability and not role_can(role, item.capability):
+            continue
+        if item.only_if_setting and not getattr(settings, item.only_if_setting):
             continue
         url = reverse(item.url_name)
         active = current_path == url or (url != "/" and current_path.startswith(url))
