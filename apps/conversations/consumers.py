@@ -14,6 +14,7 @@ from typing import Any
 
 from apps.conversations import events, live, widget
 from apps.conversations.relay import relay_ensure_started
+from apps.conversations.services.widget import PrechatIncomplete
 from apps.core import inputs, ratelimit
 from apps.core.roles import Capability
 from apps.core.sockets import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED, GroupSocket, MemberSocket
@@ -295,13 +296,16 @@ class WidgetConsumer(LiveConsumer):
         except ratelimit.RateLimited as exc:
             message = f"Too many messages; try again in {exc.retry_after} seconds."
             return await self.send_error("rate_limited", message, id=client_id, retry_after=exc.retry_after)
-        result = await live.widget_message_receive(
-            channel=self.channel,
-            visitor_id=self.visitor.visitor_id,
-            client_id=client_id,
-            text=text,
-            contact=self.contact,
-        )
+        try:
+            result = await live.widget_message_receive(
+                channel=self.channel,
+                visitor_id=self.visitor.visitor_id,
+                client_id=client_id,
+                text=text,
+                contact=self.contact,
+            )
+        except PrechatIncomplete as exc:
+            return await self.send_error("prechat_required", exc.message, id=client_id)
         self.contact = result.pop("contact")
         started = await self._follow(result["conversation_id"])
         await self.send_json({"type": "ack", "id": client_id, **result})

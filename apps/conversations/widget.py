@@ -129,6 +129,15 @@ def prechat_fields(settings: dict) -> dict[str, str]:
     return {"name": PRECHAT_OPTIONAL, "email": email, "phone": PRECHAT_OFF}
 
 
+PRECHAT_FIRST = "Please fill in the form above before you write to us."
+
+
+def prechat_missing(fields: dict[str, str], contact) -> list[str]:
+    """The required pre-chat fields this visitor's contact (None: none yet) has not given."""
+    required = [name for name, mode in fields.items() if mode == PRECHAT_REQUIRED]
+    return [name for name in required if contact is None or not getattr(contact, name, "")]
+
+
 def widget_config(*, channel) -> dict:
     """What the widget script needs to draw itself; wording is shown verbatim and recorded verbatim."""
     settings = channel.settings or {}

@@ -298,12 +298,15 @@ def widget_upload(request, *, channel, data: dict):
         return _error(400, "invalid", live.MESSAGE_NOT_SENT, {"id": [live.MESSAGE_NOT_SENT]})
     except ValidationError as exc:
         return _error(400, "invalid", " ".join(exc.message_dict["file"]), exc.message_dict)
-    result = widget_writes.widget_upload_receive(
-        channel=channel,
-        visitor_id=visitor.visitor_id,
-        client_id=client_id,
-        text=str(data.get("text") or "")[: live.MAX_TEXT],
-        upload=upload,
-        media_type=media_type,
-    )
+    try:
+        result = widget_writes.widget_upload_receive(
+            channel=channel,
+            visitor_id=visitor.visitor_id,
+            client_id=client_id,
+            text=str(data.get("text") or "")[: live.MAX_TEXT],
+            upload=upload,
+            media_type=media_type,
+        )
+    except widget_writes.PrechatIncomplete as exc:
+        return _error(400, "prechat_required", exc.message, {})
     return JsonResponse(result, status=201 if not result["duplicate"] else 200)

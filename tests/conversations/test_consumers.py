@@ -9,6 +9,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
+from apps.contacts.models import ContactIdentity
 from apps.conversations import events, services
 from apps.conversations.models import Conversation, LiveEvent, Message
 from tests.conversations.live_support import agent_socket as _agent_socket
@@ -426,4 +427,35 @@ async def test_widget_events_carry_signed_links_to_agent_files(agent_membership,
     (link,) = event["message"]["attachments"]
     assert link["filename"] == "label.pdf"
     assert link["url"].startswith(f"/inbox/widget/{channel.public_key}/files/")
+    await customer.disconnect()
+
+
+async def test_a_visitor_who_skips_a_required_pre_chat_field_cannot_write_on_the_socket(agent_membership):
+    """The form is the widget's; a script can open the socket without it. Nothing is stored until it is given."""
+    channel = await sync_to_async(webchat_channel)(
+        agent_membership.merchant, settings={"prechat_fields": {"name": "optional", "email": "required"}}
+    )
+    visitor_id, token = visitor(channel)
+    customer = await widget_socket(channel)
+    await widget_auth(customer, token)
+
+    client_id = str(uuid.uuid4())
+    await customer.send_json_to({"type": "message", "id": client_id, "text": "hola"})
+    error = await receive(customer, type_="error")
+    assert error == {
+        "type": "error",
+        "code": "prechat_required",
+        "message": "Please fill in the form above before you write to us.",
+        "id": client_id,
+    }
+    assert await sync_to_async(Message.objects.count)() == 0
+    assert await sync_to_async(ContactIdentity.objects.filter(external_id=visitor_id).exists)() is False
+
+    contact = await sync_to_async(visitor_contact)(channel, visitor_id)  # the form ran (another request)
+    contact.email = "ana@example.com"
+    await sync_to_async(contact.save)()
+    await customer.send_json_to({"type": "message", "id": client_id, "text": "hola"})
+    ack = await receive(customer, type_="ack", skip=("event", "resumed"))
+    assert ack["duplicate"] is False
+    assert await sync_to_async(Message.objects.filter(conversation__contact=contact).count)() == 1
     await customer.disconnect()

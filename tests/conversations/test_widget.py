@@ -390,3 +390,15 @@ def test_an_upload_with_a_bad_id_says_so_without_field_names(client, channel):
     response = _upload(client, channel, token, file, client_id="not-a-uuid")
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "This message could not be sent; reload the page and try again."
+
+
+def test_a_file_from_a_visitor_who_skipped_a_required_pre_chat_field_is_refused(client, merchant, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    strict = webchat_channel(merchant, settings={"prechat_fields": {"name": "required", "email": "off"}})
+    _, token = visitor(strict)
+    photo = SimpleUploadedFile("p.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, content_type="image/png")
+    response = _upload(client, strict, token, photo)
+    assert response.status_code == 400 and response.json()["error"] == {
+        "code": "prechat_required", "message": "Please fill in the form above before you write to us.", "fields": {},
+    }  # fmt: skip
+    assert not Message.objects.exists() and not list(tmp_path.rglob("*.png"))

@@ -18,6 +18,12 @@ from apps.conversations.services.messages import message_receive, status_apply
 SEEN_BATCH = 100  # read ticks applied per "seen" frame; the widget sends one per batch it shows
 
 
+class PrechatIncomplete(Exception):
+    """A message or file from a visitor who skipped the pre-chat fields the widget requires."""
+
+    message = widget.PRECHAT_FIRST
+
+
 @dataclass(frozen=True)
 class PrechatRequest:
     """What the pre-chat form's call carries besides the cleaned fields: consent evidence of the request."""
@@ -30,9 +36,18 @@ class PrechatRequest:
 def widget_message_receive(
     *, channel: Channel, visitor_id: str, client_id: str, text: str, attachments: list | None = None, contact=None
 ) -> tuple[Message | None, dict]:
-    """Store a customer's message once per client id (a resend after a reconnect is a no-op)."""
-    from apps.contacts.services import contact_resolve_identity
+    """Store a customer's message once per client id (a resend after a reconnect is a no-op).
 
+    Raises PrechatIncomplete, storing nothing, while the visitor lacks a field the pre-chat form requires:
+    the form is enforced here too, since a script can write on the socket without ever showing it."""
+    from apps.contacts.services import contact_resolve_identity
+    from apps.conversations.selectors import visitor_contact
+
+    fields = widget.prechat_fields(channel.settings or {})
+    if widget.PRECHAT_REQUIRED in fields.values():
+        contact = visitor_contact(channel=channel, visitor_id=visitor_id)  # fresh: the form may have just run
+        if widget.prechat_missing(fields, contact):
+            raise PrechatIncomplete
     if contact is None:
         contact = contact_resolve_identity(merchant=channel.merchant, kind=ChannelKind.WEBCHAT, external_id=visitor_id)
     provider_id = f"webchat:{client_id}"

@@ -314,7 +314,8 @@ function onMessage(msg) {
     typingTimer = setTimeout(function () { ui.typing.textContent = ""; }, 6000);
   } else if (msg.type === "error") {
     showError(msg.message);
-    var refused = msg.code === "rate_limited" && msg.id && ui.log.querySelector('[data-client-id="' + msg.id + '"]');
+    var refusedCodes = { rate_limited: true, prechat_required: true };
+    var refused = refusedCodes[msg.code] && msg.id && ui.log.querySelector('[data-client-id="' + msg.id + '"]');
     if (refused) { delete pending[msg.id]; refused.querySelector(".status").textContent = statusLabel("failed"); }
   }
 }
