@@ -147,7 +147,7 @@ def test_a_newcomer_runs_a_campaign_sees_an_opt_out_and_chats_live(browser, stac
 
 
 def _newcomer(browser, stack: Stack) -> None:
-    marketer_ctx = browser.new_context()
+    marketer_ctx, problems = _watched(browser)
     try:
         page = marketer_ctx.new_page()
         page.set_default_timeout(20_000)
@@ -160,9 +160,28 @@ def _newcomer(browser, stack: Stack) -> None:
         _consent_revoked(page, stack, recipient_id)
         after = _funnel(page, campaign_url)
         assert after["opted_out"] == before["opted_out"] + 1
+        assert problems == []
     finally:
         marketer_ctx.close()
     _customer_and_agent(browser, stack)
+
+
+def _watched(browser) -> tuple[object, list[str]]:
+    """A new browser context and the list it fills with every CSP refusal and uncaught script error of
+    its pages: the newcomer's path must run clean under the strict policy."""
+    context = browser.new_context()
+    problems: list[str] = []
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => "
+        "console.error('Content Security Policy violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
+    )
+
+    def watch(page) -> None:
+        page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+        page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+
+    context.on("page", watch)
+    return context, problems
 
 
 def _sign_in(page, stack: Stack, role: str) -> None:
@@ -302,7 +321,7 @@ def _consent_revoked(page, stack: Stack, contact_id: int) -> None:
 
 
 def _customer_and_agent(browser, stack: Stack) -> None:
-    customer_ctx, agent_ctx = browser.new_context(), browser.new_context()
+    (customer_ctx, customer_problems), (agent_ctx, agent_problems) = _watched(browser), _watched(browser)
     try:
         agent = agent_ctx.new_page()
         agent.set_default_timeout(20_000)
@@ -338,6 +357,7 @@ def _customer_and_agent(browser, stack: Stack) -> None:
         agent.get_by_role("button", name="Send").click()
         widget.locator(".msg.outbound", has_text="Sí, nos quedan dos en talla M.").wait_for()
         assert customer.evaluate("window.__sameDocument") is True  # live: the shop page was never reloaded
+        assert customer_problems == [] and agent_problems == []
     finally:
         customer_ctx.close()
         agent_ctx.close()
