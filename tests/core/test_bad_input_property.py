@@ -131,12 +131,16 @@ class World:
         self.webchat = webchat_channel(self.merchant, settings={"prechat_enabled": True})
         self.meta = {kind: ChannelFactory(merchant=self.merchant, kind=kind) for kind in ("whatsapp", "messenger")}
         self.token = widget.visitor_token_make(channel_id=self.webchat.pk, visitor_id=widget.visitor_id_new())
+        self.sandbox = ChannelFactory(merchant=self.merchant, kind="whatsapp", sandbox=True)
 
     def kwargs(self, name: str, params: set[str]) -> dict:
         builders, _ = _registries()
         if name in builders:
             return builders[name](self.merchant)
-        values = {"public_key": self.webchat.public_key, "signed": "x" * 12, "token": "x" * 12, "uidb64": "MQ"}
+        values = {
+            "public_key": self.webchat.public_key, "signed": "x" * 12, "token": "x" * 12, "uidb64": "MQ",
+            "version": "v21.0", "node_id": self.sandbox.phone_number_id,  # the sandbox's fake Graph API
+        }  # fmt: skip
         if name in WEBHOOK_ROUTES:
             values["channel_id"] = self.meta[WEBHOOK_ROUTES[name]].pk
         return {param: values[param] for param in params}
