@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.e2e.test_campaign_wizard import WATCH  # the live cells' MutationObserver
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.worker]
@@ -34,18 +35,6 @@ ROOT = Path(__file__).resolve().parents[2]
 LOGIN_LINE = re.compile(r"^\s+(admin|agent|marketer)\s+(\S+@\S+)\s+/\s+(\S+)\s*$", re.MULTILINE)
 STACK_READY = 60.0
 STOP_GRACE = 15.0
-
-# Records every value the live cells take, so the test can tell a socket update from a reload.
-WATCH = """() => {
-  window.__sameDocument = true;
-  window.__seen = {status: [], sent_total: []};
-  for (const field of ["status", "sent_total"]) {
-    const cell = document.querySelector(`#live [data-field="${field}"]`);
-    window.__seen[field].push(cell.textContent.trim());
-    new MutationObserver(() => window.__seen[field].push(cell.textContent.trim()))
-      .observe(cell, {childList: true, characterData: true, subtree: true});
-  }
-}"""
 
 
 @dataclass
