@@ -5,8 +5,8 @@ Usage: ci_check_procfile.py CHECKOUT LOG_DIR, with only the documented productio
 
 `release` runs to completion first; then every other process type starts with its exact Procfile
 command. The check passes when /readyz answers 200 (database, cache, channel layer, broker and a
-scheduler that ticked), a worker ran a heartbeat that beat sent, and a page renders with hashed
-static files. Everything is then stopped: SIGTERM, SIGKILL after a grace period. A process that
+scheduler that ticked), a worker ran a heartbeat that beat sent (its row is in the database), and a
+page renders with hashed static files. Everything is then stopped: SIGTERM, SIGKILL after a grace period. A process that
 exits early, or any step that times out, fails the check with every log printed.
 """
 
@@ -24,8 +24,9 @@ from pathlib import Path
 
 READY_TIMEOUT = 240.0  # the first heartbeat comes one interval (20 s by default) after beat starts
 STOP_GRACE = 20.0
-BEAT_SENT = "Sending due task core-scheduler-heartbeat"
-WORKER_RAN = "Task apps.core.tasks.scheduler_heartbeat["
+# The row a worker writes when it runs the heartbeat that beat sent (apps.core.models.SchedulerHeartbeat):
+# proof of beat → broker → worker that does not depend on what the processes log, or at which level.
+HEARTBEAT_SQL = "SELECT count(*) FROM core_schedulerheartbeat WHERE id = 1"
 
 
 class CheckFailed(Exception):
@@ -71,7 +72,7 @@ def ensure_running(processes: dict[str, subprocess.Popen]) -> None:
         raise CheckFailed(f"exited early: {exited}")
 
 
-def wait_ready(base: str, processes: dict[str, subprocess.Popen], log_dir: Path) -> None:
+def wait_ready(base: str, processes: dict[str, subprocess.Popen]) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     last = "no answer"
     while time.monotonic() < deadline:
@@ -81,16 +82,17 @@ def wait_ready(base: str, processes: dict[str, subprocess.Popen], log_dir: Path)
         except OSError as exc:
             status, body = 0, str(exc)
         last = f"{status} {body}"
-        if status == 200 and json.loads(body) == {"status": "ok"} and heartbeat_ran(log_dir):
+        if status == 200 and json.loads(body) == {"status": "ok"} and heartbeat_ran():
             return
         time.sleep(2)
     raise CheckFailed(f"not ready with a worker-run heartbeat within {READY_TIMEOUT:.0f} s; /readyz said {last}")
 
 
-def heartbeat_ran(log_dir: Path) -> bool:
-    beat = (log_dir / "beat.log").read_text(errors="replace")
-    worker = (log_dir / "worker.log").read_text(errors="replace")
-    return BEAT_SENT in beat and any(WORKER_RAN in line and "succeeded" in line for line in worker.splitlines())
+def heartbeat_ran() -> bool:
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"], connect_timeout=5) as conn:
+        return conn.execute(HEARTBEAT_SQL).fetchone()[0] == 1
 
 
 def page_renders(base: str) -> None:
@@ -132,7 +134,7 @@ def main(checkout: Path, log_dir: Path) -> int:
     try:
         release(commands["release"], checkout, log_dir)
         processes = {name: start(name, cmd, checkout, log_dir) for name, cmd in commands.items() if name != "release"}
-        wait_ready(base, processes, log_dir)
+        wait_ready(base, processes)
         page_renders(base)
         ensure_running(processes)
     except (CheckFailed, subprocess.TimeoutExpired) as exc:
