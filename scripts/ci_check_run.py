@@ -11,6 +11,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the demo's names, from the project itself
+from apps.core.demo_data import SHOP_NAME  # plain data: no Django needed
 
 DEMO_EMAIL = "admin@demo.charla.test"
 DEMO_PASSWORD = "charla-demo-2026"
@@ -61,7 +65,7 @@ def main(base: str, log_path: str) -> int:
     )
     dashboard = opener.open(request)
     body = dashboard.read().decode()
-    if dashboard.url.rstrip("/") != base or "Demo Shop" not in body:
+    if dashboard.url.rstrip("/") != base or SHOP_NAME not in body:
         print(f"login did not reach the dashboard: {dashboard.url}")
         return 1
     print("signed in as the demo admin and saw the dashboard")
