@@ -53,6 +53,12 @@ class RequesterField(forms.ModelChoiceField):
     default_error_messages = {"invalid_choice": "Pick the requester from the search results."}
 
 
+class FromConversationForm(forms.Form):
+    """The inbox's one-click ticket: an optional subject (the conversation names it otherwise)."""
+
+    subject = forms.CharField(max_length=200, required=False)
+
+
 class TicketCreateForm(forms.Form):
     subject = forms.CharField(max_length=200)
     requester = RequesterField(

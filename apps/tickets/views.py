@@ -19,6 +19,7 @@ from apps.core.tenancy import access_object
 from apps.tickets import selectors, services
 from apps.tickets.forms import (
     CommentForm,
+    FromConversationForm,
     MacroApplyForm,
     MergeForm,
     SavedFilterForm,
@@ -155,8 +156,13 @@ def ticket_from_conversation(request, conversation_id: int):
         pk=conversation_id,
         queryset=Conversation.objects.select_related("channel", "contact", "merchant"),
     )
+    form = FromConversationForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("subject", []):
+            messages.error(request, f"Subject: {error}")
+        return redirect("conversations:conversation", conversation_id=conversation.pk)
     ticket = services.ticket_create_from_conversation(
-        conversation=conversation, actor=request.user, subject=request.POST.get("subject", "")
+        conversation=conversation, actor=request.user, subject=form.cleaned_data["subject"]
     )
     messages.success(request, f"Ticket #{ticket.number} created from the conversation.")
     return redirect("tickets:detail", ticket_id=ticket.pk)

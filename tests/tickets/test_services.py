@@ -320,6 +320,16 @@ def test_survey_without_channel_or_email_is_link_only(merchant, agent):
 
 
 @pytest.mark.django_db
+def test_a_csat_comment_that_text_cannot_hold_is_refused_and_nothing_is_recorded(merchant):
+    ticket = make_ticket(merchant)
+    with pytest.raises(ValidationError) as excinfo:
+        csat_answer(ticket=ticket, rating=3, comment="ok\x00")
+    assert excinfo.value.message_dict == {"comment": ["Must not contain NUL characters."]}
+    ticket.refresh_from_db()
+    assert ticket.csat_rating is None and ticket.csat_answered_at is None
+
+
+@pytest.mark.django_db
 def test_csat_answer_can_change_for_seven_days(merchant):
     ticket = make_ticket(merchant)
     start = timezone.now()

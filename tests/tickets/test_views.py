@@ -156,6 +156,25 @@ def test_create_from_conversation_in_one_click(agent_client, merchant):
     assert b"Where is my refund?" in page.content and b"data-due" not in page.content  # no SLA policy here
 
 
+@pytest.mark.parametrize(
+    ("subject", "message"),
+    [
+        ("Refund\x00", "Subject: Null characters are not allowed."),
+        ("x" * 201, "Subject: Ensure this value has at most 200 characters (it has 201)."),
+    ],
+)
+def test_a_one_click_ticket_with_a_subject_that_cannot_be_stored_is_refused_in_words(
+    agent_client, merchant, subject, message
+):
+    """A multipart body is not screened by the edge middleware: the view's form is what refuses it."""
+    conversation = ConversationFactory(merchant=merchant)
+    url = reverse("tickets:from_conversation", args=[conversation.pk])
+    response = agent_client.post(url, {"subject": subject}, follow=True)  # the test client posts multipart
+    assert response.redirect_chain == [(reverse("conversations:conversation", args=[conversation.pk]), 302)]
+    assert [str(m) for m in response.context["messages"]] == [message]
+    assert not Ticket.objects.exists()
+
+
 def test_ticket_page_shows_sla_badges_and_timeline(agent_client, merchant):
     SlaPolicyFactory(merchant=merchant, business_hours=BusinessHoursFactory(merchant=merchant))
     ticket = make_ticket(merchant, conversations=[ConversationFactory(merchant=merchant)])

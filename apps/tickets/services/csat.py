@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from apps.conversations.policy import PolicyRefused
 from apps.conversations.services import message_send
+from apps.core import inputs
 from apps.tickets.models import Ticket, TicketConversation, TicketEventKind
 from apps.tickets.services.timeline import Actor, event_record
 
@@ -111,6 +112,8 @@ def csat_answer(*, ticket: Ticket, rating: int, comment: str = "", now: datetime
     comment = (comment or "").strip()
     if len(comment) > 2000:
         raise ValidationError({"comment": "At most 2000 characters."})
+    if problem := inputs.text_problem(comment):  # a multipart form is not screened before the view
+        raise ValidationError({"comment": problem})
     ticket = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
     if ticket.csat_answered_at and now - ticket.csat_answered_at > CHANGE_WINDOW:
         raise ValidationError({"rating": "This survey was answered more than 7 days ago and is closed."})
