@@ -1,7 +1,10 @@
 import httpx
 import pytest
 
+from tests.factories.contacts import ContactFactory, IdentityFactory, grant
 from tests.factories.conversations import ChannelFactory
+
+WA_ID = "34611222333"
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +50,12 @@ def wa_sandbox(merchant):
 @pytest.fixture
 def fb_sandbox(merchant):
     return ChannelFactory(merchant=merchant, kind="messenger", sandbox=True)
+
+
+@pytest.fixture
+def customer(merchant):
+    """A WhatsApp customer with marketing consent, as the phone's services and pages need one."""
+    contact = ContactFactory(merchant=merchant, name="Marta Ibáñez", phone=f"+{WA_ID}")
+    IdentityFactory(contact=contact, external_id=WA_ID)
+    grant(contact)
+    return contact

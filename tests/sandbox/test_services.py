@@ -11,18 +11,9 @@ from apps.sandbox.models import Direction, SandboxMessage
 from tests.factories.campaigns import TemplateFactory
 from tests.factories.contacts import ContactFactory, IdentityFactory, grant
 from tests.factories.sandbox import SandboxMessageFactory, template_send
+from tests.sandbox.conftest import WA_ID
 
 pytestmark = pytest.mark.django_db
-
-WA_ID = "34611222333"
-
-
-@pytest.fixture
-def customer(merchant):
-    contact = ContactFactory(merchant=merchant, name="Marta Ibáñez", phone=f"+{WA_ID}")
-    IdentityFactory(contact=contact, external_id=WA_ID)
-    grant(contact)
-    return contact
 
 
 @pytest.fixture
