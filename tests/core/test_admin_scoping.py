@@ -18,6 +18,7 @@ from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.messages import get_messages
 from django.db.models import Model
 from django.forms import ModelChoiceField, ModelMultipleChoiceField
 from django.test import Client, RequestFactory
@@ -212,11 +213,17 @@ def test_superuser_lists_every_merchants_rows(worlds, admin_client):
 
 
 def _outcome(client: Client, method: str, address: str) -> tuple:
-    """What the user ends up seeing: the redirects followed, the final status, the messages shown."""
+    """Where the user is sent, the status, the messages queued for them and whether the secret shows.
+
+    Not `follow=True`: the admin index a refusal redirects to costs more than the refusal itself, and
+    the message it would show is the one queued by this request (the messages cookie is dropped first,
+    so nothing queued earlier in the walk is counted)."""
     data = {"post": "yes", "name": "x"} if method == "post" else None
-    response = getattr(client, method)(address, data, follow=True)
-    shown = [str(m) for m in response.context["messages"]] if response.context else []
-    return response.redirect_chain, response.status_code, shown, SECRET in body(response)
+    client.cookies.pop("messages", None)
+    response = getattr(client, method)(address, data)
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    location = response.headers.get("Location")
+    return location, response.status_code, shown, SECRET in body(response)
 
 
 def _missing_pk(model: type[Model]) -> int:
@@ -248,8 +255,7 @@ def test_another_merchants_change_delete_and_history_pages_answer_as_for_a_missi
         for (view, method), may in allowed.items():
             outcome = _outcome(alpha_client, method, url(model, view, pk))
             absent = _missing_pk(model)
-            redirect = [(reverse("admin:index"), 302)]
-            expected = (redirect, 200, [missing.format(pk)], False) if may else ([], 403, [], False)
+            expected = (reverse("admin:index"), 302, [missing.format(pk)], False) if may else (None, 403, [], False)
             if outcome != expected:
                 failures.append(f"{method} {model._meta.label} {view}: {outcome}")
             as_missing = (*expected[:2], [missing.format(absent)] if may else [], False)
