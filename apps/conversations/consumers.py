@@ -329,7 +329,12 @@ class WidgetConsumer(LiveConsumer):
         up_to = inputs.ascii_int(content.get("message_id"))
         if up_to is None or self.conversation_id is None:
             return await self.send_error("bad_request", "message_id must be an integer.", field="message_id")
-        await live.widget_mark_seen(channel=self.channel, conversation_id=self.conversation_id, up_to_id=up_to)
+        await live.widget_mark_seen(
+            channel=self.channel,
+            visitor_id=self.visitor.visitor_id,
+            conversation_id=self.conversation_id,
+            up_to_id=up_to,
+        )
 
     def view_of(self, event: dict) -> dict | None:
         if event.get("conversation_id") != self.conversation_id:

@@ -79,8 +79,8 @@ def seed_conversations(*, merchant: Merchant, members: dict) -> None:
     agents = [members[Role.AGENT].user, members[Role.ADMIN].user]
     plans = _plans(merchant, channels, rng)
     conversations, messages = [], []
-    for index, (channel, contact_id, status) in enumerate(plans):
-        conversation, thread = _thread(index, channel, contact_id, status, agents, rng, now)
+    for index, (channel, reached, status) in enumerate(plans):
+        conversation, thread = _thread(index, channel, reached, status, agents, rng, now)
         conversations.append(conversation)
         messages.extend(thread)
     started = [c.created_at for c in conversations]
@@ -115,13 +115,14 @@ def _channels(merchant: Merchant) -> dict[str, Channel]:
     }  # fmt: skip
 
 
-def _plans(merchant: Merchant, channels: dict[str, Channel], rng) -> list[tuple[Channel, int, str]]:
-    """(channel, contact id, status) per conversation; a contact has one conversation per channel."""
-    reachable: dict[str, list[int]] = {kind: [] for kind in PER_CHANNEL}
+def _plans(merchant: Merchant, channels: dict[str, Channel], rng) -> list[tuple[Channel, tuple[int, str], str]]:
+    """(channel, (contact id, its id there), status) per conversation; a contact has one conversation per
+    channel. A web chat's id is its visitor (the browser that opened it)."""
+    reachable: dict[str, list[tuple[int, str]]] = {kind: [] for kind in PER_CHANNEL}
     rows = ContactIdentity.objects.for_merchant(merchant).filter(contact__erased_at=None).order_by("contact_id")
-    for kind, contact_id in rows.values_list("kind", "contact_id"):
+    for kind, contact_id, external_id in rows.values_list("kind", "contact_id", "external_id"):
         if kind in reachable:
-            reachable[kind].append(contact_id)
+            reachable[kind].append((contact_id, external_id))
     statuses = list(STATUSES)
     rng.shuffle(statuses)
     picked = [
@@ -142,13 +143,15 @@ def _start(index: int, status: str, rng, now: datetime) -> datetime:
     return demo_data.days_ago(now, rng, 0.05, 0.8 if status == ConversationStatus.OPEN else 8)
 
 
-def _thread(index, channel, contact_id, status, agents, rng, now) -> tuple[Conversation, list[Message]]:
+def _thread(index, channel, reached, status, agents, rng, now) -> tuple[Conversation, list[Message]]:
     script = rng.choice(SCRIPTS)
     if status == ConversationStatus.PENDING and len(script) % 2:
         script = script[:-1]  # pending: the agent spoke last and waits for the customer
     at = _start(index, status, rng, now)
+    contact_id, external_id = reached
     conversation = Conversation(
         merchant_id=channel.merchant_id, channel=channel, contact_id=contact_id, status=status,
+        visitor_id=external_id if channel.kind == ChannelKind.WEBCHAT else "",
         assignee=None if status == ConversationStatus.OPEN and index % 5 == 1 else agents[index % 2],
         labels=sorted(set(rng.sample(LABELS, rng.randint(0, 2)))),
         priority=ConversationPriority.HIGH if index % 7 == 3 else ConversationPriority.NONE,

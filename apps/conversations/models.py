@@ -101,6 +101,9 @@ class ConversationPriority(models.TextChoices):
 class Conversation(MerchantOwned):
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="conversations")
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="conversations")
+    # The widget visitor (browser) that opened a web chat: one contact may chat from several browsers, and each
+    # browser sees only its own threads (DR-66). Blank on WhatsApp and Messenger.
+    visitor_id = models.CharField(max_length=128, blank=True, default="")
     status = models.CharField(max_length=20, choices=ConversationStatus.choices, default=ConversationStatus.OPEN)
     snoozed_until = models.DateTimeField(null=True, blank=True)
     assignee = models.ForeignKey(
@@ -122,9 +125,9 @@ class Conversation(MerchantOwned):
 
     class Meta:
         constraints = [
-            # One unresolved conversation per (channel, contact): inbound races cannot fork a thread.
+            # One unresolved conversation per (channel, contact, visitor): inbound races cannot fork a thread.
             models.UniqueConstraint(
-                fields=["channel", "contact"],
+                fields=["channel", "contact", "visitor_id"],
                 condition=~Q(status="resolved"),
                 name="conversation_one_unresolved",
             ),

@@ -6,6 +6,7 @@ The erasure itself is a service (services/erasure.py): webhook processing uses i
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from apps.contacts.redaction import Traces
@@ -44,13 +45,13 @@ def privacy_erase(*, contact, traces: Traces) -> None:
 
 
 def privacy_merge(*, source, target) -> None:
-    """Move the source contact's conversations; if both have an unresolved one on a channel, resolve the
-    source's first (one unresolved conversation per channel and contact)."""
+    """Move the source contact's conversations; if both have an unresolved one on a channel for the same
+    visitor (blank on WhatsApp and Messenger), resolve the source's first (one unresolved conversation per
+    channel, contact and visitor). Each web chat keeps its visitor, so neither browser reads the other's."""
     with transaction.atomic():
-        target_open = set(
-            Conversation.objects.filter(contact=target).exclude(status="resolved").values_list("channel_id", flat=True)
-        )
-        Conversation.objects.filter(contact=source, channel_id__in=target_open).exclude(status="resolved").update(
+        target_open = Conversation.objects.filter(contact=target).exclude(status="resolved")
+        clash = target_open.filter(channel_id=OuterRef("channel_id"), visitor_id=OuterRef("visitor_id"))
+        Conversation.objects.filter(contact=source).exclude(status="resolved").filter(Exists(clash)).update(
             status="resolved", resolved_at=timezone.now()
         )
         Conversation.objects.filter(contact=source).update(contact=target)

@@ -310,14 +310,24 @@ def visitor_contact(*, channel: Channel, visitor_id: str):
     return identity.contact if identity else None
 
 
+def contact_merged(*, contact) -> bool:
+    """Whether this contact has been merged into another since it was read (a socket keeps one between frames)."""
+    from apps.contacts.models import Contact
+
+    return Contact.objects.filter(pk=contact.pk, merged_into__isnull=False).exists()
+
+
 def visitor_conversation(*, channel: Channel, visitor_id: str) -> Conversation | None:
-    """The visitor's newest conversation on this channel; the token never names a conversation itself."""
+    """The visitor's newest conversation on this channel; the token never names a conversation itself.
+
+    Only a thread this browser opened: the contact may also chat from other browsers (the same e-mail typed
+    in two, or two visitors merged by an agent), and their threads are not this browser's to read (DR-66)."""
     contact = visitor_contact(channel=channel, visitor_id=visitor_id)
     if contact is None:
         return None
     return (
         Conversation.objects.for_merchant(channel.merchant_id)
-        .filter(channel=channel, contact=contact)
+        .filter(channel=channel, contact=contact, visitor_id=visitor_id)
         .order_by("-id")
         .first()
     )

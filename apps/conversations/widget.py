@@ -52,9 +52,11 @@ def visitor_token_read(*, token: str, channel_id: int) -> Visitor | None:
     return Visitor(channel_id=channel_id, visitor_id=data["v"])
 
 
-def consent_double_opt_in(*, consent_channel: str) -> bool | None:
-    """Double opt-in for a pre-chat grant: forced for what the visitor only typed, else the merchant's setting."""
-    return None if consent_channel in PROVEN_CONSENT_CHANNELS else True
+def consent_double_opt_in(*, consent_channel: str, matched: bool = False) -> bool | None:
+    """Double opt-in for a pre-chat grant: forced for what the visitor only typed, and for any grant once the
+    typed e-mail found an existing contact (the browser is not proven to be that person); else the merchant's
+    setting."""
+    return None if consent_channel in PROVEN_CONSENT_CHANNELS and not matched else True
 
 
 def widget_buckets(*, action: str, channel, visitor_id: str, ip: str | None) -> tuple[Bucket, ...]:

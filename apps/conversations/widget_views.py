@@ -247,13 +247,14 @@ def widget_prechat(request, *, channel, data: dict):
     if errors:
         return _prechat_error(errors)
     try:
-        contact = widget_writes.widget_prechat_save(
+        widget_writes.widget_prechat_save(
             channel=channel, visitor=visitor, cleaned=cleaned, request=_prechat_request(request)
         )
     except ValidationError as exc:
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
         return _prechat_error(fields)
-    return JsonResponse({"ok": True, "contact_id": contact.pk, "consent": cleaned["consent"]})
+    # No contact id: a different one after typing an address would tell anyone the address is a customer's.
+    return JsonResponse({"ok": True, "consent": cleaned["consent"]})
 
 
 def _prechat_request(request) -> widget_writes.PrechatRequest:

@@ -37,6 +37,7 @@ def inbound_elsewhere(conversation, text: str):
             body=text,
             attachments=[],
             received_at=timezone.now(),
+            visitor_id=conversation.visitor_id,
         )
 
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.contacts.models import ConsentState
@@ -266,7 +267,7 @@ def test_inbound_reopens_resolved_or_snoozed(merchant, status):
         resolved_at=timezone.now() if status == "resolved" else None,
         snoozed_until=timezone.now() + timedelta(hours=1),
     )
-    message = _receive(conversation.channel, conversation.contact, "p1")
+    message = _receive(conversation.channel, conversation.contact, "p1", visitor_id=conversation.visitor_id)
     conversation.refresh_from_db()
     assert message.conversation_id == conversation.pk
     assert conversation.status == "open" and conversation.snoozed_until is None
@@ -276,19 +277,31 @@ def test_inbound_long_after_resolution_starts_a_new_conversation(merchant):
     old = ConversationFactory(
         merchant=merchant, channel__kind="webchat", status="resolved", resolved_at=timezone.now() - timedelta(days=30)
     )
-    message = _receive(old.channel, old.contact, "p1")
+    message = _receive(old.channel, old.contact, "p1", visitor_id=old.visitor_id)
     assert message.conversation_id != old.pk
     assert Conversation.objects.filter(channel=old.channel, contact=old.contact).count() == 2
 
 
-def test_one_unresolved_conversation_per_channel_and_contact(merchant):
+def test_one_unresolved_conversation_per_channel_contact_and_visitor(merchant):
     conversation = ConversationFactory(merchant=merchant, channel__kind="webchat")
-    with pytest.raises(Exception):  # noqa: B017 - the database constraint itself
-        from django.db import transaction
+    same = {"merchant": merchant, "channel": conversation.channel, "contact": conversation.contact}
+    with pytest.raises(IntegrityError), transaction.atomic():  # the database constraint itself
+        Conversation.objects.create(**same, visitor_id=conversation.visitor_id)
+    assert _receive(**_at(conversation), pid="p1").conversation_id == conversation.pk
+    # another browser of the same contact gets its own thread
+    other = _receive(conversation.channel, conversation.contact, "p2", visitor_id="v_other_browser").conversation
+    assert other.pk != conversation.pk and other.visitor_id == "v_other_browser"
 
-        with transaction.atomic():
-            Conversation.objects.create(merchant=merchant, channel=conversation.channel, contact=conversation.contact)
-    assert _receive(conversation.channel, conversation.contact, "p1").conversation_id == conversation.pk
+
+def test_one_unresolved_conversation_per_channel_and_contact_on_whatsapp(merchant, wa_conversation):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Conversation.objects.create(merchant=merchant, channel=wa_conversation.channel, contact=wa_conversation.contact)
+    assert wa_conversation.visitor_id == ""
+    assert _receive(**_at(wa_conversation), pid="wamid.1").conversation_id == wa_conversation.pk
+
+
+def _at(conversation) -> dict:
+    return {"channel": conversation.channel, "contact": conversation.contact, "visitor_id": conversation.visitor_id}
 
 
 def test_receive_refuses_a_contact_of_another_merchant(merchant, other_merchant):
@@ -300,8 +313,8 @@ def test_receive_refuses_a_contact_of_another_merchant(merchant, other_merchant)
 
 def test_receive_counts_unread_and_publishes_in_order(merchant):
     conversation = ConversationFactory(merchant=merchant, channel__kind="webchat")
-    _receive(conversation.channel, conversation.contact, "p1", body="uno")
-    _receive(conversation.channel, conversation.contact, "p2", body="dos")
+    _receive(**_at(conversation), pid="p1", body="uno")
+    _receive(**_at(conversation), pid="p2", body="dos")
     conversation.refresh_from_db()
     assert conversation.unread_count == 2 and conversation.last_message_preview == "dos"
     seqs = list(LiveEvent.objects.for_merchant(merchant).values_list("seq", flat=True))

@@ -123,7 +123,9 @@ def test_mark_seen_reads_agent_messages_up_to_the_id_only(merchant):
         for _ in range(2)
     ]
     # when the widget reports it showed the first
-    read = widget_writes.widget_mark_seen(channel=channel, conversation_id=ack["conversation_id"], up_to_id=sent[0].pk)
+    read = widget_writes.widget_mark_seen(
+        channel=channel, visitor_id=visitor_id, conversation_id=ack["conversation_id"], up_to_id=sent[0].pk
+    )
     # then only the first counts as read
     assert read == 1
     statuses = [m.status for m in Message.objects.filter(pk__in=[m.pk for m in sent]).order_by("id")]

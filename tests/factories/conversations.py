@@ -59,6 +59,20 @@ class ConversationFactory(factory.django.DjangoModelFactory):
             ContactIdentity.objects.get_or_create(
                 merchant=obj.merchant, contact=obj.contact, kind=obj.channel.kind, external_id=external_id
             )
+        if create and obj.channel.kind == ChannelKind.WEBCHAT and not obj.visitor_id:
+            _visitor_id_of_contact(obj)
+
+
+def _visitor_id_of_contact(conversation: Conversation) -> None:
+    """A web chat is its contact's browser's when the contact has one (as the visitor_id backfill decides)."""
+    browsers = list(
+        ContactIdentity.objects.filter(contact=conversation.contact, kind=ChannelKind.WEBCHAT).values_list(
+            "external_id", flat=True
+        )
+    )
+    if len(browsers) == 1:
+        conversation.visitor_id = browsers[0]
+        Conversation.objects.filter(pk=conversation.pk).update(visitor_id=browsers[0])
 
 
 class MessageFactory(factory.django.DjangoModelFactory):

@@ -42,17 +42,19 @@ def conversation_publish(conversation: Conversation, kind: str = "conversation.u
 
 
 def conversation_for_inbound(
-    *, channel: Channel, contact, at: datetime, publish: bool = True
+    *, channel: Channel, contact, at: datetime, publish: bool = True, visitor_id: str = ""
 ) -> tuple[Conversation, bool]:
     """The (locked) conversation an inbound message belongs to; reopens it when needed.
 
-    Rule: the unresolved conversation of (channel, contact) if any; else the latest resolved one when it
-    was resolved within `conversation_reopen_days` (merchant setting, default 7); else a new one.
-    Returns (conversation, changed_status). `publish=False` leaves announcing a new conversation to the
-    caller (message_receive folds it into its `message.created` event).
+    Rule: the unresolved conversation of (channel, contact, visitor) if any; else the latest resolved one when
+    it was resolved within `conversation_reopen_days` (merchant setting, default 7); else a new one. The
+    visitor is the widget browser writing (blank on WhatsApp and Messenger), so a browser never continues a
+    thread another browser of the same contact opened. Returns (conversation, changed_status).
+    `publish=False` leaves announcing a new conversation to the caller (message_receive folds it into its
+    `message.created` event).
     """
     ensure_same_merchant(merchant_id=channel.merchant_id, contact=contact)
-    base = Conversation.objects.select_for_update().filter(channel=channel, contact=contact)
+    base = Conversation.objects.select_for_update().filter(channel=channel, contact=contact, visitor_id=visitor_id)
     # One query for both candidates: the unresolved one if any (there is at most one), else the newest.
     unresolved_first = Case(When(status__in=UNRESOLVED, then=Value(0)), default=Value(1), output_field=IntegerField())
     latest = base.order_by(unresolved_first, "-id").first()
@@ -69,26 +71,31 @@ def conversation_for_inbound(
             return latest, True
         except IntegrityError:  # a concurrent inbound created an unresolved one meanwhile
             return base.filter(status__in=UNRESOLVED).get(), False
-    return _create(channel=channel, contact=contact, at=at, publish=publish), True
+    return _create(channel=channel, contact=contact, at=at, publish=publish, visitor_id=visitor_id), True
 
 
 @transaction.atomic
-def conversation_start(*, channel: Channel, contact) -> tuple[Conversation, bool]:
+def conversation_start(*, channel: Channel, contact, visitor_id: str | None = None) -> tuple[Conversation, bool]:
     """An agent (or campaign) starts talking first: the contact's unresolved conversation on this channel,
     else a new one. Returns (conversation, created). Sending still goes through the policy (a WhatsApp
-    contact who never wrote needs a template)."""
+    contact who never wrote needs a template).
+
+    `visitor_id` names the widget browser the conversation is for (the pre-chat's own). None (an agent) takes
+    the contact's newest unresolved thread on the channel whoever's it is, and a new one goes to the browser
+    of the contact's newest thread there: the agent writes to the contact, the widget shows it to one browser.
+    """
     ensure_same_merchant(merchant_id=channel.merchant_id, contact=contact)
     if contact.erased_at or contact.merged_into_id:
         raise ValidationError({"contact": "was erased or merged into another contact"})
-    current = (
-        Conversation.objects.select_for_update()
-        .filter(channel=channel, contact=contact, status__in=UNRESOLVED)
-        .order_by("-id")
-        .first()
-    )
+    threads = Conversation.objects.select_for_update().filter(channel=channel, contact=contact).order_by("-id")
+    if visitor_id is not None:
+        threads = threads.filter(visitor_id=visitor_id)
+    current = threads.filter(status__in=UNRESOLVED).first()
     if current is not None:
         return current, False
-    conversation = _create(channel=channel, contact=contact, at=timezone.now())
+    if visitor_id is None:
+        visitor_id = threads.values_list("visitor_id", flat=True).first() or ""
+    conversation = _create(channel=channel, contact=contact, at=timezone.now(), visitor_id=visitor_id)
     return conversation, True
 
 
@@ -99,14 +106,17 @@ def _reopen(conversation: Conversation) -> None:
     conversation.save(update_fields=["status", "snoozed_until", "resolved_at", "updated_at"])
 
 
-def _create(*, channel: Channel, contact, at: datetime, publish: bool = True) -> Conversation:
+def _create(*, channel: Channel, contact, at: datetime, publish: bool = True, visitor_id: str = "") -> Conversation:
     try:
         with transaction.atomic():
             conversation = Conversation.objects.create(
-                merchant_id=channel.merchant_id, channel=channel, contact=contact, last_message_at=at
-            )
+                merchant_id=channel.merchant_id, channel=channel, contact=contact, visitor_id=visitor_id,
+                last_message_at=at,
+            )  # fmt: skip
     except IntegrityError:  # the unique "one unresolved" constraint: another process won the race
-        return Conversation.objects.select_for_update().get(channel=channel, contact=contact, status__in=UNRESOLVED)
+        return Conversation.objects.select_for_update().get(
+            channel=channel, contact=contact, visitor_id=visitor_id, status__in=UNRESOLVED
+        )
     assignee = round_robin_pick(merchant=channel.merchant) if _round_robin_on(channel) else None
     if assignee is not None:
         conversation.assignee = assignee

@@ -68,11 +68,13 @@ def message_receive(
     raw: dict | None = None,
     metadata: dict | None = None,
     keyword_text: str | None = None,
+    visitor_id: str = "",
 ) -> Message | None:
     """Store a customer's message once per provider id; None when it was already stored.
 
     Reopens a resolved/snoozed conversation, counts it unread, runs the contacts keyword engine (an
-    opt-out still stores the message) and queues the keyword's automatic reply.
+    opt-out still stores the message) and queues the keyword's automatic reply. `visitor_id` is the widget
+    browser writing (blank on WhatsApp and Messenger): it picks that browser's own thread.
     """
     if kind not in (MessageKind.TEXT, MessageKind.MEDIA):
         raise ValidationError({"kind": "inbound messages are text or media"})
@@ -80,7 +82,7 @@ def message_receive(
     try:
         with transaction.atomic():
             message = _receive(
-                channel, contact, provider_message_id, kind, body, attachments, received_at, raw, metadata
+                channel, contact, provider_message_id, kind, body, attachments, received_at, raw, metadata, visitor_id
             )
             _keywords(message, contact, keyword_text if keyword_text is not None else body)
     except _Duplicate:
@@ -88,10 +90,14 @@ def message_receive(
     return message
 
 
-def _receive(channel, contact, provider_message_id, kind, body, attachments, received_at, raw, metadata) -> Message:
+def _receive(
+    channel, contact, provider_message_id, kind, body, attachments, received_at, raw, metadata, visitor_id
+) -> Message:
     # No "already stored?" SELECT first: the unique constraint answers that at the INSERT below, and a
     # duplicate (rare: Meta redelivering) rolls back everything this block did.
-    conversation, _ = conversation_for_inbound(channel=channel, contact=contact, at=received_at, publish=False)
+    conversation, _ = conversation_for_inbound(
+        channel=channel, contact=contact, at=received_at, publish=False, visitor_id=visitor_id
+    )
     meta = dict(metadata or {})
     if raw is not None:
         meta["raw"] = raw
