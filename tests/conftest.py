@@ -100,6 +100,10 @@ def pytest_collection_modifyitems(config, items):
             # Real Celery workers consume the one broker (Redis db) of the run: under xdist
             # (`--dist loadgroup`) they all run in one process, one at a time, never side by side.
             item.add_marker(pytest.mark.xdist_group("celery-worker"))
+    # The long tests first (a real stack, then the browser): `--dist worksteal` hands each process half
+    # the list and lets an idle one take from the end of the other's; a long test left at the end would
+    # be the last thing the run waits for.
+    items.sort(key=lambda item: 0 if item.get_closest_marker("worker") else 1 if item.get_closest_marker("e2e") else 2)
 
 
 def pytest_runtest_setup(item):

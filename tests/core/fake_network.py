@@ -52,7 +52,8 @@ class FakeHost:
         self.server.owner = self
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A short poll: shutdown() waits up to one poll interval (0.5 s by default), per host, per test.
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
 
     def route(self, path: str, **kwargs) -> None:
         self.routes[path] = Route(**kwargs)
