@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
-from django.utils.dateparse import parse_datetime
 
 from apps.conversations import extension_points, policy
 from apps.conversations.models import (
@@ -25,6 +22,7 @@ from apps.conversations.models import (
     Message,
     MessageKind,
 )
+from apps.core import keyset
 from apps.core.roles import Capability
 from apps.core.selectors import DashboardCard
 from apps.core.tenancy import access_object
@@ -47,20 +45,17 @@ class MessagePage:
     next_before_id: int | None  # pass back as `before_id` for older messages; None at the beginning
 
 
+INBOX_ORDER = ("last_message_at", "id")  # descending; the keyset of every inbox index (models.Conversation)
+
+
 def cursor_encode(conversation: Conversation) -> str:
-    raw = f"{conversation.last_message_at.isoformat()}|{conversation.pk}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return keyset.cursor_encode(row=conversation, fields=INBOX_ORDER)
 
 
-def cursor_decode(cursor: str) -> tuple[datetime, int] | None:
-    """(last_message_at, id) from an inbox cursor, or None when it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, pk = raw.rsplit("|", 1)
-        at = parse_datetime(stamp)
-        return (at, int(pk)) if at is not None else None
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
+def cursor_decode(cursor: str) -> tuple[datetime, int]:
+    """(last_message_at, id) from an inbox cursor; keyset.CursorInvalid when it is not one of ours."""
+    _tag, (at, pk) = keyset.cursor_decode(cursor=cursor, model=Conversation, fields=INBOX_ORDER)
+    return at, pk
 
 
 def _label_filter(qs: QuerySet, label: str) -> QuerySet:
@@ -90,7 +85,9 @@ def conversation_list(
     before: str | tuple[datetime, int] | None = None,
     limit: int = 50,
 ) -> ConversationPage:
-    """The inbox: newest activity first, keyset-paginated on (last_message_at, id). One query."""
+    """The inbox: newest activity first, keyset-paginated on (last_message_at, id). One query, the same at any
+    depth: every view and filter is a range of one of the `conv_inbox_*` indexes. A `before` cursor that is not
+    ours raises keyset.CursorInvalid."""
     qs = conversation_filter(
         conversation_queryset(merchant=merchant),
         user=user,
@@ -104,8 +101,7 @@ def conversation_list(
     )
     position = cursor_decode(before) if isinstance(before, str) else before
     if position is not None:
-        at, pk = position
-        qs = qs.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=pk))
+        qs = qs.filter(keyset.keyset_after(INBOX_ORDER, list(position), descending=True))
     limit = max(1, min(int(limit), MAX_LIMIT))
     rows = list(qs.order_by("-last_message_at", "-id")[: limit + 1])
     more = len(rows) > limit
@@ -147,6 +143,13 @@ def conversation_filter(
             | Q(last_message_preview__icontains=term)
         )
     return qs
+
+
+def contact_conversations(*, contact, limit: int = 10) -> list[Conversation]:
+    """The contact's newest conversations (one more than `limit`, to tell whether there are more): one range
+    of conv_contact, whatever the contact's history."""
+    qs = Conversation.objects.for_merchant(contact.merchant_id).filter(contact=contact).select_related("channel")
+    return list(qs.order_by("-id")[: limit + 1])
 
 
 def message_history(*, conversation: Conversation, before_id: int | None = None, limit: int = 50) -> MessagePage:
