@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import CharField, Exists, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from apps.contacts.models import (
@@ -128,10 +128,7 @@ def consent_event_list(*, contact) -> QuerySet[ConsentEvent]:
     family = [contact.pk, *Contact.objects.filter(merged_into=contact).values_list("pk", flat=True)]
     events = ConsentEvent.objects.for_merchant(contact.merchant_id)
     events = events.filter(contact_id=contact.pk) if len(family) == 1 else events.filter(contact_id__in=family)
-    return (
-        events.select_related("actor")
-        .order_by("-occurred_at", "-id")
-    )
+    return events.select_related("actor").order_by("-occurred_at", "-id")
 
 
 LEDGER_ORDER = ("occurred_at", "id")  # descending: the contact page's ledger, on consent_event_contact_time

@@ -19,14 +19,16 @@ class CursorInvalid(ValueError):
 
 def keyset_after(fields: tuple[str, ...], position: list, *, descending: bool) -> Q:
     """Rows past `position` in the order of `fields` (all descending, or all ascending): the row-value
-    comparison `(a, b) < (x, y)` spelled `a < x OR (a = x AND b < y)`, which plans as one range of the
-    composite index."""
+    comparison `(a, b) < (x, y)` spelled `a <= x AND (a < x OR (a = x AND b < y))`. PostgreSQL reads the OR
+    alone as a filter and walks the index from its start (a deep page then costs its depth); the redundant
+    `a <= x` is the range bound that starts the index scan at the cursor."""
     op = "lt" if descending else "gt"
     terms = [
         Q(**dict(zip(fields[:depth], position, strict=False)), **{f"{field}__{op}": position[depth]})
         for depth, field in enumerate(fields)
     ]
-    return reduce(lambda left, right: left | right, terms)
+    exact = reduce(lambda left, right: left | right, terms)
+    return exact if len(fields) == 1 else Q(**{f"{fields[0]}__{op}e": position[0]}) & exact
 
 
 def cursor_encode(*, row: Model, fields: tuple[str, ...], tag: str = "") -> str:

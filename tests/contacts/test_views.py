@@ -351,7 +351,7 @@ def test_detail_query_count_is_exact_for_1_and_20_rows_each(admin_c, merchant, d
 
     add(0)
     page = reverse("contacts:detail", args=[contact.pk])
-    with django_assert_num_queries(12) as one:
+    with django_assert_num_queries(13) as one:
         admin_c.get(page)
     for i in range(1, 20):
         add(i)
