@@ -41,6 +41,12 @@ class ConversationCursorPagination(KeysetPagination):
     ordering = ("-last_message_at", "-id")
 
 
+class MessageCursorPagination(IdCursorPagination):
+    """One conversation's messages, newest first, on message_conversation_id (selectors.message_queryset)."""
+
+    scope = ("conversation_id",)
+
+
 @extend_schema_view(destroy=extend_schema(responses={204: None, **error_responses(409)}))
 class ChannelViewSet(MerchantModelViewSet):
     """Channels. Everyone with inbox access may list them; only admins configure them. Secrets are write-only."""
@@ -186,7 +192,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         if request.method == "POST":
             return self._send(conversation, request)
         qs = selectors.message_queryset(merchant=self.merchant, conversation_id=conversation.pk)
-        paginator = IdCursorPagination()
+        paginator = MessageCursorPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from apps.conversations import extension_points, policy
 from apps.conversations.models import (
@@ -45,6 +46,8 @@ class MessagePage:
     next_before_id: int | None  # pass back as `before_id` for older messages; None at the beginning
 
 
+# Newest first within one conversation: message_conversation_id, read forwards (keyset.one_parent).
+MESSAGE_ORDER = ("conversation_id", "-id")
 INBOX_ORDER = ("last_message_at", "id")  # descending; the keyset of every inbox index (models.Conversation)
 
 
@@ -158,20 +161,25 @@ def message_history(*, conversation: Conversation, before_id: int | None = None,
     limit = max(1, min(int(limit), MAX_LIMIT))
     qs = (
         Message.objects.for_merchant(conversation.merchant_id)
-        .filter(conversation_id=conversation.pk)
+        .filter(keyset.one_parent("conversation_id", conversation.pk))
         .select_related("author")
         .prefetch_related("files")
     )
     if before_id is not None:
         qs = qs.filter(id__lt=before_id)
-    rows = list(qs.order_by("-id")[: limit + 1])
+    rows = list(qs.order_by(*MESSAGE_ORDER)[: limit + 1])
     more = len(rows) > limit
     items = rows[:limit]
     return MessagePage(items=list(reversed(items)), next_before_id=items[-1].pk if more and items else None)
 
 
 def message_queryset(*, merchant, conversation_id: int) -> QuerySet[Message]:
-    return Message.objects.for_merchant(merchant).filter(conversation_id=conversation_id).select_related("author")
+    """One conversation's messages, to be ordered on `MESSAGE_ORDER` (keyset.one_parent says why)."""
+    return (
+        Message.objects.for_merchant(merchant)
+        .filter(keyset.one_parent("conversation_id", conversation_id))
+        .select_related("author")
+    )
 
 
 def channel_list(*, merchant) -> QuerySet[Channel]:
@@ -202,16 +210,27 @@ def conversation_counts(*, merchant) -> dict[str, int]:
 
 
 def conversation_tab_counts(*, merchant, user, status: str | None = None) -> dict[str, int]:
-    """How many conversations each inbox tab (Mine / Unassigned / All) holds under a status, in one query."""
+    """How many conversations each inbox tab (Mine / Unassigned / All) holds under a status, in one query.
+
+    One COUNT per tab, each over the range of the inbox index that holds its filter (conv_inbox_assignee /
+    conv_inbox_assignee_any / conv_inbox_status / conv_inbox_all): an index-only scan of the rows it counts.
+    Three FILTERed counts in one pass read every conversation under the status from the heap instead
+    (measured at 100,000 conversations: 55 ms)."""
+    from apps.merchants.models import Merchant
+
     qs = Conversation.objects.for_merchant(merchant)
     if status:
         qs = qs.filter(status=status)
-    counts = qs.aggregate(
-        mine=Count("id", filter=Q(assignee=user)),
-        unassigned=Count("id", filter=Q(assignee__isnull=True)),
-        all=Count("id"),
-    )
-    return {view: counts[view] for view in VIEWS}
+    tabs = {"mine": qs.filter(assignee=user), "unassigned": qs.filter(assignee__isnull=True), "all": qs}
+    merchant_id = getattr(merchant, "pk", merchant)
+    row = Merchant.objects.filter(pk=merchant_id).values(**{view: _count(tab) for view, tab in tabs.items()}).get()
+    return {view: row[view] for view in VIEWS}
+
+
+def _count(qs: QuerySet) -> Coalesce:
+    """`qs.count()` as a scalar subquery (grouped on the merchant every row shares; no row: 0)."""
+    grouped = qs.order_by().values("merchant_id").annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(grouped), 0)
 
 
 def dashboard_cards(*, merchant) -> list[DashboardCard]:
@@ -330,8 +349,8 @@ def widget_history(*, conversation: Conversation, limit: int) -> list[Message]:
     """The customer-visible messages of a conversation, newest `limit`, oldest first (notes never)."""
     rows = list(
         Message.objects.for_merchant(conversation.merchant_id)
-        .filter(conversation=conversation)
+        .filter(keyset.one_parent("conversation_id", conversation.pk))
         .exclude(kind=MessageKind.NOTE)
-        .order_by("-id")[:limit]
+        .order_by(*MESSAGE_ORDER)[:limit]
     )
     return rows[::-1]

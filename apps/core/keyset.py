@@ -31,6 +31,16 @@ def keyset_after(fields: tuple[str, ...], position: list, *, descending: bool) -
     return exact if len(fields) == 1 else Q(**{f"{fields[0]}__{op}e": position[0]}) & exact
 
 
+def one_parent(field: str, value) -> Q:
+    """`field = value` for a list of one parent's rows ordered `(field, -id)`, spelled as the range
+    `value <= field <= value`. PostgreSQL drops a column held equal to a constant from the ORDER BY, and then
+    thinks walking the primary key backwards and filtering cheaper than the parent's `(field, -id)` index: for a
+    large parent whose rows are not the newest of the table that walk reads every newer row of every parent
+    (measured: 557 ms for the newest page of a 50,000-message conversation among 1,000,000 messages, 0.05 ms
+    on the index). A range keeps `field` in the order, which only the parent's index provides."""
+    return Q(**{f"{field}__gte": value, f"{field}__lte": value})
+
+
 def cursor_encode(*, row: Model, fields: tuple[str, ...], tag: str = "") -> str:
     values = [_plain(getattr(row, field)) for field in fields]
     raw = json.dumps([tag, values], separators=(",", ":"))

@@ -177,3 +177,9 @@ def test_api_bad_cursor_is_a_400_naming_the_cursor(api, merchant, inbox, cursor)
 def test_api_message_history_bad_cursor_is_a_400(api, long_conversation):
     response = api.get(f"/api/v1/conversations/{long_conversation.pk}/messages/?cursor=nope")
     assert response.status_code == 400 and "cursor" in response.json()["error"]["fields"]
+
+
+def test_api_empty_cursor_is_the_first_page(api, merchant, inbox):
+    first = api.get("/api/v1/conversations/").json()
+    empty = api.get("/api/v1/conversations/?cursor=")
+    assert empty.status_code == 200 and empty.json()["results"] == first["results"]

@@ -23,6 +23,9 @@ class KeysetPagination(BasePagination):
     """
 
     ordering: tuple[str, ...] = ("-id",)
+    # Fields the queryset holds one value of (filtered with keyset.one_parent): first in the ORDER BY, so the
+    # parent's `(field, -id)` index gives the order and PostgreSQL never walks the primary key instead.
+    scope: tuple[str, ...] = ()
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
@@ -47,7 +50,7 @@ class KeysetPagination(BasePagination):
         older = direction == OLDER
         if position is not None:
             queryset = queryset.filter(keyset_after(self.fields, position, descending=older))
-        order = self.ordering if older else self.fields
+        order = (*self.scope, *self.ordering) if older else (*(f"-{f}" for f in self.scope), *self.fields)
         rows = list(queryset.order_by(*order)[: size + 1])
         more, rows = len(rows) > size, rows[:size]
         if not older:
@@ -58,7 +61,7 @@ class KeysetPagination(BasePagination):
         return rows
 
     def decode_cursor(self, cursor: str | None, model) -> tuple[str, list | None]:
-        if cursor is None:
+        if not cursor:  # `?cursor=` is a client that had no link to pass: the first page, as an absent one
             return OLDER, None
         try:
             return cursor_decode(cursor=cursor, model=model, fields=self.fields, tags=(OLDER, NEWER))
