@@ -1,6 +1,6 @@
 """The inbox at size: 100,000 conversations and 1,000,000 messages in one merchant.
 
-    .venv/bin/python bench/inbox.py [--conversations 100000] [--messages 1000000] [--big 50000] [--runs 7]
+    .venv/bin/python bench/inbox.py [--conversations 100000] [--messages 1000000] [--big 50000] [--runs 7] [--keep]
 
 Creates its own PostgreSQL database (charla_inbox_bench; BENCH_PG names the server), migrates it and seeds it
 set-based (INSERT … SELECT generate_series): the conversations over three channels, four statuses, three
@@ -12,7 +12,10 @@ list). Each figure is the median of `--runs` and is printed as one JSON line bes
   - `deep_vs_first`: the deep page's time over the first page's (the target is ≤ 1.2);
   - `raw_first_ms` / `raw_deep_ms`: the page's own SQL (captured from the view) run through psycopg alone;
   - the number of queries of each request (equal at both depths).
-Drops its database at the end. Bounded: about a minute of seeding and a minute of timing on two cores.
+The whole pages (the inbox with its tab counts, the open 50,000-message conversation, the contact page) are timed
+beside all their SQL replayed through psycopg (`raw_sql_ms`), with the slowest query named.
+Drops its database at the end (`--keep` leaves it for EXPLAIN ANALYZE). Bounded: about a minute of seeding
+and a minute of timing on two cores.
 """
 
 from __future__ import annotations
@@ -236,6 +239,7 @@ def bench_inbox(client, world: dict, runs: int) -> None:
             f"list.{name}", client, "/inbox/", params, params | {"before": cursor}, marker="conversations_conversation",
             runs=runs, first_headers=first_headers, deep_headers=HTMX, depth=depth,
         )  # fmt: skip
+    whole_page("inbox.page", client, "/inbox/", runs=runs)  # the default tab (All, open) with its counts
 
 
 def bench_history(client, world: dict, runs: int, big: int) -> None:
@@ -250,8 +254,28 @@ def bench_history(client, world: dict, runs: int, big: int) -> None:
         "conversation.history", client, path, {"before": ids[HISTORY_PAGE]}, {"before": ids[depth]},
         marker="conversations_message", runs=runs, depth=depth, first_headers=HTMX, deep_headers=HTMX,
     )  # fmt: skip
-    _queries, first_count = request(client, f"/inbox/c/{conversation.pk}/", {}, {})
-    emit("conversation.page", ms=timed(lambda: client.get(f"/inbox/c/{conversation.pk}/"), runs), queries=first_count)
+    whole_page("conversation.page", client, f"/inbox/c/{conversation.pk}/", runs=runs)
+
+
+def whole_page(name: str, client, path: str, *, runs: int) -> None:
+    """A full page load (the inbox with its tab counts, the open conversation, the contact page) beside all its
+    SQL replayed through psycopg alone: what is left is Python (view, forms, templates). The slowest query
+    names what to look at next."""
+    queries, count = request(client, path, {}, {})
+    ms = timed(lambda: client.get(path), runs)
+    sql = [q["sql"] for q in queries]
+    raw_ms = raw_all(sql, runs)
+    slowest = max(sql, key=lambda one: raw_all([one], 3))
+    emit(name, ms=ms, raw_sql_ms=raw_ms, page_vs_raw_sql=ms / raw_ms, queries=count, slowest_sql=slowest[:120])
+
+
+def raw_all(sql: list[str], runs: int) -> float:
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        return timed(
+            lambda: [conn.execute(one).fetchall() if one.lstrip().startswith("SELECT") else None for one in sql], runs
+        )
 
 
 def bench_contact(client, world: dict, runs: int, big: int) -> None:
@@ -267,6 +291,7 @@ def bench_contact(client, world: dict, runs: int, big: int) -> None:
         "contact.page", client, f"/contacts/{contact.pk}/", {}, {"ledger_before": cursor},
         marker="contacts_consentevent", runs=runs, depth=depth, first_headers={}, deep_headers={},
     )  # fmt: skip
+    whole_page("contact.whole_page", client, f"/contacts/{contact.pk}/", runs=runs)
 
 
 def explain(world: dict) -> None:
@@ -301,6 +326,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--big", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="leave the database for EXPLAIN (drop it by hand)")
     args = parser.parse_args()
     database("create")
     try:
@@ -334,7 +360,8 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        database("drop")
+        if not args.keep:
+            database("drop")
 
 
 if __name__ == "__main__":
