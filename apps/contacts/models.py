@@ -173,6 +173,8 @@ class ConsentEvent(MerchantOwned):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["contact", "channel", "purpose", "id"], name="consent_event_contact"),
+            # The contact page's ledger, newest first and keyset-paged on (occurred_at, id).
+            models.Index(fields=["contact", "-occurred_at", "-id"], name="consent_event_contact_time"),
             models.Index(fields=["merchant", "id"], name="consent_event_merchant"),
             models.Index(fields=["merchant", "recorded_at"], name="consent_event_recorded"),
         ]

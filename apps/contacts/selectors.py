@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import CharField, Exists, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from apps.contacts.models import (
@@ -21,7 +22,7 @@ from apps.contacts.models import (
     Suppression,
 )
 from apps.contacts.suppression import bare_identifier_pairs
-from apps.core import inputs
+from apps.core import inputs, keyset
 
 
 def consent_status_subquery(*, channel: str, purpose: str):
@@ -122,13 +123,35 @@ def _search(qs: QuerySet, q: str) -> QuerySet:
 
 def consent_event_list(*, contact) -> QuerySet[ConsentEvent]:
     """The contact's whole ledger, including contacts merged into it, newest first."""
-    family = Contact.objects.filter(merged_into=contact).values("pk")
-    return (
-        ConsentEvent.objects.for_merchant(contact.merchant_id)
-        .filter(Q(contact=contact) | Q(contact__in=family))
-        .select_related("actor")
-        .order_by("-occurred_at", "-id")
-    )
+    # The ids first: `contact = x OR contact IN (subquery)` cannot walk the (contact, occurred_at, id) index in
+    # order and sorts the whole ledger; `contact = x` (no one merged in, nearly always) walks it.
+    family = [contact.pk, *Contact.objects.filter(merged_into=contact).values_list("pk", flat=True)]
+    events = ConsentEvent.objects.for_merchant(contact.merchant_id)
+    events = events.filter(contact_id=contact.pk) if len(family) == 1 else events.filter(contact_id__in=family)
+    return events.select_related("actor").order_by("-occurred_at", "-id")
+
+
+LEDGER_ORDER = ("occurred_at", "id")  # descending: the contact page's ledger, on consent_event_contact_time
+
+
+@dataclass(frozen=True)
+class LedgerPage:
+    items: list[ConsentEvent]
+    next_cursor: str | None  # pass back as `before` for older events; None at the beginning of the ledger
+
+
+def consent_event_page(*, contact, before: str | None = None, limit: int = 50) -> LedgerPage:
+    """A page of the contact's ledger, newest first, older than the `before` cursor (keyset.CursorInvalid
+    when it is not ours). One query at any depth."""
+    qs = consent_event_list(contact=contact)
+    if before:
+        _tag, position = keyset.cursor_decode(cursor=before, model=ConsentEvent, fields=LEDGER_ORDER)
+        qs = qs.filter(keyset.keyset_after(LEDGER_ORDER, position, descending=True))
+    rows = list(qs[: limit + 1])
+    items = rows[:limit]
+    more = len(rows) > limit
+    cursor = keyset.cursor_encode(row=items[-1], fields=LEDGER_ORDER) if more else None
+    return LedgerPage(items=items, next_cursor=cursor)
 
 
 def consent_state_grid(*, contact) -> list[dict]:

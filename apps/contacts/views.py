@@ -31,12 +31,14 @@ from apps.contacts.services.imports import contact_import_run, contact_import_up
 from apps.contacts.services.merge import contact_merge
 from apps.contacts.services.settings import attribute_definition_create, keyword_create
 from apps.core import inputs
+from apps.core.keyset import CursorInvalid
 from apps.core.permissions import member_required
 from apps.core.roles import Capability, role_can
 from apps.core.tenancy import access_object
 from apps.merchants.services import merchant_update
 
 PAGE_SIZE = 50
+LEDGER_PAGE = 50
 
 
 def _form_errors(exc: ValidationError, form) -> None:
@@ -86,7 +88,7 @@ def contact_list(request):
 def _detail_context(request, contact: Contact) -> dict:
     # The request's zone (the member's or the merchant's), as every other time on the page uses.
     tz, locale = timezone.get_current_timezone(), translation.get_language()
-    events = list(selectors.consent_event_list(contact=contact))
+    ledger = _ledger_page(request, contact)
     definitions = {d.key: d for d in AttributeDefinition.objects.for_merchant(request.merchant)}
     role = request.membership.role
     panels = [
@@ -101,7 +103,9 @@ def _detail_context(request, contact: Contact) -> dict:
         "identities": list(contact.identities.all()),
         "attributes": [(definitions[k].label if k in definitions else k, v) for k, v in contact.attributes.items()],
         "grid": selectors.consent_state_grid(contact=contact),
-        "history": [{"event": e, "sentence": consent_event_sentence(e, tz=tz, locale=locale)} for e in events],
+        "history": [{"event": e, "sentence": consent_event_sentence(e, tz=tz, locale=locale)} for e in ledger.items],
+        "ledger_older_url": f"?ledger_before={ledger.next_cursor}#history-h" if ledger.next_cursor else "",
+        "ledger_paged": bool(request.GET.get("ledger_before")),
         "effective_timezone": services.contact_timezone(contact, merchant=request.merchant),
         "panels": panels,
         "confirm_links": [{"state": s, "url": _confirm_url(request, s)} for s in pending],
@@ -109,6 +113,15 @@ def _detail_context(request, contact: Contact) -> dict:
         "can_manage": _can(request, Capability.CONTACTS_MANAGE),
         "can_edit": _can(request, Capability.CONTACTS_EDIT_PROFILE),
     }
+
+
+def _ledger_page(request, contact: Contact) -> selectors.LedgerPage:
+    try:
+        return selectors.consent_event_page(
+            contact=contact, before=request.GET.get("ledger_before") or None, limit=LEDGER_PAGE
+        )
+    except CursorInvalid:  # a hand-edited address: the newest events, cleanly
+        return selectors.consent_event_page(contact=contact, limit=LEDGER_PAGE)
 
 
 def _confirm_url(request, state) -> str:

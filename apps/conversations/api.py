@@ -25,7 +25,7 @@ from apps.conversations.serializers import (
 )
 from apps.core import inputs
 from apps.core.api.errors import Conflict, Unprocessable
-from apps.core.api.pagination import IdCursorPagination
+from apps.core.api.pagination import IdCursorPagination, KeysetPagination
 from apps.core.api.schema import error_responses
 from apps.core.api.views import MerchantAPIView, MerchantModelViewSet, MerchantViewSet
 from apps.core.downloads import download_response
@@ -35,10 +35,16 @@ from apps.merchants.scopes import ApiScope
 SECRET_AND_ID_FIELDS = ("phone_number_id", "page_id", "access_token", "app_secret", "verify_token")
 
 
-class ConversationCursorPagination(IdCursorPagination):
-    """Most recent activity first; the cursor is keyset on last_message_at (ties broken by DRF's offset)."""
+class ConversationCursorPagination(KeysetPagination):
+    """Most recent activity first, keyset on (last_message_at, id): the inbox's order and its indexes."""
 
     ordering = ("-last_message_at", "-id")
+
+
+class MessageCursorPagination(IdCursorPagination):
+    """One conversation's messages, newest first, on message_conversation_id (selectors.message_queryset)."""
+
+    scope = ("conversation_id",)
 
 
 @extend_schema_view(destroy=extend_schema(responses={204: None, **error_responses(409)}))
@@ -186,7 +192,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         if request.method == "POST":
             return self._send(conversation, request)
         qs = selectors.message_queryset(merchant=self.merchant, conversation_id=conversation.pk)
-        paginator = IdCursorPagination()
+        paginator = MessageCursorPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(MessageSerializer(page, many=True).data)
 

@@ -138,6 +138,12 @@ class Conversation(MerchantOwned):
             models.Index(
                 fields=["merchant", "assignee", "status", "-last_message_at", "-id"], name="conv_inbox_assignee"
             ),
+            # "Mine" / "Unassigned" under "Any status", and the channel filter: each an ordered range, so a
+            # deep keyset page reads the same 50 index entries as the first one.
+            models.Index(fields=["merchant", "assignee", "-last_message_at", "-id"], name="conv_inbox_assignee_any"),
+            models.Index(
+                fields=["merchant", "channel", "status", "-last_message_at", "-id"], name="conv_inbox_channel"
+            ),
             models.Index(fields=["channel", "contact", "-id"], name="conv_channel_contact"),
             models.Index(fields=["contact", "-id"], name="conv_contact"),
             models.Index(fields=["status", "snoozed_until"], name="conv_snoozed_until"),

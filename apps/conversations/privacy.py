@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from apps.contacts.redaction import Traces
@@ -57,10 +58,26 @@ def privacy_merge(*, source, target) -> None:
         Conversation.objects.filter(contact=source).update(contact=target)
 
 
+CONTACT_PANEL_ROWS = 10
+
+
+def contact_panel(*, contact, request) -> str:
+    from apps.conversations.selectors import contact_conversations
+
+    rows = contact_conversations(contact=contact, limit=CONTACT_PANEL_ROWS)
+    context = {"conversations": rows[:CONTACT_PANEL_ROWS], "more": len(rows) > CONTACT_PANEL_ROWS}
+    return render_to_string("conversations/_contact_panel.html", context, request=request)
+
+
 def register() -> None:
     from apps.contacts import privacy_hooks
+    from apps.core.roles import Capability
 
     privacy_hooks.register_export_section("conversations", privacy_export)
     privacy_hooks.register_erase_hook(privacy_erase)
     privacy_hooks.register_erase_sweep(erasure.webhook_events_redact)
     privacy_hooks.register_merge_hook(privacy_merge)
+    privacy_hooks.register_contact_panel(
+        "conversations",
+        privacy_hooks.ContactPanel(title="Conversations", render=contact_panel, capability=Capability.INBOX, order=40),
+    )

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
-from django.utils.dateparse import parse_datetime
+from django.db.models import Count, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from apps.conversations import extension_points, policy
 from apps.conversations.models import (
@@ -25,6 +23,7 @@ from apps.conversations.models import (
     Message,
     MessageKind,
 )
+from apps.core import keyset
 from apps.core.roles import Capability
 from apps.core.selectors import DashboardCard
 from apps.core.tenancy import access_object
@@ -47,20 +46,19 @@ class MessagePage:
     next_before_id: int | None  # pass back as `before_id` for older messages; None at the beginning
 
 
+# Newest first within one conversation: message_conversation_id, read forwards (keyset.one_parent).
+MESSAGE_ORDER = ("conversation_id", "-id")
+INBOX_ORDER = ("last_message_at", "id")  # descending; the keyset of every inbox index (models.Conversation)
+
+
 def cursor_encode(conversation: Conversation) -> str:
-    raw = f"{conversation.last_message_at.isoformat()}|{conversation.pk}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return keyset.cursor_encode(row=conversation, fields=INBOX_ORDER)
 
 
-def cursor_decode(cursor: str) -> tuple[datetime, int] | None:
-    """(last_message_at, id) from an inbox cursor, or None when it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, pk = raw.rsplit("|", 1)
-        at = parse_datetime(stamp)
-        return (at, int(pk)) if at is not None else None
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
+def cursor_decode(cursor: str) -> tuple[datetime, int]:
+    """(last_message_at, id) from an inbox cursor; keyset.CursorInvalid when it is not one of ours."""
+    _tag, (at, pk) = keyset.cursor_decode(cursor=cursor, model=Conversation, fields=INBOX_ORDER)
+    return at, pk
 
 
 def _label_filter(qs: QuerySet, label: str) -> QuerySet:
@@ -90,7 +88,9 @@ def conversation_list(
     before: str | tuple[datetime, int] | None = None,
     limit: int = 50,
 ) -> ConversationPage:
-    """The inbox: newest activity first, keyset-paginated on (last_message_at, id). One query."""
+    """The inbox: newest activity first, keyset-paginated on (last_message_at, id). One query, the same at any
+    depth: every view and filter is a range of one of the `conv_inbox_*` indexes. A `before` cursor that is not
+    ours raises keyset.CursorInvalid."""
     qs = conversation_filter(
         conversation_queryset(merchant=merchant),
         user=user,
@@ -104,8 +104,7 @@ def conversation_list(
     )
     position = cursor_decode(before) if isinstance(before, str) else before
     if position is not None:
-        at, pk = position
-        qs = qs.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=pk))
+        qs = qs.filter(keyset.keyset_after(INBOX_ORDER, list(position), descending=True))
     limit = max(1, min(int(limit), MAX_LIMIT))
     rows = list(qs.order_by("-last_message_at", "-id")[: limit + 1])
     more = len(rows) > limit
@@ -149,26 +148,38 @@ def conversation_filter(
     return qs
 
 
+def contact_conversations(*, contact, limit: int = 10) -> list[Conversation]:
+    """The contact's newest conversations (one more than `limit`, to tell whether there are more): one range
+    of conv_contact, whatever the contact's history."""
+    qs = Conversation.objects.for_merchant(contact.merchant_id).filter(contact=contact).select_related("channel")
+    return list(qs.order_by("-id")[: limit + 1])
+
+
 def message_history(*, conversation: Conversation, before_id: int | None = None, limit: int = 50) -> MessagePage:
     """A page of messages older than `before_id` (the newest page when None). Two queries: messages and
     their stored attachments."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     qs = (
         Message.objects.for_merchant(conversation.merchant_id)
-        .filter(conversation_id=conversation.pk)
+        .filter(keyset.one_parent("conversation_id", conversation.pk))
         .select_related("author")
         .prefetch_related("files")
     )
     if before_id is not None:
         qs = qs.filter(id__lt=before_id)
-    rows = list(qs.order_by("-id")[: limit + 1])
+    rows = list(qs.order_by(*MESSAGE_ORDER)[: limit + 1])
     more = len(rows) > limit
     items = rows[:limit]
     return MessagePage(items=list(reversed(items)), next_before_id=items[-1].pk if more and items else None)
 
 
 def message_queryset(*, merchant, conversation_id: int) -> QuerySet[Message]:
-    return Message.objects.for_merchant(merchant).filter(conversation_id=conversation_id).select_related("author")
+    """One conversation's messages, to be ordered on `MESSAGE_ORDER` (keyset.one_parent says why)."""
+    return (
+        Message.objects.for_merchant(merchant)
+        .filter(keyset.one_parent("conversation_id", conversation_id))
+        .select_related("author")
+    )
 
 
 def channel_list(*, merchant) -> QuerySet[Channel]:
@@ -199,16 +210,27 @@ def conversation_counts(*, merchant) -> dict[str, int]:
 
 
 def conversation_tab_counts(*, merchant, user, status: str | None = None) -> dict[str, int]:
-    """How many conversations each inbox tab (Mine / Unassigned / All) holds under a status, in one query."""
+    """How many conversations each inbox tab (Mine / Unassigned / All) holds under a status, in one query.
+
+    One COUNT per tab, each over the range of the inbox index that holds its filter (conv_inbox_assignee /
+    conv_inbox_assignee_any / conv_inbox_status / conv_inbox_all): an index-only scan of the rows it counts.
+    Three FILTERed counts in one pass read every conversation under the status from the heap instead
+    (measured at 100,000 conversations: 55 ms)."""
+    from apps.merchants.models import Merchant
+
     qs = Conversation.objects.for_merchant(merchant)
     if status:
         qs = qs.filter(status=status)
-    counts = qs.aggregate(
-        mine=Count("id", filter=Q(assignee=user)),
-        unassigned=Count("id", filter=Q(assignee__isnull=True)),
-        all=Count("id"),
-    )
-    return {view: counts[view] for view in VIEWS}
+    tabs = {"mine": qs.filter(assignee=user), "unassigned": qs.filter(assignee__isnull=True), "all": qs}
+    merchant_id = getattr(merchant, "pk", merchant)
+    row = Merchant.objects.filter(pk=merchant_id).values(**{view: _count(tab) for view, tab in tabs.items()}).get()
+    return {view: row[view] for view in VIEWS}
+
+
+def _count(qs: QuerySet) -> Coalesce:
+    """`qs.count()` as a scalar subquery (grouped on the merchant every row shares; no row: 0)."""
+    grouped = qs.order_by().values("merchant_id").annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(grouped), 0)
 
 
 def dashboard_cards(*, merchant) -> list[DashboardCard]:
@@ -337,8 +359,8 @@ def widget_history(*, conversation: Conversation, limit: int) -> list[Message]:
     """The customer-visible messages of a conversation, newest `limit`, oldest first (notes never)."""
     rows = list(
         Message.objects.for_merchant(conversation.merchant_id)
-        .filter(conversation=conversation)
+        .filter(keyset.one_parent("conversation_id", conversation.pk))
         .exclude(kind=MessageKind.NOTE)
-        .order_by("-id")[:limit]
+        .order_by(*MESSAGE_ORDER)[:limit]
     )
     return rows[::-1]

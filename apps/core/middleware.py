@@ -40,7 +40,7 @@ def member_zone_name(*, user, merchant) -> str:
 
 
 class MemberTimezoneMiddleware:
-    """Activates the member's zone (DR-NEW-timefmt-1) for the request, so every `local_datetime`,
+    """Activates the member's zone (DR-64) for the request, so every `local_datetime`,
     `relative_time` and form field shows and reads wall times in it. API answers stay in UTC (the
     contract is ISO-8601 UTC), so API paths are left alone and resolve no membership here.
     """

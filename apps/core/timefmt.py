@@ -3,7 +3,7 @@
 The formats are Django date-format strings. The browser formats live-inserted times from the same table
 (emitted into every page by `charla_time.time_settings`, read by `static/core/time.js`), so the JS only
 understands the tokens in `JS_TOKENS`; `tests/core/test_timefmt.py` holds every format to them.
-No database access: callers pass the zone and the locale (resolved once per request, DR-NEW-timefmt-1).
+No database access: callers pass the zone and the locale (resolved once per request, DR-64).
 """
 
 from __future__ import annotations

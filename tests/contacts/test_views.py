@@ -337,7 +337,7 @@ def test_a_20000_column_upload_is_refused_without_a_mapping_page(marketer_c):
 
 
 def test_detail_query_count_is_exact_for_1_and_20_rows_each(admin_c, merchant, django_assert_num_queries):
-    """Identities, the consent history and the registered panels (tickets is the one there is today)."""
+    """Identities, the consent history and the registered panels (tickets and the contact's conversations)."""
     contact = ContactFactory(merchant=merchant)
 
     def add(i):  # one identity, one consent event, one ticket in the panel
@@ -351,7 +351,7 @@ def test_detail_query_count_is_exact_for_1_and_20_rows_each(admin_c, merchant, d
 
     add(0)
     page = reverse("contacts:detail", args=[contact.pk])
-    with django_assert_num_queries(11) as one:
+    with django_assert_num_queries(13) as one:
         admin_c.get(page)
     for i in range(1, 20):
         add(i)

@@ -265,6 +265,21 @@ def test_message_history_is_paginated_newest_first(api, merchant):
     assert [m["id"] for m in older["results"]] == [messages[0].pk]
 
 
+def test_message_history_walks_older_and_back_newer_through_only_its_conversation(api, merchant):
+    conversation, other = ConversationFactory(merchant=merchant), ConversationFactory(merchant=merchant)
+    ours = []
+    for i in range(5):  # interleaved with another conversation's messages: each page holds ours alone
+        ours.append(MessageFactory(conversation=conversation, body=f"m{i}").pk)
+        MessageFactory(conversation=other)
+    first = api.get(f"/api/v1/conversations/{conversation.pk}/messages/?page_size=2").json()
+    second = api.get(first["next"]).json()
+    third = api.get(second["next"]).json()
+    pages = [[m["id"] for m in page["results"]] for page in (first, second, third)]
+    assert pages == [ours[:2:-1][:2], ours[2:0:-1], ours[:1]] and third["next"] is None
+    back = api.get(second["previous"]).json()
+    assert [m["id"] for m in back["results"]] == pages[0] and back["previous"] is None
+
+
 @pytest.mark.parametrize("size", [5, 50])
 def test_message_history_query_count_is_constant(api, merchant, django_assert_num_queries, size):
     conversation = ConversationFactory(merchant=merchant)

@@ -23,3 +23,11 @@ def test_tab_counts_are_one_query_and_scoped_to_the_merchant(
         open_counts = selectors.conversation_tab_counts(merchant=merchant, user=agent, status="open")
     assert open_counts == {"mine": 1, "unassigned": 1, "all": 3}
     assert selectors.conversation_tab_counts(merchant=merchant, user=agent) == {"mine": 2, "unassigned": 1, "all": 4}
+
+
+def test_tab_counts_of_an_empty_inbox_are_zero(merchant, agent_membership):
+    assert selectors.conversation_tab_counts(merchant=merchant, user=agent_membership.user, status="open") == {
+        "mine": 0,
+        "unassigned": 0,
+        "all": 0,
+    }

@@ -22,6 +22,7 @@ from apps.conversations.services import (
     presence_set,
 )
 from apps.conversations.services.erasure import webhook_events_redact
+from apps.core.keyset import CursorInvalid
 from apps.core.roles import Role
 from tests.factories.contacts import ContactFactory
 from tests.factories.conversations import ChannelFactory, ConversationFactory, MessageFactory
@@ -197,7 +198,8 @@ def test_conversation_list_views_and_filters(merchant, agent_membership):
     assert ids(assignee_id=user.pk) == [mine.pk]
     assert ids(channel_id=mine.channel_id) == [mine.pk]
     assert ids(status="resolved") == []
-    assert selectors.cursor_decode("garbage!") is None
+    with pytest.raises(CursorInvalid):
+        selectors.cursor_decode("garbage!")
 
 
 @pytest.mark.parametrize("size", [5, 50])

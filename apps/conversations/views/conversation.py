@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -66,8 +66,10 @@ def conversation_context(request: HttpRequest, conversation: Conversation, membe
 @require_GET
 def messages_older(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = conversation_for(request, conversation_id)
-    before = request.GET.get("before", "")
-    history, has_older = _history(conversation, before=inputs.ascii_int(before))
+    before = inputs.ascii_int(request.GET.get("before", ""))
+    if before is None:  # the newest page prepended above itself would repeat it
+        return HttpResponseBadRequest("Give `before`: the id of the oldest message shown.")
+    history, has_older = _history(conversation, before=before)
     context = {"conversation": conversation, "history": history, "has_older": has_older}
     return render(request, "conversations/_history.html", context)
 

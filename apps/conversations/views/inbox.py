@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -10,10 +10,12 @@ from django.views.decorators.http import require_GET
 from apps.conversations import events, forms, selectors
 from apps.conversations.views.conversation import conversation_context
 from apps.conversations.views.shared import conversation_for, inbox_members
+from apps.core.keyset import CursorInvalid
 from apps.core.permissions import member_required
 from apps.core.roles import Capability, role_can
 
 LIST_LIMIT = 50
+BAD_PAGE = "This page link is not valid any more: reload the inbox."
 
 
 @member_required(Capability.INBOX)
@@ -29,6 +31,12 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
     filters = forms.InboxFilterForm(query, channels=channels, members=members)
     data = filters.cleaned_data if filters.is_valid() else {"view": forms.DEFAULT_TAB, "status": "open"}
     tab = data.get("view") or forms.DEFAULT_TAB
+    try:
+        position = _position(request)
+    except CursorInvalid:
+        if request.htmx:  # appending a first page under the rows shown would repeat them
+            return HttpResponseBadRequest(BAD_PAGE)
+        position = None  # a hand-edited address: the first page, cleanly
     page = selectors.conversation_list(
         merchant=request.merchant,
         user=request.user,
@@ -38,16 +46,19 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
         label=data.get("label") or None,
         assignee_id=data.get("assignee"),
         search=data.get("q") or None,
-        before=request.GET.get("before") or None,
+        before=position,
         limit=LIST_LIMIT,
     )
     more_query = query.copy()
     more_query["before"] = page.next_cursor or ""
+    newest_query = query.copy()
+    newest_query.pop("before", None)
     context = {
         "filters": filters,
         "tab": tab,
         "rows": page.items,
         "more_url": f"{reverse('conversations:inbox')}?{more_query.urlencode()}" if page.next_cursor else "",
+        "newest_url": f"{reverse('conversations:inbox')}?{newest_query.urlencode()}" if position else "",
         "last_seq": last_seq,
         "can_manage_channels": role_can(request.membership.role, Capability.SETTINGS),
     }
@@ -59,6 +70,11 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
     if conversation_id is not None:
         context.update(conversation_context(request, conversation_for(request, conversation_id), members))
     return render(request, "conversations/inbox.html", context)
+
+
+def _position(request: HttpRequest):
+    before = request.GET.get("before")
+    return selectors.cursor_decode(before) if before else None
 
 
 def _tabs(request: HttpRequest, data: dict, current: str) -> list[dict]:

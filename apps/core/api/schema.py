@@ -59,7 +59,7 @@ ERROR_DESCRIPTIONS = {
     400: "Invalid input: `error.fields` names each bad field (query parameters and `path` included).",
     401: "No API key, or an invalid or revoked one.",
     403: "The caller's role cannot use this operation.",
-    404: "No such object for this merchant (another merchant's id included), or an invalid page cursor.",
+    404: "No such object for this merchant (another merchant's id included).",
     409: "The object's current state does not allow this; `error.code` says why.",
     415: "The body's media type is not one this operation reads.",
     422: "A business rule refused a well-formed request; `error.code` names the rule.",
