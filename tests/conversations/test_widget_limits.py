@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -25,6 +26,12 @@ from tests.factories.merchants import MerchantFactory
 pytestmark = pytest.mark.django_db
 
 LIMITED = {"code": "rate_limited", "fields": {}}
+
+
+@pytest.fixture(autouse=True)
+def at_a_window_start(time_machine):
+    """Windows are fixed minutes: a flood that straddled a minute's end would be counted in two windows."""
+    time_machine.move_to(datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC))
 
 
 @pytest.fixture
