@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, parsers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
@@ -291,9 +291,10 @@ class ConsentLedgerExportApi(MerchantAPIView):
 EXPORT_PARAMETERS = [
     *LIST_FILTERS,
     OpenApiParameter(
-        "columns", str,
+        "columns", {"type": "array", "items": {"type": "string", "pattern": contact_csv.COLUMN_PATTERN}},
+        style="form", explode=False,
         description=(
-            "Comma-separated (or repeated) column names, in the file's order: "
+            "Column names, comma-separated (a repeated `columns=` is read too), in the file's order: "
             f"{', '.join(contact_csv.FIXED_COLUMNS)}; `attr:<key>` for each of the merchant's attribute definitions; "
             "`consent_<channel>_<purpose>` (e.g. `consent_whatsapp_marketing`: granted | revoked | pending | none, "
             "followed by a `…_since` column). Default: "
@@ -312,7 +313,14 @@ class ContactExportApi(MerchantAPIView):
 
     required_capability = Capability.CONTACTS_MANAGE
 
-    @extend_schema(parameters=EXPORT_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(
+        parameters=EXPORT_PARAMETERS,
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description="Streamed: the header line, then one line a contact, newest first."
+            )
+        },
+    )
     def get(self, request):
         filters = selectors.contact_filters_parse(params=request.query_params)
         columns = contact_csv.export_columns_parse(

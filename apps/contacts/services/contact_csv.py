@@ -34,6 +34,8 @@ CONSENT_COLUMNS = {
     for purpose in Purpose.values
 }
 DEFAULT_COLUMNS = ("id", "name", "phone", "email", "whatsapp_id", "tags", "created_at", "consent_whatsapp_marketing")
+# What a column name can look like (OpenAPI); whether an `attr:` key exists is the merchant's.
+COLUMN_PATTERN = f"^({'|'.join([*FIXED_COLUMNS, *CONSENT_COLUMNS])}|{ATTRIBUTE_PREFIX}[-a-zA-Z0-9_]+)$"
 # Filters whose values name a person: the audit line says they were given, not what they were.
 PERSONAL_FILTERS = frozenset({"q", "phone", "email", "identities"})
 
@@ -47,9 +49,10 @@ def export_columns(*, merchant: Merchant) -> list[str]:
 def export_columns_parse(*, values: Iterable[str], available: Sequence[str]) -> list[str]:
     """`columns=id,name` or repeated `columns=` (a form's checkboxes) -> the chosen columns, in the order given.
 
-    None chosen is the default set; ValidationError on `columns` naming each unknown one.
+    None chosen (or an empty `columns=`) is the default set; ValidationError on `columns` naming each unknown
+    one (a name is taken as written: " name" or an empty name between commas is unknown).
     """
-    chosen = list(dict.fromkeys(name.strip() for value in values for name in value.split(",") if name.strip()))
+    chosen = list(dict.fromkeys(name for value in values if value for name in value.split(",")))
     unknown = [name for name in chosen if name not in available]
     if unknown:
         names = ", ".join(f"“{name}”" for name in unknown)
