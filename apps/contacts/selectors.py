@@ -135,21 +135,40 @@ def contact_list(
     return qs.order_by("-id")
 
 
-def contact_chunks(*, contacts: QuerySet[Contact], size: int, consent: bool) -> Iterator[list[Contact]]:
-    """`contact_list`'s rows in chunks of `size`, newest first, read by keyset (id below the last one seen):
-    each chunk is one query, one for its identities and (with `consent`) one for its consent states, so a
-    million rows never sit in memory at once and no query grows with the offset."""
-    if consent:
-        contacts = contacts.prefetch_related("consent_states")
+ExportRow = tuple[Contact, dict[str, str], dict[tuple[str, str], ConsentState]]
+
+
+def contact_chunks(*, contacts: QuerySet[Contact], size: int, consent: bool) -> Iterator[list[ExportRow]]:
+    """`contact_list`'s rows in chunks of `size`, newest first, read by keyset (id below the last one seen), each
+    contact with its identities (kind -> first id) and, with `consent`, its states ((channel, purpose) -> state).
+
+    A chunk is one query, one for its identities and one for its states, so a million rows never sit in memory
+    at once and no query grows with the offset. Plain dicts, not prefetch_related: Django's prefetch builds a
+    queryset per contact, most of the export's time at a million rows.
+    """
+    contacts = contacts.prefetch_related(None)
     last_id = None
     while True:
         page = contacts if last_id is None else contacts.filter(pk__lt=last_id)
         chunk = list(page.order_by("-id")[:size])
         if chunk:
-            yield chunk
+            yield _with_links(chunk, consent=consent)
         if len(chunk) < size:
             return
         last_id = chunk[-1].pk
+
+
+def _with_links(chunk: list[Contact], *, consent: bool) -> list[ExportRow]:
+    ids = [contact.pk for contact in chunk]
+    identities: dict[int, dict[str, str]] = {pk: {} for pk in ids}
+    rows = ContactIdentity.objects.filter(contact_id__in=ids).order_by("id")
+    for contact_id, kind, external_id in rows.values_list("contact_id", "kind", "external_id"):
+        identities[contact_id].setdefault(kind, external_id)
+    states: dict[int, dict] = {pk: {} for pk in ids}
+    if consent:
+        for state in ConsentState.objects.filter(contact_id__in=ids):
+            states[state.contact_id][(state.channel, state.purpose)] = state
+    return [(contact, identities[contact.pk], states[contact.pk]) for contact in chunk]
 
 
 def _phone_or_raw(value: str) -> str:

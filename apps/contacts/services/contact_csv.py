@@ -15,7 +15,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from apps.contacts import selectors
-from apps.contacts.models import AttributeDefinition, ConsentChannel, ConsentStatus, Contact, IdentityKind, Purpose
+from apps.contacts.models import (
+    AttributeDefinition,
+    ConsentChannel,
+    ConsentState,
+    ConsentStatus,
+    Contact,
+    IdentityKind,
+    Purpose,
+)
 from apps.core.csv_export import csv_lines
 from apps.merchants.models import ApiKey, Merchant
 
@@ -80,7 +88,7 @@ def contacts_csv(
         consent=any(column in CONSENT_COLUMNS for column in columns),
     )  # fmt: skip
     cells = [_cells_of(column) for column in columns]
-    rows = ([cell for of in cells for cell in of(contact)] for chunk in chunks for contact in chunk)
+    rows = ([cell for of in cells for cell in of(*row)] for chunk in chunks for row in chunk)
     return csv_lines(_header(columns), rows)
 
 
@@ -99,23 +107,23 @@ def _header(columns: Sequence[str]) -> Iterator[str]:
             yield f"{column}_since"
 
 
-def _cells_of(column: str) -> Callable[[Contact], list]:
-    """How one column reads a contact (from the chunk's prefetched identities and consent states)."""
+def _cells_of(column: str) -> Callable[[Contact, dict, dict], list]:
+    """How one column reads a contact, its identities and its consent states (`selectors.contact_chunks`)."""
     if column in CONSENT_COLUMNS:
-        return lambda contact: _consent_cells(contact, *CONSENT_COLUMNS[column])
+        key = CONSENT_COLUMNS[column]
+        return lambda contact, identities, states: _consent_cells(states.get(key))
     if column in IDENTITY_COLUMNS:
         kind = IDENTITY_COLUMNS[column]
-        return lambda contact: [next((i.external_id for i in contact.identities.all() if i.kind == kind), "")]
+        return lambda contact, identities, states: [identities.get(kind, "")]
     if column.startswith(ATTRIBUTE_PREFIX):
-        key = column.removeprefix(ATTRIBUTE_PREFIX)
-        return lambda contact: [_attribute_cell(contact.attributes.get(key))]
+        name = column.removeprefix(ATTRIBUTE_PREFIX)
+        return lambda contact, identities, states: [_attribute_cell(contact.attributes.get(name))]
     if column == "tags":
-        return lambda contact: [", ".join(contact.tags)]  # what an import's tags column reads back
-    return lambda contact: [getattr(contact, column)]
+        return lambda contact, identities, states: [", ".join(contact.tags)]  # what an import's tags column reads
+    return lambda contact, identities, states: [getattr(contact, column)]
 
 
-def _consent_cells(contact: Contact, channel: str, purpose: str) -> list:
-    state = next((s for s in contact.consent_states.all() if (s.channel, s.purpose) == (channel, purpose)), None)
+def _consent_cells(state: ConsentState | None) -> list:
     return [state.status, state.since] if state else [ConsentStatus.NONE.value, ""]
 
 
