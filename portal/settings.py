@@ -360,6 +360,8 @@ CHARLA_SANDBOX_STATUS_DELAY = 1.5  # seconds between the sandbox's sent, deliver
 # One inbox send: attempts on a transient Graph failure, and the first pause between them (doubling).
 CONVERSATIONS_SEND_ATTEMPTS = 3
 CONVERSATIONS_SEND_BACKOFF = 0.5
+# The contacts CSV export reads this many contacts a query (apps/contacts/services/contact_csv.py).
+CONTACTS_EXPORT_CHUNK = 2000
 
 # --------------------------------------------------------------------------- outbound requests to URLs from outside
 # apps/core/outbound_http.py: https only, public addresses only; true allows http and private addresses (local fakes).

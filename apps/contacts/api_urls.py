@@ -10,6 +10,7 @@ router.register("contact-attributes", api.AttributeDefinitionViewSet, basename="
 router.register("consent-keywords", api.ConsentKeywordViewSet, basename="consent-keyword")
 
 urlpatterns = [
+    path("contacts/export.csv", api.ContactExportApi.as_view(), name="contact-export-csv"),
     path("consent-events/export.csv", api.ConsentLedgerExportApi.as_view(), name="consent-event-export"),
     *router.urls,
 ]

@@ -2,6 +2,7 @@ import zoneinfo
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from apps.contacts import schedule
 from apps.contacts.models import (
@@ -13,6 +14,7 @@ from apps.contacts.models import (
     KeywordKind,
     Purpose,
 )
+from apps.contacts.services.contact_csv import DEFAULT_COLUMNS, export_columns_parse
 from apps.contacts.services.import_parse import import_targets
 
 TIMEZONE_CHOICES = [("", "— from the phone, else the merchant's —")] + [
@@ -31,6 +33,31 @@ class ContactFilterForm(forms.Form):
         + [(f"{c}:{s}", f"{cl}: {sl}") for c, cl in ConsentChannel.choices for s, sl in ConsentStatus.choices],
     )
     channel = forms.ChoiceField(required=False, label="Reachable on", choices=[("", "Any"), *IdentityKind.choices])
+
+
+class _ColumnsField(forms.MultipleChoiceField):
+    def validate(self, value):
+        pass  # export_columns_parse names every unknown column, in the API's words
+
+
+class ContactExportForm(forms.Form):
+    """The columns of a contacts export; the list's filters travel beside it in the query string."""
+
+    columns = _ColumnsField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Columns",
+        help_text="A consent column also writes the date of that state (…_since). None ticked: the default set.",
+    )  # fmt: skip
+
+    def __init__(self, *args, available: list[str], **kwargs):
+        super().__init__(*args, initial={"columns": list(DEFAULT_COLUMNS)}, **kwargs)
+        self.available = available
+        self.fields["columns"].choices = [(name, name) for name in available]
+
+    def clean_columns(self) -> list[str]:
+        try:
+            return export_columns_parse(values=self.cleaned_data["columns"], available=self.available)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["columns"]) from None
 
 
 class ContactForm(forms.Form):

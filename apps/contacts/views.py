@@ -25,6 +25,7 @@ from apps.contacts.models import (
     IdentityKind,
 )
 from apps.contacts.presenters import consent_event_sentence
+from apps.contacts.services.contact_csv import contacts_csv, export_columns
 from apps.contacts.services.export_erase import consent_ledger_csv, contact_erase, contact_export
 from apps.contacts.services.import_parse import csv_headers
 from apps.contacts.services.imports import contact_import_run, contact_import_upload
@@ -57,13 +58,13 @@ def _can(request, capability: str) -> bool:
 @member_required(Capability.CONTACTS_VIEW)
 def contact_list(request):
     form = forms.ContactFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    consent = selectors.consent_filter_parse(filters["consent"]) if filters.get("consent") else None
-    qs = selectors.contact_list(
-        merchant=request.merchant, q=filters.get("q", ""), tag=filters.get("tag", ""), consent=consent,
-        channel=filters.get("channel", ""),
-    )  # fmt: skip
-    shown_channel = consent[0] if consent else "whatsapp"
+    form.is_valid()  # shows a bad value beside its field; the list then stands unfiltered, as the filters say nothing
+    try:
+        filters = selectors.contact_filters_parse(params=request.GET)
+    except ValidationError:
+        filters = {}
+    qs = selectors.contact_list(merchant=request.merchant, **filters)
+    shown_channel = filters["consent"][0] if filters.get("consent") else "whatsapp"
     qs = qs.annotate(consent=selectors.consent_status_subquery(channel=shown_channel, purpose="marketing"))
     after = inputs.ascii_int(request.GET.get("after", ""))
     if after is not None:
@@ -255,6 +256,43 @@ def contact_merge_view(request, contact_id: int):
 def ledger_export(request):
     response = StreamingHttpResponse(consent_ledger_csv(merchant=request.merchant), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="consent-ledger.csv"'
+    return response
+
+
+def _export_filters(request) -> tuple[dict | None, list[str]]:
+    """The list's filters from the query string, else None and what is wrong with them."""
+    try:
+        return selectors.contact_filters_parse(params=request.GET), []
+    except ValidationError as exc:
+        return None, [f"{name}: {message}" for name, messages_ in exc.message_dict.items() for message in messages_]
+
+
+def _export_page(request, form, filters: dict | None, filter_errors: list[str]):
+    params = [(name, request.GET[name]) for name in selectors.CONTACT_FILTER_PARAMS if request.GET.get(name)]
+    count = selectors.contact_list(merchant=request.merchant, **filters).count() if filters is not None else None
+    context = {"form": form, "filter_params": params, "filter_errors": filter_errors, "count": count}
+    status = 400 if filter_errors or form.errors else 200
+    return render(request, "contacts/list_export.html", context, status=status)
+
+
+@member_required(Capability.CONTACTS_MANAGE)
+def contact_list_export(request):
+    """The list's "Export CSV": the list's filters kept, the columns to choose."""
+    filters, filter_errors = _export_filters(request)
+    form = forms.ContactExportForm(available=export_columns(merchant=request.merchant))
+    return _export_page(request, form, filters, filter_errors)
+
+
+@member_required(Capability.CONTACTS_MANAGE)
+def contact_list_export_csv(request):
+    filters, filter_errors = _export_filters(request)
+    form = forms.ContactExportForm(request.GET, available=export_columns(merchant=request.merchant))
+    if filters is None or not form.is_valid():
+        return _export_page(request, form, filters, filter_errors)
+    columns = form.cleaned_data["columns"]
+    lines = contacts_csv(merchant=request.merchant, filters=filters, columns=columns, user=request.user)
+    response = StreamingHttpResponse(lines, content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
     return response
 
 

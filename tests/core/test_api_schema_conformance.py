@@ -38,6 +38,7 @@ SEMANTIC_400 = {
     "POST /api/v1/contacts/{id}/consents/": "a grant needs the wording shown; an API key cannot be an agent",
     "POST /api/v1/contacts/{id}/merge/": "a contact cannot absorb itself or a merged one",
     "POST /api/v1/contacts/import/": "the CSV's columns must fit the mapping",
+    "GET /api/v1/contacts/export.csv": "an `attr:<key>` column names one of the merchant's attribute definitions",
     "POST /api/v1/canned-responses/": "shortcut taken",
     "POST /api/v1/channels/": "secrets required per kind; Meta id already connected",
     "PATCH /api/v1/channels/{id}/": "kind cannot change; Meta id already connected",
