@@ -32,6 +32,14 @@ def safe_cell(value: object) -> object:
     return value
 
 
+def cell_read(text: str) -> str:
+    """A cell of a file we wrote (or a spreadsheet saved) as its value: `safe_cell`'s apostrophe removed, so
+    an exported phone (`'+34…`) or name imports as it was. Only before a formula start; other text is kept."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
 def csv_lines(header: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
     """The header and each row as CSV lines, every cell through safe_cell (constant memory)."""
     writer = csv.writer(_Echo())

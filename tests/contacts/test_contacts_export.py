@@ -11,6 +11,7 @@ from django.urls import reverse
 from apps.contacts.models import ConsentState
 from apps.contacts.services import consent_record, contact_erase, contact_merge
 from apps.contacts.services.contact_csv import DEFAULT_COLUMNS, contacts_csv
+from apps.contacts.services.import_parse import import_parse_rows
 from tests.factories.contacts import AttributeDefinitionFactory, ContactFactory, IdentityFactory, grant
 
 pytestmark = pytest.mark.django_db
@@ -303,3 +304,12 @@ def test_a_bad_filter_on_the_portal_is_shown_and_nothing_is_exported(marketer_c,
     response = marketer_c.get(reverse("contacts:list_export_csv"), {"consent": "whatsapp:maybe"})
     assert response.status_code == 400 and not response.streaming
     assert response.context["filter_errors"][0].startswith("consent: Unknown status “maybe”")
+
+
+def test_an_exported_file_imports_back_as_the_same_phones_and_names(api, merchant):
+    """The writer defuses `+34…` and `=…` with an apostrophe for spreadsheets; the import reads it off again."""
+    ContactFactory(merchant=merchant, name=ATTACK, phone="+34600111222")
+    text = b"".join(api.get(API, {"columns": "name,phone"}).streaming_content).decode()
+    rows, errors = import_parse_rows(text, merchant=merchant, mapping={"name": "name", "phone": "phone"}, defaults={})
+    assert errors == []
+    assert [(row.profile["name"], row.profile["phone"]) for row in rows] == [(ATTACK, "+34600111222")]

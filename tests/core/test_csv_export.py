@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from apps.core.csv_export import csv_lines, safe_cell
+from apps.core.csv_export import cell_read, csv_lines, safe_cell
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,14 @@ def test_a_datetime_cell_is_iso_8601_with_its_offset_in_any_active_zone():
     at = datetime(2026, 3, 30, 8, 8, tzinfo=UTC)
     with timezone.override("Europe/Madrid"):
         assert safe_cell(at) == "2026-03-30T08:08:00+00:00"
+
+
+@pytest.mark.parametrize(
+    "value", ["+34600111222", '=HYPERLINK("https://x.test")', "-2+3", "@SUM(1)", "'quoted", "Ana", ""]
+)
+def test_a_cell_we_wrote_reads_back_as_its_value(value):
+    assert cell_read(safe_cell(value)) == value
+
+
+def test_an_apostrophe_before_ordinary_text_is_kept():
+    assert cell_read("'tis the season") == "'tis the season"

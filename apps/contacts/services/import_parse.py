@@ -25,6 +25,7 @@ from apps.contacts.services.contacts import (
     phone_single_timezone,
 )
 from apps.core import inputs
+from apps.core.csv_export import cell_read
 from apps.merchants.models import Merchant
 
 MAX_ROWS = 200_000
@@ -249,7 +250,7 @@ def import_parse_rows(text: str, *, merchant: Merchant, mapping: dict, defaults:
                 break
             if not any((v or "").strip() for v in values.values() if isinstance(v, str)):
                 continue  # blank line
-            mapped = {t: (values.get(c) or "").strip() for c, t in mapping.items() if t}
+            mapped = {t: cell_read((values.get(c) or "").strip()) for c, t in mapping.items() if t}
             try:
                 rows.append(_parse_row(line, mapped, merchant=merchant, definitions=definitions, defaults=defaults))
             except ValidationError as exc:
