@@ -33,16 +33,17 @@ def conversation_group(conversation_id: int) -> str:
     return f"conversation-{conversation_id}"
 
 
-def _next_seq(merchant_id: int) -> int:
+def _next_seq(merchant_id: int, count: int = 1) -> int:
+    """The last of `count` seqs reserved for the merchant (they run up to it)."""
     # INSERT … ON CONFLICT … RETURNING works on PostgreSQL and SQLite >= 3.35 and takes the row lock
     # atomically, so two processes can never read the same value.
     table = connection.ops.quote_name(LiveEventSeq._meta.db_table)
     sql = (
-        f"INSERT INTO {table} (merchant_id, value) VALUES (%s, 1) "  # noqa: S608 - table name from the model
-        f"ON CONFLICT (merchant_id) DO UPDATE SET value = {table}.value + 1 RETURNING value"
+        f"INSERT INTO {table} (merchant_id, value) VALUES (%s, %s) "  # noqa: S608 - table name from the model
+        f"ON CONFLICT (merchant_id) DO UPDATE SET value = {table}.value + %s RETURNING value"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [merchant_id])
+        cursor.execute(sql, [merchant_id, count, count])
         return int(cursor.fetchone()[0])
 
 
@@ -63,6 +64,22 @@ def publish(*, merchant_id: int, kind: str, payload: dict, conversation_id: int 
             topic=topic,
         )
     transaction.on_commit(lambda: broadcast(event))
+
+
+def publish_many(*, merchant_id: int, items: list[tuple[str, dict, int | None]]) -> None:
+    """Several chat events of one merchant, `(kind, payload, conversation_id)` each, in this order: one seq
+    bump and one INSERT for all of them. The seq row is the last lock a writer takes (DR-NEW-intake-2)."""
+    if not items:
+        return
+    with transaction.atomic(savepoint=False):
+        last = _next_seq(merchant_id, len(items))
+        first = last - len(items) + 1
+        stored = LiveEvent.objects.bulk_create(
+            LiveEvent(merchant_id=merchant_id, seq=first + i, kind=kind, payload=_jsonable(payload),
+                      conversation_id=conversation_id)
+            for i, (kind, payload, conversation_id) in enumerate(items)
+        )  # fmt: skip
+    transaction.on_commit(lambda: [broadcast(event) for event in stored])
 
 
 def as_message(event: LiveEvent) -> dict:

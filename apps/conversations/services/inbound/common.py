@@ -56,10 +56,10 @@ def safely(result: ProcessResult, what: str, fn: Callable, *args) -> None:
             fn(*args)
     except TRANSIENT_ERRORS as exc:
         logger.exception("conversations.webhook_item_failed", extra={"item": what})
-        result.errors.append(_describe(what, exc))
+        result.errors.append(describe(what, exc))
     except Exception as exc:
         logger.exception("conversations.webhook_item_rejected", extra={"item": what})
-        result.rejected.append(_describe(what, exc))
+        result.rejected.append(describe(what, exc))
 
 
 def problems_record(result: ProcessResult, problems: list[ParseProblem]) -> None:
@@ -70,7 +70,7 @@ def problems_record(result: ProcessResult, problems: list[ParseProblem]) -> None
         result.problems.append(str(problem)[:500])
 
 
-def _describe(what: str, exc: BaseException) -> str:
+def describe(what: str, exc: BaseException) -> str:
     return f"{what}: {exc.__class__.__name__}: {exc}"[:500]
 
 
