@@ -133,9 +133,9 @@ def message_deliver(*, message_id: int, final_attempt: bool = True) -> str:
 
 def _fail(message: Message, code: str, reason: str, exc: GraphError | None = None) -> str:
     message.save(update_fields=["send_attempts"])
-    status_apply(message=message, status=MessageStatus.FAILED, error_code=code, error_message=reason or code)
-    if exc is not None and exc.outcome == errors.REVOKE_CONSENT:
+    if exc is not None and exc.outcome == errors.REVOKE_CONSENT:  # the contact before the seq row status_apply takes
         consent_revoke_for_error(message_id=message.pk, code=exc.code)
+    status_apply(message=message, status=MessageStatus.FAILED, error_code=code, error_message=reason or code)
     logger.info("conversations.message_failed", extra={"message_id": message.pk, "code": code})
     return "failed"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.conversations.models import LiveEvent, Message, MessageStatus, WebhookEvent, WebhookEventStatus
@@ -62,7 +63,7 @@ def messages_stuck_queued(*, older_than: timedelta = timedelta(minutes=2), limit
 def webhook_events_process_again(*, event_ids: list[int]) -> int:
     """Queue stored webhooks for processing again (processing is idempotent); how many were queued. They are
     marked waiting first: a run skips an event already done."""
-    WebhookEvent.objects.filter(pk__in=event_ids).update(status=WebhookEventStatus.RECEIVED)
+    WebhookEvent.objects.filter(pk__in=event_ids).update(status=WebhookEventStatus.RECEIVED, processed_at=None)
     for event_id in event_ids:
         enqueue_on_commit("apps.conversations.tasks.webhook_event_process_task", event_id)
     return len(event_ids)
@@ -82,6 +83,7 @@ def messages_requeue_stuck() -> int:
 
 # Events one task applies together when the queue is deep (their own tasks then find them done: one query).
 RUN_BATCH = 50
+CLAIM_LEASE = timedelta(minutes=5)
 
 
 def webhook_event_run(*, event_id: int) -> bool:
@@ -91,28 +93,35 @@ def webhook_event_run(*, event_id: int) -> bool:
     A status that overtook the commit of its send is matched again in a few seconds. Only transient
     failures ask for a run again: a deterministic one (result.rejected) is already recorded on the
     event as failed, and running it again would fail the same way. A waiting event that failed transiently
-    here is queued again on its own.
+    here is queued again on its own. No transaction spans the run: each batch and item commits on its own,
+    so the merchant's live-event seq row is never held across items (DR-NEW-intake-2).
     """
-    with transaction.atomic():
-        events = webhook_events_claim(event_id=event_id)
-        results = webhook_events_apply(events=events)
-        for event in events:
-            _follow_up(event, results[event.pk], own=event.pk == event_id)
+    events = webhook_events_claim(event_id=event_id)
+    results = webhook_events_apply(events=events)
+    for event in events:
+        _follow_up(event, results[event.pk], own=event.pk == event_id)
     own = results.get(event_id)
     return bool(own and own.errors)
 
 
 def webhook_events_claim(*, event_id: int, limit: int = RUN_BATCH) -> list[WebhookEvent]:
-    """The event (unless done, or in another run's batch now) and the oldest other events still waiting,
-    locked until the caller's transaction ends."""
-    waiting = (
-        WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("channel__merchant")
-        .order_by("id")
-    )
-    own = list(waiting.filter(pk=event_id, status__in=(WebhookEventStatus.RECEIVED, WebhookEventStatus.FAILED)))
-    others = waiting.filter(status=WebhookEventStatus.RECEIVED).exclude(pk=event_id)[: limit - len(own)]
-    return own + list(others)
+    """The event (unless done, or taken by a run in progress) and the oldest other events still waiting.
+
+    A waiting event's `processed_at` is its lease: set when a run takes it, so a concurrent run takes others;
+    a lease older than CLAIM_LEASE (a worker that died) is free again.
+    """
+    now = timezone.now()
+    free = Q(processed_at__isnull=True) | Q(processed_at__lt=now - CLAIM_LEASE)
+    received = Q(status=WebhookEventStatus.RECEIVED) & free
+    rows = WebhookEvent.objects.select_for_update(skip_locked=True)
+    with transaction.atomic():
+        ids = list(
+            rows.filter(received | Q(status=WebhookEventStatus.FAILED), pk=event_id).values_list("id", flat=True)
+        )
+        others = rows.filter(received).exclude(pk=event_id).order_by("id").values_list("id", flat=True)
+        ids += list(others[: limit - len(ids)])
+        WebhookEvent.objects.filter(pk__in=ids).update(processed_at=now)
+    return list(WebhookEvent.objects.select_related("channel__merchant").filter(pk__in=ids).order_by("id"))
 
 
 def _follow_up(event: WebhookEvent, result, *, own: bool) -> None:

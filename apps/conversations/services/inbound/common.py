@@ -11,6 +11,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from apps.contacts.models import Contact
 from apps.conversations.models import Channel, Message, MessageDirection
 from apps.conversations.services.delivery import consent_revoke_for_error
 from apps.conversations.services.messages import message_receive, status_apply
@@ -93,11 +94,14 @@ def status_to_message(channel: Channel, update: StatusUpdate) -> bool:
     )
     if message is None:
         return False
+    number = inputs.ascii_int(code)
+    revoke = status == "failed" and errors.code_outcome(number) == errors.REVOKE_CONSENT
+    if revoke:  # message, contact, then the seq row status_apply takes: the one lock order (DR-NEW-intake-2)
+        Contact.objects.select_for_update().filter(conversations=message.conversation_id).values_list("pk").first()
     changed = status_apply(
         message=message, status=status, at=update.timestamp, error_code=code, error_message=update.error_message
     )
-    number = inputs.ascii_int(code)
-    if changed and status == "failed" and errors.code_outcome(number) == errors.REVOKE_CONSENT:
+    if changed and revoke:
         # Meta usually reports 131050 asynchronously, in a failed status rather than in the send answer.
         consent_revoke_for_error(message_id=message.pk, code=number)
     return True

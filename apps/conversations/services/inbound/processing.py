@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.conversations.models import Channel, ChannelKind, WebhookEvent, WebhookEventStatus
@@ -72,10 +73,21 @@ def webhook_events_apply(*, events: list[WebhookEvent]) -> dict[int, ProcessResu
         # A part Meta did not shape as documented fails no item: the event is processed, the reason kept with it.
         status = WebhookEventStatus.FAILED if failures else WebhookEventStatus.PROCESSED
         _close(event, status, "\n".join(failures + result.problems))
-    WebhookEvent.objects.bulk_update(events, ["status", "error", "attempts", "processed_at"])
+    _save(events)
     for event in readable:
         _forget_erased(event, results[event.pk])
     return results
+
+
+def _save(events: list[WebhookEvent]) -> None:
+    """One UPDATE per outcome (a batch mostly has one): a CASE per row and column costs more than it spares."""
+    outcomes: dict[tuple, list[WebhookEvent]] = {}
+    for event in events:
+        outcomes.setdefault((event.status, event.error), []).append(event)
+    for (status, error), same in outcomes.items():
+        WebhookEvent.objects.filter(pk__in=[event.pk for event in same]).update(
+            status=status, error=error, attempts=F("attempts") + 1, processed_at=same[0].processed_at
+        )
 
 
 def _forget_erased(event: WebhookEvent, result: ProcessResult) -> None:
