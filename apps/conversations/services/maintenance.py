@@ -108,18 +108,20 @@ def webhook_events_claim(*, event_id: int, limit: int = RUN_BATCH) -> list[Webho
     """The event (unless done, or taken by a run in progress) and the oldest other events still waiting.
 
     A waiting event's `processed_at` is its lease: set when a run takes it, so a concurrent run takes others;
-    a lease older than CLAIM_LEASE (a worker that died) is free again.
+    a lease older than CLAIM_LEASE (a worker that died) is free again. The run of an event an earlier run's
+    batch applied costs one query.
     """
     now = timezone.now()
     free = Q(processed_at__isnull=True) | Q(processed_at__lt=now - CLAIM_LEASE)
     received = Q(status=WebhookEventStatus.RECEIVED) & free
+    mine = WebhookEvent.objects.filter(received | Q(status=WebhookEventStatus.FAILED), pk=event_id)
+    if not mine.exists():
+        return []
     rows = WebhookEvent.objects.select_for_update(skip_locked=True)
     with transaction.atomic():
-        ids = list(
-            rows.filter(received | Q(status=WebhookEventStatus.FAILED), pk=event_id).values_list("id", flat=True)
-        )
+        ids = list(mine.select_for_update(skip_locked=True).values_list("id", flat=True))
         others = rows.filter(received).exclude(pk=event_id).order_by("id").values_list("id", flat=True)
-        ids += list(others[: limit - len(ids)])
+        ids += list(others[: limit - len(ids)]) if ids else []
         WebhookEvent.objects.filter(pk__in=ids).update(processed_at=now)
     return list(WebhookEvent.objects.select_related("channel__merchant").filter(pk__in=ids).order_by("id"))
 

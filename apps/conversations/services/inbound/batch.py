@@ -34,6 +34,7 @@ from apps.conversations.services.event_shapes import conversation_payload, messa
 from apps.conversations.services.inbound.common import TRANSIENT_ERRORS, ProcessResult, describe, inbound_store
 from apps.conversations.services.media import attachments_create_pending_many, enqueue_fetches
 from apps.conversations.services.messages import INBOUND_FIELDS, conversation_count_inbound, message_keywords_apply
+from apps.core.sql import rows_update
 from apps.meta.webhooks import InboundMessage
 
 logger = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def _store(channel: Channel, fresh: list[Incoming]) -> list[Incoming]:
         conversation.updated_at = now
         live.append(("message.created", _payload(item.message, conversation), conversation.pk))
     changed = list({conversations[item.contact.pk].pk: conversations[item.contact.pk] for item in items}.values())
-    Conversation.objects.bulk_update(changed, INBOUND_FIELDS)
+    rows_update(Conversation, changed, INBOUND_FIELDS)
     events.publish_many(merchant_id=channel.merchant_id, items=live)
     enqueue_fetches(pending)
     _keywords(channel, items)
