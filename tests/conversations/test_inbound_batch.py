@@ -3,43 +3,24 @@ query count that does not grow with the number of messages."""
 
 from __future__ import annotations
 
-import json
 import math
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from apps.contacts.models import ConsentState, Contact, ContactIdentity
 from apps.conversations.models import Attachment, Conversation, LiveEvent, Message, WebhookEvent, WebhookEventStatus
 from apps.conversations.services import webhook_event_process, webhook_event_store
 from apps.conversations.services.inbound import batch as inbound_batch
 from apps.conversations.services.maintenance import webhook_event_run, webhook_events_process_again
+from tests.conversations.wa_batches import wa_messages_body, wa_text_item
 from tests.factories.contacts import ContactFactory, grant
 
 pytestmark = pytest.mark.django_db
 
 
-def _item(wa_id: str, mid: str, text: str) -> dict:
-    return {"from": wa_id, "id": mid, "timestamp": str(int(timezone.now().timestamp())), "type": "text",
-            "text": {"body": text}}  # fmt: skip
-
-
-def body(channel, items: list[dict], names: dict[str, str] | None = None) -> bytes:
-    senders = dict.fromkeys(item["from"] for item in items)
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "34910000001", "phone_number_id": channel.phone_number_id},
-        "contacts": [{"profile": {"name": (names or {}).get(s, f"Person {s[-3:]}")}, "wa_id": s} for s in senders],
-        "messages": items,
-    }
-    envelope = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
-        {"field": "messages", "value": value}]}]}  # fmt: skip
-    return json.dumps(envelope).encode()
-
-
 def people(count: int, tag: str = "A") -> list[dict]:
-    return [_item(f"3460000{i:04d}", f"wamid.{tag}{i}", f"hola {i}") for i in range(count)]
+    return [wa_text_item(f"3460000{i:04d}", f"wamid.{tag}{i}", f"hola {i}") for i in range(count)]
 
 
 # The queries of one batch, whatever its size (first contacts: new people and new conversations):
@@ -62,11 +43,11 @@ def insert_chunks(model, count: int) -> int:
 @pytest.mark.parametrize("count", [1, 10, 50])
 def test_a_batch_costs_the_same_queries_for_1_10_and_50_messages(wa_channel, django_assert_num_queries, count):
     split = insert_chunks(Message, count) - 1
-    first = webhook_event_store(channel=wa_channel, body=body(wa_channel, people(count)))
+    first = webhook_event_store(channel=wa_channel, body=wa_messages_body(wa_channel, people(count)))
     with django_assert_num_queries(FIRST_CONTACTS + split):
         result = webhook_event_process(event_id=first.pk)
     assert (result.messages, result.errors, result.rejected) == (count, [], [])
-    again = webhook_event_store(channel=wa_channel, body=body(wa_channel, people(count, tag="B")))
+    again = webhook_event_store(channel=wa_channel, body=wa_messages_body(wa_channel, people(count, tag="B")))
     with django_assert_num_queries(RETURNING + split):
         result = webhook_event_process(event_id=again.pk)
     assert result.messages == count
@@ -77,8 +58,8 @@ def test_a_batch_costs_the_same_queries_for_1_10_and_50_messages(wa_channel, dja
 
 
 def test_each_message_s_event_carries_its_conversation_as_that_message_left_it(wa_channel):
-    items = [_item("34600000001", "wamid.1", "first"), _item("34600000001", "wamid.2", "second")]
-    webhook_event_process(event_id=webhook_event_store(channel=wa_channel, body=body(wa_channel, items)).pk)
+    items = [wa_text_item("34600000001", "wamid.1", "first"), wa_text_item("34600000001", "wamid.2", "second")]
+    webhook_event_process(event_id=webhook_event_store(channel=wa_channel, body=wa_messages_body(wa_channel, items)).pk)
     first, second = LiveEvent.objects.order_by("seq")
     assert (first.payload["body"], first.payload["conversation"]["unread_count"]) == ("first", 1)
     assert (second.payload["body"], second.payload["conversation"]["unread_count"]) == ("second", 2)
@@ -89,7 +70,7 @@ def test_each_message_s_event_carries_its_conversation_as_that_message_left_it(w
 
 
 def test_a_redelivered_batch_is_stored_once(wa_channel):
-    raw = body(wa_channel, people(5))
+    raw = wa_messages_body(wa_channel, people(5))
     webhook_event_process(event_id=webhook_event_store(channel=wa_channel, body=raw).pk)
     events = LiveEvent.objects.count()
     result = webhook_event_process(event_id=webhook_event_store(channel=wa_channel, body=raw).pk)
@@ -99,8 +80,10 @@ def test_a_redelivered_batch_is_stored_once(wa_channel):
 
 
 def test_the_same_message_twice_in_one_body_is_stored_once(wa_channel):
-    items = [_item("34600000001", "wamid.SAME", "hola"), _item("34600000001", "wamid.SAME", "hola")]
-    result = webhook_event_process(event_id=webhook_event_store(channel=wa_channel, body=body(wa_channel, items)).pk)
+    items = [wa_text_item("34600000001", "wamid.SAME", "hola"), wa_text_item("34600000001", "wamid.SAME", "hola")]
+    result = webhook_event_process(
+        event_id=webhook_event_store(channel=wa_channel, body=wa_messages_body(wa_channel, items)).pk
+    )
     assert (result.messages, result.duplicates) == (1, 1)
     assert Message.objects.count() == 1
 
@@ -113,12 +96,14 @@ def test_a_lost_race_for_one_message_stores_the_others_one_by_one(wa_channel, mo
         fresh = real(channel, items)
         if not raced:
             raced.append(True)
-            webhook_event_process(event_id=webhook_event_store(channel=channel, body=body(channel, people(1))).pk)
+            webhook_event_process(
+                event_id=webhook_event_store(channel=channel, body=wa_messages_body(channel, people(1))).pk
+            )
         return fresh
 
     monkeypatch.setattr(inbound_batch, "_fresh", racing)
     result = webhook_event_process(
-        event_id=webhook_event_store(channel=wa_channel, body=body(wa_channel, people(3))).pk
+        event_id=webhook_event_store(channel=wa_channel, body=wa_messages_body(wa_channel, people(3))).pk
     )
     # then the unique constraint refuses the bulk INSERT, and one by one the other two are stored
     assert (result.messages, result.duplicates, result.rejected) == (2, 1, [])
@@ -126,8 +111,10 @@ def test_a_lost_race_for_one_message_stores_the_others_one_by_one(wa_channel, mo
 
 
 def test_a_bad_sender_is_rejected_alone(wa_channel):
-    items = [_item("not-a-number", "wamid.BAD", "hola"), _item("34600000001", "wamid.GOOD", "hola")]
-    result = webhook_event_process(event_id=webhook_event_store(channel=wa_channel, body=body(wa_channel, items)).pk)
+    items = [wa_text_item("not-a-number", "wamid.BAD", "hola"), wa_text_item("34600000001", "wamid.GOOD", "hola")]
+    result = webhook_event_process(
+        event_id=webhook_event_store(channel=wa_channel, body=wa_messages_body(wa_channel, items)).pk
+    )
     assert result.messages == 1 and len(result.rejected) == 1 and "wamid.BAD" in result.rejected[0]
     assert list(Message.objects.values_list("provider_message_id", flat=True)) == ["wamid.GOOD"]
     assert WebhookEvent.objects.get().status == WebhookEventStatus.FAILED
@@ -135,7 +122,9 @@ def test_a_bad_sender_is_rejected_alone(wa_channel):
 
 def test_a_known_contact_by_phone_gets_the_identity_not_a_twin(wa_channel, merchant):
     imported = ContactFactory(merchant=merchant, phone="+34600000001", name="Ana")
-    webhook_event_process(event_id=webhook_event_store(channel=wa_channel, body=body(wa_channel, people(2))).pk)
+    webhook_event_process(
+        event_id=webhook_event_store(channel=wa_channel, body=wa_messages_body(wa_channel, people(2))).pk
+    )
     assert Contact.objects.count() == 2
     assert ContactIdentity.objects.get(external_id="34600000001").contact == imported
 
@@ -144,8 +133,8 @@ def test_stop_in_a_batch_revokes_marketing_and_the_message_is_kept(wa_channel, m
     contact = ContactFactory(merchant=merchant, phone="+34600000001")
     ContactIdentity.objects.create(merchant=merchant, contact=contact, kind="whatsapp", external_id="34600000001")
     grant(contact)
-    items = [_item("34600000001", "wamid.STOP", "STOP"), _item("34600000002", "wamid.HI", "hola")]
-    webhook_event_process(event_id=webhook_event_store(channel=wa_channel, body=body(wa_channel, items)).pk)
+    items = [wa_text_item("34600000001", "wamid.STOP", "STOP"), wa_text_item("34600000002", "wamid.HI", "hola")]
+    webhook_event_process(event_id=webhook_event_store(channel=wa_channel, body=wa_messages_body(wa_channel, items)).pk)
     assert ConsentState.objects.get(contact=contact, channel="whatsapp", purpose="marketing").status == "revoked"
     assert Message.objects.filter(direction="inbound").count() == 2
     assert Message.objects.get(provider_message_id="wamid.STOP").metadata["keyword"] == "opt_out"
@@ -160,7 +149,7 @@ def test_media_in_a_batch_is_queued_for_download(wa_channel, django_capture_on_c
              "image": {"id": "MEDIA1", "mime_type": "image/jpeg", "sha256": "x"}}  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         webhook_event_process(
-            event_id=webhook_event_store(channel=wa_channel, body=body(wa_channel, [image, *people(1)])).pk
+            event_id=webhook_event_store(channel=wa_channel, body=wa_messages_body(wa_channel, [image, *people(1)])).pk
         )
     attachment = Attachment.objects.get()
     assert (attachment.provider_media_id, attachment.status) == ("MEDIA1", "pending")
@@ -168,7 +157,10 @@ def test_media_in_a_batch_is_queued_for_download(wa_channel, django_capture_on_c
 
 
 def test_a_run_applies_the_waiting_events_together_and_their_runs_find_them_done(wa_channel, django_assert_num_queries):
-    ids = [webhook_event_store(channel=wa_channel, body=body(wa_channel, people(1, tag=f"E{i}"))).pk for i in range(3)]
+    ids = [
+        webhook_event_store(channel=wa_channel, body=wa_messages_body(wa_channel, people(1, tag=f"E{i}"))).pk
+        for i in range(3)
+    ]
     assert webhook_event_run(event_id=ids[0]) is False
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {WebhookEventStatus.PROCESSED}
     assert Message.objects.count() == 3
@@ -178,7 +170,7 @@ def test_a_run_applies_the_waiting_events_together_and_their_runs_find_them_done
 
 
 def test_processing_again_runs_an_event_already_done(wa_channel):
-    event = webhook_event_store(channel=wa_channel, body=body(wa_channel, people(1)))
+    event = webhook_event_store(channel=wa_channel, body=wa_messages_body(wa_channel, people(1)))
     webhook_event_run(event_id=event.pk)
     webhook_events_process_again(event_ids=[event.pk])
     webhook_event_run(event_id=event.pk)

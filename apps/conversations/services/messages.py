@@ -328,12 +328,20 @@ def _store_outbound(
 
 # --------------------------------------------------------------------------- statuses
 def status_apply(
-    *, message: Message, status: str, at: datetime | None = None, error_code: str = "", error_message: str = ""
+    *,
+    message: Message,
+    status: str,
+    at: datetime | None = None,
+    error_code: str = "",
+    error_message: str = "",
+    also: tuple[str, ...] = (),
 ) -> bool:
     """Move an outbound message's status forward (never back); True when something changed.
 
     Call inside a transaction with the message row locked. Timestamps of skipped steps are still filled
-    in (a `delivered` arriving after `read` records delivered_at but keeps `read`).
+    in (a `delivered` arriving after `read` records delivered_at but keeps `read`). `also` names fields the
+    caller changed, written in the same UPDATE: a row updated twice in one transaction has its foreign keys
+    checked again at COMMIT, a lock on the conversation taken after the seq row (DR-NEW-intake-2).
     """
     at = at or timezone.now()
     changed = _fill_timestamp(message, status, at)
@@ -349,11 +357,14 @@ def status_apply(
         message.status = status
         changed = True
     if changed:
-        message.save(
-            update_fields=["status", "error_code", "error_message", "sent_at", "delivered_at", "read_at", "failed_at"]
-        )
+        message.save(update_fields=[*STATUS_FIELDS, *also])
         message_publish(message)
+    elif also:
+        message.save(update_fields=list(also))
     return changed
+
+
+STATUS_FIELDS = ("status", "error_code", "error_message", "sent_at", "delivered_at", "read_at", "failed_at")
 
 
 def _fill_timestamp(message: Message, status: str, at: datetime) -> bool:
