@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import connection
+from django.db import connection, router
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 
@@ -43,3 +43,18 @@ def rows_update(model, objs: list, fields: list[str]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def row_insert(obj):
+    """INSERT one new row and set its primary key: what `save()` ends in, without what it does first (the
+    signals, the update-or-insert decision, the same-merchant checks the caller has made). For the webhook
+    request path, where that overhead was a third of the request."""
+    meta = obj._meta
+    fields = [field for field in meta.concrete_fields if not field.generated and field is not meta.auto_field]
+    using = router.db_for_write(type(obj), instance=obj)
+    manager = type(obj)._base_manager
+    returned = manager._insert([obj], fields=fields, returning_fields=meta.db_returning_fields, using=using)
+    for value, field in zip(returned[0], meta.db_returning_fields, strict=True):
+        setattr(obj, field.attname, value)
+    obj._state.adding, obj._state.db = False, using
+    return obj

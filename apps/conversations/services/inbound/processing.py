@@ -12,6 +12,7 @@ from apps.conversations.services.inbound import messenger, whatsapp
 from apps.conversations.services.inbound.batch import InboundBatch
 from apps.conversations.services.inbound.common import ProcessResult
 from apps.core import inputs
+from apps.core.sql import row_insert
 from apps.meta.webhooks import wa_status
 
 PROCESSORS = {ChannelKind.WHATSAPP: whatsapp.process, ChannelKind.MESSENGER: messenger.process}
@@ -21,13 +22,15 @@ def webhook_event_store(*, channel: Channel, body: bytes, ignored_reason: str = 
     """Keep the verified raw body; the task does the work. A body that cannot be read within the edge's
     bounds is kept `ignored` with the reason, for a person to look at, and never processed."""
     ignored = {"status": WebhookEventStatus.IGNORED, "error": ignored_reason[:5000], "processed_at": timezone.now()}
-    return WebhookEvent.objects.create(
-        merchant_id=channel.merchant_id,
-        channel=channel,
-        provider=channel.kind,
-        # A readable body has no character PostgreSQL refuses (JSON has no raw control characters).
-        body=inputs.text_clean(body.decode("utf-8", errors="replace")),
-        **(ignored if ignored_reason else {}),
+    return row_insert(  # the channel is the caller's, so its merchant is the event's: nothing to check first
+        WebhookEvent(
+            merchant_id=channel.merchant_id,
+            channel_id=channel.pk,
+            provider=channel.kind,
+            # A readable body has no character PostgreSQL refuses (JSON has no raw control characters).
+            body=inputs.text_clean(body.decode("utf-8", errors="replace")),
+            **(ignored if ignored_reason else {}),
+        )
     )
 
 
