@@ -79,7 +79,7 @@ def publish_many(*, merchant_id: int, items: list[tuple[str, dict, int | None]])
                       conversation_id=conversation_id)
             for i, (kind, payload, conversation_id) in enumerate(items)
         )  # fmt: skip
-    transaction.on_commit(lambda: [broadcast(event) for event in stored])
+    transaction.on_commit(lambda: broadcast_many(stored))
 
 
 def as_message(event: LiveEvent) -> dict:
@@ -120,6 +120,25 @@ def broadcast(event: LiveEvent) -> None:
         _run(layer, send_all)
     except Exception:  # a down channel layer must not fail the write that already committed
         logger.warning("live_event.broadcast_failed", extra={"groups": groups, "seq": event.seq}, exc_info=True)
+
+
+def broadcast_many(events: list[LiveEvent]) -> None:
+    """`broadcast` for several events, in seq order, in one hand-over to the event loop (a worker waits for
+    the loop once per batch, not once per event)."""
+    layer = get_channel_layer()
+    if layer is None or not events:
+        return
+
+    async def send_all() -> None:
+        for event in events:
+            message = as_message(event)
+            for group in groups_of(event):
+                await layer.group_send(group, message)
+
+    try:
+        _run(layer, send_all)
+    except Exception:  # a down channel layer must not fail the writes that already committed
+        logger.warning("live_event.broadcast_failed", extra={"seqs": [e.seq for e in events][:50]}, exc_info=True)
 
 
 def _run(layer, coroutine_function) -> None:

@@ -18,12 +18,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 
 from apps.contacts.models import Contact, ContactIdentity, IdentityKind
-from apps.contacts.services.contacts import (
-    _safe_phone,
-    contact_resolve_identities,
-    identity_normalize,
-    phone_single_timezone,
-)
+from apps.contacts.services.contacts import contact_resolve_identities, identity_normalize, phone_parse
 from apps.merchants.models import Merchant
 
 Pairs = tuple[tuple[str, str], ...]
@@ -87,7 +82,8 @@ def _known(merchant: Merchant, pairs: list[tuple[str, str]]) -> dict[tuple[str, 
 def _create_new(merchant: Merchant, new: dict[Pairs, list[int]], senders: Sequence[Sender], out: list) -> list[int]:
     """Create the people met for the first time, in bulk; the indexes left for the one-by-one path."""
     shared = Counter(pair for ps in new for pair in ps)
-    phones = {ps: _phone_of(ps, merchant) for ps in new}
+    numbers = {ps: _number_of(ps, merchant) for ps in new}
+    phones = {ps: phone for ps, (phone, _) in numbers.items()}
     phone_count = Counter(phone for phone in phones.values() if phone)
     held = set(
         Contact.objects.for_merchant(merchant).filter(phone__in=list(phone_count)).values_list("phone", flat=True)
@@ -100,7 +96,7 @@ def _create_new(merchant: Merchant, new: dict[Pairs, list[int]], senders: Sequen
     ]
     if not new:
         return slow
-    contacts = {ps: _new_contact(merchant, phones[ps], senders[idxs[0]].name) for ps, idxs in new.items()}
+    contacts = {ps: _new_contact(merchant, numbers[ps], senders[idxs[0]].name) for ps, idxs in new.items()}
     try:
         with transaction.atomic():
             Contact.objects.bulk_create(list(contacts.values()))
@@ -117,13 +113,21 @@ def _create_new(merchant: Merchant, new: dict[Pairs, list[int]], senders: Sequen
     return slow
 
 
-def _phone_of(pairs: Pairs, merchant: Merchant) -> str:
+def _number_of(pairs: Pairs, merchant: Merchant) -> tuple[str, str]:
+    """(E.164 phone, its single time zone) of the sender's wa_id, read once; ("", "") when it has none or it is
+    no valid number (an inbound message is never refused for it)."""
     wa_id = dict(pairs).get(IdentityKind.WHATSAPP)
-    return _safe_phone(f"+{wa_id}", merchant) if wa_id else ""
+    if not wa_id:
+        return "", ""
+    try:
+        return phone_parse(f"+{wa_id}", region=merchant.setting("default_region"))
+    except ValidationError:
+        return "", ""
 
 
-def _new_contact(merchant: Merchant, phone: str, name: str) -> Contact:
-    return Contact(merchant=merchant, name=name[:200], phone=phone, phone_timezone=phone_single_timezone(phone))
+def _new_contact(merchant: Merchant, number: tuple[str, str], name: str) -> Contact:
+    phone, zone = number
+    return Contact(merchant=merchant, name=name[:200], phone=phone, phone_timezone=zone)
 
 
 def contacts_touch_many(*, contacts: Sequence[Contact], seen_at: datetime) -> None:

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.conversations.models import LiveEvent, Message, MessageStatus, WebhookEvent, WebhookEventStatus
+from apps.conversations.models import Channel, LiveEvent, Message, MessageStatus, WebhookEvent, WebhookEventStatus
 from apps.conversations.services.inbound import webhook_events_apply
 from apps.core.enqueue import enqueue_on_commit
 
@@ -123,7 +123,12 @@ def webhook_events_claim(*, event_id: int, limit: int = RUN_BATCH) -> list[Webho
         others = rows.filter(received).exclude(pk=event_id).order_by("id").values_list("id", flat=True)
         ids += list(others[: limit - len(ids)]) if ids else []
         WebhookEvent.objects.filter(pk__in=ids).update(processed_at=now)
-    return list(WebhookEvent.objects.select_related("channel__merchant").filter(pk__in=ids).order_by("id"))
+    events = list(WebhookEvent.objects.filter(pk__in=ids).order_by("id"))
+    # One Channel per channel, not per event: its secrets are decrypted as it loads.
+    channels = Channel.objects.select_related("merchant").in_bulk({event.channel_id for event in events})
+    for event in events:
+        event.channel = channels[event.channel_id]
+    return events
 
 
 def _follow_up(event: WebhookEvent, result, *, own: bool) -> None:
