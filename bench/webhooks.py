@@ -42,7 +42,6 @@ import django  # noqa: E402
 django.setup()
 
 from django.db import connection  # noqa: E402
-
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from apps.conversations.models import Channel, Message, WebhookEvent  # noqa: E402
