@@ -6,8 +6,9 @@ Usage (PostgreSQL + a Redis db that no worker consumes; the queued tasks are rem
 1. ingest: signed WhatsApp webhooks POSTed to the real endpoint under uvicorn by 20 keep-alive clients,
    beside the same load on a do-nothing Django view (bench/bench_urls.py) under the same server.
    Meta needs ~320 webhook requests/s for one fully used number.
-2. process: the Celery task's service (`webhook_event_process`) over the stored events, beside a raw
-   single-row INSERT + commit per message.
+2. process: the Celery task's service (`webhook_event_run`, once per stored event, as a worker drains a
+   deep queue: a run applies up to 50 waiting events together and the later runs find theirs done), beside a
+   raw single-row INSERT + commit per message; with the queries it made per message.
 Prints one JSON line per figure; the merchant it creates is deleted afterwards.
 """
 
@@ -41,9 +42,10 @@ import django  # noqa: E402
 django.setup()
 
 from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from apps.conversations.models import Channel, WebhookEvent  # noqa: E402
-from apps.conversations.services.inbound import webhook_event_process  # noqa: E402
+from apps.conversations.models import Channel, Message, WebhookEvent  # noqa: E402
+from apps.conversations.services.maintenance import webhook_event_run  # noqa: E402
 from apps.merchants.models import Merchant  # noqa: E402
 
 CLIENTS = 20
@@ -166,15 +168,19 @@ def main() -> None:
         ingest = load(port, f"/webhooks/whatsapp/{channel.pk}/", bodies, channel.app_secret)
         print(json.dumps({"bench": "webhook_ingest", **ingest, "baseline": "noop_view", **{
             f"baseline_{k}": v for k, v in baseline.items()}}))  # fmt: skip
-        ids = list(WebhookEvent.objects.filter(channel=channel).values_list("id", flat=True))
+        ids = list(WebhookEvent.objects.filter(channel=channel).order_by("id").values_list("id", flat=True))
         started = time.perf_counter()
-        for event_id in ids:
-            webhook_event_process(event_id=event_id)
+        with CaptureQueriesContext(connection) as queries:
+            for event_id in ids:
+                webhook_event_run(event_id=event_id)
         processed = time.perf_counter() - started
+        messages = Message.objects.filter(channel=channel).count()
         raw = raw_inserts(len(ids))
-        print(json.dumps({"bench": "webhook_process", "events": len(ids),
-                          "events_per_s": round(len(ids) / processed, 1), "baseline": "raw_insert_commit",
-                          "baseline_rows_per_s": round(len(ids) / raw, 1)}))  # fmt: skip
+        print(json.dumps({"bench": "webhook_process", "events": len(ids), "messages": messages,
+                          "messages_per_s": round(messages / processed, 1),
+                          "queries_per_message": round(len(queries.captured_queries) / max(messages, 1), 2),
+                          "baseline": "raw_insert_commit", "baseline_rows_per_s": round(len(ids) / raw, 1),
+                          "ratio": round((messages / processed) / (len(ids) / raw), 3)}))  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -30,6 +30,7 @@ from apps.core.api.schema import error_responses
 from apps.core.api.views import MerchantAPIView, MerchantModelViewSet, MerchantViewSet
 from apps.core.downloads import download_response
 from apps.core.roles import Capability
+from apps.core.transactions import retry_on_conflict
 from apps.merchants.scopes import ApiScope
 
 SECRET_AND_ID_FIELDS = ("phone_number_id", "page_id", "access_token", "app_secret", "verify_token")
@@ -207,14 +208,16 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
                 raise Unprocessable(detail="No template with this id.", code="template_not_found")
             params = values["template"].get("params") or {}
         try:
-            message = services.message_send(
-                conversation=conversation,
-                author=self.acting_user,
-                text=values.get("text") or "",
-                template=template,
-                template_params=params,
-                is_note=values.get("note", False),
-                human_agent=values.get("human_agent"),
+            message = retry_on_conflict(
+                lambda: services.message_send(
+                    conversation=conversation,
+                    author=self.acting_user,
+                    text=values.get("text") or "",
+                    template=template,
+                    template_params=params,
+                    is_note=values.get("note", False),
+                    human_agent=values.get("human_agent"),
+                )
             )
         except PolicyRefused as exc:
             raise Unprocessable(detail=exc.message, code=exc.code) from None

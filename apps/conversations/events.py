@@ -33,16 +33,17 @@ def conversation_group(conversation_id: int) -> str:
     return f"conversation-{conversation_id}"
 
 
-def _next_seq(merchant_id: int) -> int:
+def _next_seq(merchant_id: int, count: int = 1) -> int:
+    """The last of `count` seqs reserved for the merchant (they run up to it)."""
     # INSERT … ON CONFLICT … RETURNING works on PostgreSQL and SQLite >= 3.35 and takes the row lock
     # atomically, so two processes can never read the same value.
     table = connection.ops.quote_name(LiveEventSeq._meta.db_table)
     sql = (
-        f"INSERT INTO {table} (merchant_id, value) VALUES (%s, 1) "  # noqa: S608 - table name from the model
-        f"ON CONFLICT (merchant_id) DO UPDATE SET value = {table}.value + 1 RETURNING value"
+        f"INSERT INTO {table} (merchant_id, value) VALUES (%s, %s) "  # noqa: S608 - table name from the model
+        f"ON CONFLICT (merchant_id) DO UPDATE SET value = {table}.value + %s RETURNING value"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [merchant_id])
+        cursor.execute(sql, [merchant_id, count, count])
         return int(cursor.fetchone()[0])
 
 
@@ -63,6 +64,22 @@ def publish(*, merchant_id: int, kind: str, payload: dict, conversation_id: int 
             topic=topic,
         )
     transaction.on_commit(lambda: broadcast(event))
+
+
+def publish_many(*, merchant_id: int, items: list[tuple[str, dict, int | None]]) -> None:
+    """Several chat events of one merchant, `(kind, payload, conversation_id)` each, in this order: one seq
+    bump and one INSERT for all of them. The seq row is the last lock a writer takes (DR-81)."""
+    if not items:
+        return
+    with transaction.atomic(savepoint=False):
+        last = _next_seq(merchant_id, len(items))
+        first = last - len(items) + 1
+        stored = LiveEvent.objects.bulk_create(
+            LiveEvent(merchant_id=merchant_id, seq=first + i, kind=kind, payload=_jsonable(payload),
+                      conversation_id=conversation_id)
+            for i, (kind, payload, conversation_id) in enumerate(items)
+        )  # fmt: skip
+    transaction.on_commit(lambda: broadcast_many(stored))
 
 
 def as_message(event: LiveEvent) -> dict:
@@ -103,6 +120,25 @@ def broadcast(event: LiveEvent) -> None:
         _run(layer, send_all)
     except Exception:  # a down channel layer must not fail the write that already committed
         logger.warning("live_event.broadcast_failed", extra={"groups": groups, "seq": event.seq}, exc_info=True)
+
+
+def broadcast_many(events: list[LiveEvent]) -> None:
+    """`broadcast` for several events, in seq order, in one hand-over to the event loop (a worker waits for
+    the loop once per batch, not once per event)."""
+    layer = get_channel_layer()
+    if layer is None or not events:
+        return
+
+    async def send_all() -> None:
+        for event in events:
+            message = as_message(event)
+            for group in groups_of(event):
+                await layer.group_send(group, message)
+
+    try:
+        _run(layer, send_all)
+    except Exception:  # a down channel layer must not fail the writes that already committed
+        logger.warning("live_event.broadcast_failed", extra={"seqs": [e.seq for e in events][:50]}, exc_info=True)
 
 
 def _run(layer, coroutine_function) -> None:

@@ -25,7 +25,9 @@ MAX_CHALLENGE = 256
 
 
 def _channel(kind: str, channel_id: int) -> Channel | None:
-    return Channel.objects.filter(pk=channel_id, kind=kind).first()
+    # Only what a POST reads: each secret column is decrypted as it loads, and a POST needs the app secret alone
+    # (the handshake's verify token loads on its own when a GET asks for it).
+    return Channel.objects.only("id", "merchant_id", "kind", "app_secret").filter(pk=channel_id, kind=kind).first()
 
 
 def _handshake(request: HttpRequest, channel: Channel) -> HttpResponse:

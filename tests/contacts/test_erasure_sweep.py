@@ -22,6 +22,7 @@ from apps.contacts.services.export_erase import contact_erase
 from apps.contacts.services.merge import contact_merge
 from apps.contacts.suppression import suppression_hash
 from apps.conversations.models import Attachment, Message, WebhookEvent, WebhookEventStatus
+from apps.conversations.services.inbound import batch as inbound_batch
 from apps.conversations.services.inbound import common as inbound_common
 from apps.conversations.services.inbound import webhook_event_process
 from apps.conversations.services.media import attachment_fetch
@@ -172,11 +173,12 @@ def whatsapp_life(post, wa, fake_graph, api, monkeypatch) -> Contact:
 
 
 def _failed_webhook(post, wa, monkeypatch) -> None:
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("database hiccup")
 
     post(wa, wa_payload(messages=[wa_text("wamid.zq-4", f"Call me on {PHONE}", 1764058100)]))
-    with monkeypatch.context() as patch:
+    with monkeypatch.context() as patch:  # the batch's bulk path and its one-by-one path alike
+        patch.setattr(inbound_batch, "_store", broken)
         patch.setattr(inbound_common, "message_receive", broken)
         process()
     assert WebhookEvent.objects.filter(status=WebhookEventStatus.FAILED).count() == 1

@@ -12,7 +12,7 @@ from django.db import OperationalError
 from apps.contacts.models import ConsentState, Contact, ContactIdentity
 from apps.conversations import tasks
 from apps.conversations.models import Conversation, Message, WebhookEvent, WebhookEventStatus
-from apps.conversations.services.inbound import common as inbound_common
+from apps.conversations.services.inbound import batch as inbound_batch
 from apps.conversations.services.inbound import webhook_event_process
 from tests.factories.contacts import ContactFactory, grant
 from tests.factories.conversations import MessageFactory
@@ -381,15 +381,15 @@ def test_a_deterministic_failure_is_reported_as_rejected_not_retryable(post_webh
 
 def test_a_transient_failure_is_retried_and_then_succeeds(post_webhook, wa_channel, eager, monkeypatch):
     eager.conf.task_eager_propagates = False  # the eager retry re-runs inline; the fixture restores this
-    real, calls = inbound_common.message_receive, []
+    real, calls = inbound_batch._store, []
 
-    def flaky(**kwargs):
-        calls.append(kwargs["provider_message_id"])
+    def flaky(channel, fresh):
+        calls.append(fresh[0].event.message_id)
         if len(calls) == 1:
             raise OperationalError("server closed the connection unexpectedly")
-        return real(**kwargs)
+        return real(channel, fresh)
 
-    monkeypatch.setattr(inbound_common, "message_receive", flaky)
+    monkeypatch.setattr(inbound_batch, "_store", flaky)
     post_webhook(wa_channel, sample_bytes("whatsapp/inbound_text.json"))
     tasks.webhook_event_process_task.apply(args=[WebhookEvent.objects.get().pk])
     event = WebhookEvent.objects.get()

@@ -28,6 +28,7 @@ from apps.contacts.services.contacts import (
 from apps.contacts.services.export_erase import consent_ledger_csv, contact_erase, contact_export
 from apps.contacts.services.imports import contact_import_run, contact_import_upload
 from apps.contacts.services.merge import contact_merge
+from apps.contacts.services.senders import Sender, contacts_resolve_many, contacts_touch_many
 from apps.contacts.services.settings import (
     attribute_definition_create,
     attribute_definition_delete,
@@ -38,6 +39,7 @@ from apps.contacts.services.settings import (
 __all__ = [
     "DUPLICATE_PHONE",
     "ConfirmationInvalid",
+    "Sender",
     "attribute_definition_create",
     "attribute_definition_delete",
     "attribute_definitions",
@@ -62,6 +64,8 @@ __all__ = [
     "contact_resolve_identity",
     "contact_timezone",
     "contact_update",
+    "contacts_resolve_many",
+    "contacts_touch_many",
     "identity_normalize",
     "keyword_create",
     "keyword_delete",

@@ -378,13 +378,20 @@ def contact_resolve_identity(
 
 
 def contact_resolve_identities(
-    *, merchant: Merchant, identities: Sequence[tuple[str, str]], name: str = "", phone: str = "", seen_at=None
+    *,
+    merchant: Merchant,
+    identities: Sequence[tuple[str, str]],
+    name: str = "",
+    phone: str = "",
+    seen_at=None,
+    touch: bool = True,
 ) -> Contact:
     """The one contact behind several ids of the same person (a WhatsApp wa_id and business-scoped user id).
 
     The first identity already known decides the contact; the others are linked to it, so a person first
     met by user id alone and later by number too stays one contact. Ids already owned by another contact
-    stay there (merging people is a decision for a human: `contact_merge`).
+    stay there (merging people is a decision for a human: `contact_merge`). `touch=False` leaves `last_seen`
+    to the caller, who takes the contact's row lock in its own order (conversation first: DR-81).
     """
     pairs = list(dict.fromkeys((kind, identity_normalize(kind, value)) for kind, value in identities))
     if not pairs:
@@ -401,7 +408,8 @@ def contact_resolve_identities(
             continue  # a concurrent request created the identity or the phone: read it on the next pass
     else:
         raise RuntimeError(f"Could not resolve identities {pairs}")
-    _touch(contact, seen_at)
+    if touch:
+        _touch(contact, seen_at)
     return contact
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from apps.conversations import events
@@ -74,6 +74,53 @@ def conversation_for_inbound(
     return _create(channel=channel, contact=contact, at=at, publish=publish, visitor_id=visitor_id), True
 
 
+def conversations_for_inbound_many(*, channel: Channel, first_at: dict) -> dict[int, Conversation]:
+    """`conversation_for_inbound` for many senders of one channel (`first_at`: contact -> its first message's
+    time), keyed by contact id; nothing is published (each message's event carries its conversation).
+
+    The conversation is the first row an inbound message locks, as an agent's reply does (DR-81):
+    the existing rows are locked here in id order, before any contact row.
+    """
+    for contact in first_at:
+        ensure_same_merchant(merchant_id=channel.merchant_id, contact=contact)
+    days = channel.merchant.setting("conversation_reopen_days", DEFAULT_REOPEN_DAYS)
+    recent = Q(status__in=UNRESOLVED) | Q(resolved_at__gte=timezone.now() - timedelta(days=days))
+    rows = Conversation.objects.select_for_update().filter(recent, channel=channel, contact__in=list(first_at))
+    chosen: dict[int, Conversation] = {}
+    for row in rows.order_by("id"):  # the unresolved one, else the newest recently resolved
+        current = chosen.get(row.contact_id)
+        if current is None or current.status not in UNRESOLVED:
+            chosen[row.contact_id] = row
+    contacts = {contact.pk: contact for contact in first_at}
+    for contact_id, conversation in list(chosen.items()):
+        if conversation.status not in (ConversationStatus.OPEN, ConversationStatus.PENDING):  # reopened: rare
+            contact = contacts[contact_id]
+            chosen[contact_id], _ = conversation_for_inbound(
+                channel=channel, contact=contact, at=first_at[contact], publish=False
+            )
+    missing = {contact: at for contact, at in first_at.items() if contact.pk not in chosen}
+    chosen.update(_create_many(channel, missing))
+    return chosen
+
+
+def _create_many(channel: Channel, first_at: dict) -> dict[int, Conversation]:
+    rows = [
+        Conversation(merchant_id=channel.merchant_id, channel=channel, contact=contact, last_message_at=at)
+        for contact, at in first_at.items()
+    ]
+    if not rows:
+        return {}
+    try:
+        with transaction.atomic():
+            Conversation.objects.bulk_create(rows)
+    except IntegrityError:  # a concurrent inbound created one of them: one by one, each race-safe
+        return {c.pk: _create(channel=channel, contact=c, at=at, publish=False) for c, at in first_at.items()}
+    if _round_robin_on(channel):
+        for conversation in rows:
+            _assign_round_robin(conversation)
+    return {conversation.contact_id: conversation for conversation in rows}
+
+
 @transaction.atomic
 def conversation_start(*, channel: Channel, contact, visitor_id: str | None = None) -> tuple[Conversation, bool]:
     """An agent (or campaign) starts talking first: the contact's unresolved conversation on this channel,
@@ -117,13 +164,18 @@ def _create(*, channel: Channel, contact, at: datetime, publish: bool = True, vi
         return Conversation.objects.select_for_update().get(
             channel=channel, contact=contact, visitor_id=visitor_id, status__in=UNRESOLVED
         )
-    assignee = round_robin_pick(merchant=channel.merchant) if _round_robin_on(channel) else None
-    if assignee is not None:
-        conversation.assignee = assignee
-        conversation.save(update_fields=["assignee", "updated_at"])
+    if _round_robin_on(channel):
+        _assign_round_robin(conversation)
     if publish:
         conversation_publish(conversation, "conversation.created")
     return conversation
+
+
+def _assign_round_robin(conversation: Conversation) -> None:
+    assignee = round_robin_pick(merchant=conversation.merchant_id)
+    if assignee is not None:
+        conversation.assignee = assignee
+        conversation.save(update_fields=["assignee", "updated_at"])
 
 
 def _round_robin_on(channel: Channel) -> bool:

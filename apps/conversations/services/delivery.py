@@ -124,18 +124,27 @@ def message_deliver(*, message_id: int, final_attempt: bool = True) -> str:
         else:
             message.provider_message_id = result.provider_message_id
             message.error_message = ""
-            message.save(update_fields=["send_attempts", "provider_message_id", "error_message"])
-            status_apply(message=message, status=MessageStatus.SENT, at=timezone.now())
+            status_apply(
+                message=message,
+                status=MessageStatus.SENT,
+                at=timezone.now(),
+                also=("send_attempts", "provider_message_id"),
+            )
     if retry is not None:
         raise DeliveryRetry(retry)
     return "sent"
 
 
 def _fail(message: Message, code: str, reason: str, exc: GraphError | None = None) -> str:
-    message.save(update_fields=["send_attempts"])
-    status_apply(message=message, status=MessageStatus.FAILED, error_code=code, error_message=reason or code)
-    if exc is not None and exc.outcome == errors.REVOKE_CONSENT:
+    if exc is not None and exc.outcome == errors.REVOKE_CONSENT:  # the contact before the seq row status_apply takes
         consent_revoke_for_error(message_id=message.pk, code=exc.code)
+    status_apply(
+        message=message,
+        status=MessageStatus.FAILED,
+        error_code=code,
+        error_message=reason or code,
+        also=("send_attempts",),
+    )
     logger.info("conversations.message_failed", extra={"message_id": message.pk, "code": code})
     return "failed"
 

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.contacts.keywords import KEYWORD_MAX_LENGTH, keyword_handle_inbound, keyword_normalize
+from apps.contacts.keywords import CONFIRM_WORDS, KEYWORD_MAX_LENGTH, keyword_handle_inbound, keyword_normalize
 from apps.conversations import outbound, policy
 from apps.conversations.models import (
     AuthorKind,
@@ -126,6 +126,15 @@ def _receive(
 
 
 def _touch_inbound(conversation: Conversation, message: Message) -> None:
+    conversation_count_inbound(conversation=conversation, message=message)
+    conversation.save(update_fields=INBOUND_FIELDS)
+
+
+INBOUND_FIELDS = ["last_inbound_at", "last_message_at", "last_message_preview", "unread_count", "updated_at"]
+
+
+def conversation_count_inbound(*, conversation: Conversation, message: Message) -> None:
+    """What an inbound message changes on its conversation, in memory (the caller saves INBOUND_FIELDS)."""
     at = message.created_at
     if conversation.last_inbound_at is None or at > conversation.last_inbound_at:
         conversation.last_inbound_at = at
@@ -133,17 +142,22 @@ def _touch_inbound(conversation: Conversation, message: Message) -> None:
         conversation.last_message_at = max(at, conversation.last_message_at)
         conversation.last_message_preview = _preview(message)
     conversation.unread_count += 1
-    conversation.save(
-        update_fields=["last_inbound_at", "last_message_at", "last_message_preview", "unread_count", "updated_at"]
-    )
 
 
 def _keywords(message: Message, contact, text: str) -> None:
+    message_keywords_apply(message=message, contact=contact, text=text)
+
+
+def message_keywords_apply(*, message: Message, contact, text: str, table: dict[str, str] | None = None) -> None:
+    """The contacts keyword engine on an inbound message, and its automatic reply. `table` (the merchant's
+    `keyword_table`, read once per webhook batch) spares the engine's own lookup for a text that is no keyword."""
     if not text or (message.kind != MessageKind.TEXT and not message.metadata.get("payload")):
         return
     word = keyword_normalize(text)
     if len(word) > KEYWORD_MAX_LENGTH:
         return  # the engine ignores anything longer than a keyword: spare its table lookup
+    if table is not None and word not in table and word not in CONFIRM_WORDS:
+        return
     result = keyword_handle_inbound(
         merchant=message.channel.merchant,
         contact=contact,
@@ -320,12 +334,20 @@ def _store_outbound(
 
 # --------------------------------------------------------------------------- statuses
 def status_apply(
-    *, message: Message, status: str, at: datetime | None = None, error_code: str = "", error_message: str = ""
+    *,
+    message: Message,
+    status: str,
+    at: datetime | None = None,
+    error_code: str = "",
+    error_message: str = "",
+    also: tuple[str, ...] = (),
 ) -> bool:
     """Move an outbound message's status forward (never back); True when something changed.
 
     Call inside a transaction with the message row locked. Timestamps of skipped steps are still filled
-    in (a `delivered` arriving after `read` records delivered_at but keeps `read`).
+    in (a `delivered` arriving after `read` records delivered_at but keeps `read`). `also` names fields the
+    caller changed, written in the same UPDATE: a row updated twice in one transaction has its foreign keys
+    checked again at COMMIT, a lock on the conversation taken after the seq row (DR-81).
     """
     at = at or timezone.now()
     changed = _fill_timestamp(message, status, at)
@@ -341,11 +363,14 @@ def status_apply(
         message.status = status
         changed = True
     if changed:
-        message.save(
-            update_fields=["status", "error_code", "error_message", "sent_at", "delivered_at", "read_at", "failed_at"]
-        )
+        message.save(update_fields=[*STATUS_FIELDS, *also])
         message_publish(message)
+    elif also:
+        message.save(update_fields=list(also))
     return changed
+
+
+STATUS_FIELDS = ("status", "error_code", "error_message", "sent_at", "delivered_at", "read_at", "failed_at")
 
 
 def _fill_timestamp(message: Message, status: str, at: datetime) -> bool:

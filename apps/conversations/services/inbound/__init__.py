@@ -12,6 +12,14 @@ from apps.conversations.services.inbound.processing import (
     webhook_body_read,
     webhook_event_process,
     webhook_event_store,
+    webhook_events_apply,
 )
 
-__all__ = ["ProcessResult", "status_retry", "webhook_body_read", "webhook_event_process", "webhook_event_store"]
+__all__ = [
+    "ProcessResult",
+    "status_retry",
+    "webhook_body_read",
+    "webhook_event_process",
+    "webhook_event_store",
+    "webhook_events_apply",
+]

@@ -11,6 +11,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from apps.contacts.models import Contact
 from apps.conversations.models import Channel, Message, MessageDirection
 from apps.conversations.services.delivery import consent_revoke_for_error
 from apps.conversations.services.messages import message_receive, status_apply
@@ -56,10 +57,10 @@ def safely(result: ProcessResult, what: str, fn: Callable, *args) -> None:
             fn(*args)
     except TRANSIENT_ERRORS as exc:
         logger.exception("conversations.webhook_item_failed", extra={"item": what})
-        result.errors.append(_describe(what, exc))
+        result.errors.append(describe(what, exc))
     except Exception as exc:
         logger.exception("conversations.webhook_item_rejected", extra={"item": what})
-        result.rejected.append(_describe(what, exc))
+        result.rejected.append(describe(what, exc))
 
 
 def problems_record(result: ProcessResult, problems: list[ParseProblem]) -> None:
@@ -70,7 +71,7 @@ def problems_record(result: ProcessResult, problems: list[ParseProblem]) -> None
         result.problems.append(str(problem)[:500])
 
 
-def _describe(what: str, exc: BaseException) -> str:
+def describe(what: str, exc: BaseException) -> str:
     return f"{what}: {exc.__class__.__name__}: {exc}"[:500]
 
 
@@ -93,11 +94,14 @@ def status_to_message(channel: Channel, update: StatusUpdate) -> bool:
     )
     if message is None:
         return False
+    number = inputs.ascii_int(code)
+    revoke = status == "failed" and errors.code_outcome(number) == errors.REVOKE_CONSENT
+    if revoke:  # message, contact, then the seq row status_apply takes: the one lock order (DR-81)
+        Contact.objects.select_for_update().filter(conversations=message.conversation_id).values_list("pk").first()
     changed = status_apply(
         message=message, status=status, at=update.timestamp, error_code=code, error_message=update.error_message
     )
-    number = inputs.ascii_int(code)
-    if changed and status == "failed" and errors.code_outcome(number) == errors.REVOKE_CONSENT:
+    if changed and revoke:
         # Meta usually reports 131050 asynchronously, in a failed status rather than in the send answer.
         consent_revoke_for_error(message_id=message.pk, code=number)
     return True

@@ -10,16 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.contacts.models import IdentityKind
+from apps.contacts.services import Sender
 from apps.conversations.models import Channel, ChannelKind, Conversation
 from apps.conversations.providers import get_client
-from apps.conversations.services.inbound.common import (
-    ProcessResult,
-    inbound_store,
-    problems_record,
-    safely,
-    sender_contact,
-    status_to_message,
-)
+from apps.conversations.services.inbound.batch import InboundBatch, Incoming
+from apps.conversations.services.inbound.common import ProcessResult, problems_record, safely, status_to_message
 from apps.conversations.services.messages import messages_mark_until
 from apps.meta import dispatch, webhooks
 from apps.meta.errors import GraphError
@@ -30,17 +25,24 @@ logger = logging.getLogger(__name__)
 PROFILE_RETRY_SECONDS = 3600
 
 
-def process(channel: Channel, data: dict, result: ProcessResult) -> None:
+def process(channel: Channel, data: dict, result: ProcessResult, batch: InboundBatch) -> None:
+    """Messages, quick replies and postbacks join the batch (a nameless sender gets its profile name after);
+    deliveries and reads are applied after them."""
     parsed = webhooks.parse_messenger(data)
     problems_record(result, parsed.problems)
     channels: dict[str, Channel | None] = {}
     for page_id, event in parsed.events:
         if page_id not in channels:
             channels[page_id] = _page_channel(channel, page_id)
-        if channels[page_id] is None or isinstance(event, webhooks.Unhandled):
+        target = channels[page_id]
+        if target is None or isinstance(event, webhooks.Unhandled):
             result.ignored += 1
+        elif isinstance(event, InboundMessage):
+            item = Incoming(event=event, sender=Sender([(IdentityKind.MESSENGER, event.psid)]), result=result)
+            batch.add(target, item)
+            batch.defer(_name_fill, target, item)
         else:
-            safely(result, "messaging", _apply, channels[page_id], event, result)
+            batch.defer(safely, result, "messaging", _apply, target, event, result)
 
 
 def _page_channel(channel: Channel, page_id: str) -> Channel | None:
@@ -54,9 +56,7 @@ def _page_channel(channel: Channel, page_id: str) -> Channel | None:
 
 
 def _apply(channel: Channel, event: webhooks.Event, result: ProcessResult) -> None:
-    if isinstance(event, InboundMessage):
-        _message(channel, event, result)
-    elif isinstance(event, StatusUpdate):
+    if isinstance(event, StatusUpdate):
         _delivery(channel, event)
         result.statuses += 1
     elif isinstance(event, Watermark):
@@ -64,33 +64,28 @@ def _apply(channel: Channel, event: webhooks.Event, result: ProcessResult) -> No
         result.statuses += 1
 
 
-def _contact(channel: Channel, psid: str):
-    """The sender's contact; a nameless one gets the name Messenger's User Profile API gives (best effort:
-    at most one attempt per person and hour, and any failure leaves the contact as it is)."""
-    contact = sender_contact(channel, [(IdentityKind.MESSENGER, psid)])
-    if contact.name or not cache.add(f"conversations:fb-profile:{channel.public_key}:{psid}", 1, PROFILE_RETRY_SECONDS):
-        return contact
+def _name_fill(channel: Channel, item: Incoming) -> None:
+    """A nameless sender gets the name Messenger's User Profile API gives (best effort: at most one attempt
+    per person and hour, and any failure leaves the contact as it is)."""
+    contact, psid = item.contact, item.event.psid
+    if item.message is None or contact is None or contact.name:
+        return
+    if not cache.add(f"conversations:fb-profile:{channel.public_key}:{psid}", 1, PROFILE_RETRY_SECONDS):
+        return
     try:
         name = get_client(channel).profile_name(psid)
     except GraphError as exc:
         logger.info("conversations.messenger_profile_failed", extra={"channel_id": channel.pk, "code": exc.code})
-        return contact
+        return
     if not name:
-        return contact
+        return
     from apps.contacts.services import contact_update
 
     try:
         with transaction.atomic():
-            return contact_update(contact=contact, name=name)
+            contact_update(contact=contact, name=name)
     except ValidationError:
-        return contact
-
-
-def _message(channel: Channel, event: InboundMessage, result: ProcessResult) -> None:
-    """A message, quick reply or postback: all three are content the person sent."""
-    received = inbound_store(channel, _contact(channel, event.psid), event)
-    result.messages += received is not None
-    result.duplicates += received is None
+        return
 
 
 def _delivery(channel: Channel, update: StatusUpdate) -> None:

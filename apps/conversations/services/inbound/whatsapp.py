@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 
 from apps.contacts.models import IdentityKind
 from apps.contacts.selectors import person_erased
+from apps.contacts.services import Sender
 from apps.conversations.models import Channel, ChannelKind
+from apps.conversations.services.inbound.batch import InboundBatch, Incoming
 from apps.conversations.services.inbound.common import (
     ProcessResult,
-    inbound_store,
     problems_record,
     safely,
     sender_contact,
@@ -33,14 +34,20 @@ from apps.meta.webhooks import InboundMessage, PreferenceChange, StatusUpdate
 logger = logging.getLogger(__name__)
 
 
-def process(channel: Channel, data: dict, result: ProcessResult) -> None:
+def process(channel: Channel, data: dict, result: ProcessResult, batch: InboundBatch) -> None:
+    """The messages people sent join the batch; every other item is applied after them, in body order."""
     parsed = webhooks.parse_whatsapp(data)
     problems_record(result, parsed.problems)
     channels: dict[str, Channel | None] = {}
     for to, event in parsed.events:
         if to not in channels:
             channels[to] = _channel_for(channel, to)
-        _apply(channels[to], event, result)
+        target = channels[to]
+        if target is not None and isinstance(event, InboundMessage) and event.kind not in _MESSAGE_KINDS:
+            sender = Sender(identities_of(event.wa_id, event.user_id), event.profile_name)
+            batch.add(target, Incoming(event=event, sender=sender, result=result))
+        else:
+            batch.defer(_apply, target, event, result)
 
 
 def _channel_for(channel: Channel, number: str) -> Channel | None:
@@ -64,7 +71,7 @@ def _apply(channel: Channel | None, event: webhooks.Event, result: ProcessResult
     elif channel is None:  # a number of the app that is no channel of this merchant
         result.ignored += 1
     elif isinstance(event, InboundMessage):
-        safely(result, f"message {event.message_id}", _MESSAGE_KINDS.get(event.kind, _message), channel, event, result)
+        safely(result, f"message {event.message_id}", _MESSAGE_KINDS[event.kind], channel, event, result)
     elif isinstance(event, StatusUpdate):
         safely(result, f"status {event.message_id}", status, channel, event, result)
     elif isinstance(event, PreferenceChange):
@@ -81,13 +88,6 @@ def identities_of(wa_id: str, user_id: str) -> list[tuple[str, str]]:
     """The sender's ids, the number first: it is what an imported contact is known by."""
     ids = [(IdentityKind.WHATSAPP, wa_id)] if wa_id else []
     return ids + ([(IdentityKind.WHATSAPP_USER, user_id)] if user_id else [])
-
-
-def _message(channel: Channel, event: InboundMessage, result: ProcessResult) -> None:
-    contact = sender_contact(channel, identities_of(event.wa_id, event.user_id), event.profile_name)
-    message = inbound_store(channel, contact, event)
-    result.messages += message is not None
-    result.duplicates += message is None
 
 
 def _reaction(channel: Channel, event: InboundMessage, result: ProcessResult) -> None:
