@@ -21,10 +21,13 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.core.management.base import CommandError
+from django.db import OperationalError, connection
+from django.test import TransactionTestCase
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -46,6 +49,7 @@ pytestmark = [
     pytest.mark.redis,
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("flush_retried"),
 ]
 ROOT = Path(__file__).resolve().parents[2]
 FRAME_TIMEOUT = 10  # seconds a socket may take to show a frame: two cores shared by five processes
@@ -170,6 +174,25 @@ def _get_ok(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
+def flush_retried() -> Iterator[None]:
+    """The flush after each transactional test may be picked as the victim of a deadlock with a
+    worker's or beat's transaction (a tick locking campaign rows while TRUNCATE takes its tables one
+    by one): Postgres aborts it and it is run again."""
+    flush = TransactionTestCase._fixture_teardown
+
+    def retried(self) -> None:
+        for attempt in range(5):
+            try:
+                return flush(self)
+            except CommandError as exc:
+                if not isinstance(exc.__cause__, OperationalError) or attempt == 4:
+                    raise
+
+    with mock.patch.object(TransactionTestCase, "_fixture_teardown", retried):
+        yield
+
+
+@pytest.fixture(scope="module")
 def graph() -> Iterator[FakeGraph]:
     fake = FakeGraph(latency=(0.1, 0.3))
     yield fake
@@ -177,10 +200,9 @@ def graph() -> Iterator[FakeGraph]:
 
 
 @pytest.fixture(scope="module")
-def stack(django_db_setup, django_db_blocker, graph, tmp_path_factory) -> Iterator[Stack]:
+def stack(django_db_setup, graph, tmp_path_factory) -> Iterator[Stack]:
     """Started once for the module (about ten seconds of boot on two cores)."""
-    with django_db_blocker.unblock():
-        env = _env(graph.url, f"charla-multiproc-{uuid.uuid4().hex[:8]}")
+    env = _env(graph.url, f"charla-multiproc-{uuid.uuid4().hex[:8]}")
     running = Stack(tmp_path_factory.mktemp("stack"), env)
     try:
         for name in ("web1", "web2", "worker1", "worker2", "beat"):
@@ -250,11 +272,11 @@ def _widget_says(ws: ClientConnection, text: str) -> int:
     return frame["conversation_id"]
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> dict:
+def _post(url: str, body: bytes, headers: dict[str, str]) -> bytes:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     with urllib.request.urlopen(request, timeout=FRAME_TIMEOUT) as response:
         assert response.status in (200, 201), response.status
-        return json.loads(response.read() or b"{}")
+        return response.read()
 
 
 def _agent_replies(stack: Stack, web: str, key: str, conversation_id: int, text: str) -> None:
@@ -265,11 +287,14 @@ def _agent_replies(stack: Stack, web: str, key: str, conversation_id: int, text:
 
 
 def _closed(ws: ClientConnection) -> bool:
+    """True once the server side is gone; frames still buffered before the close are read past."""
     try:
-        ws.recv(timeout=FRAME_TIMEOUT)
+        while True:
+            ws.recv(timeout=FRAME_TIMEOUT)
     except ConnectionClosed:
         return True
-    return False
+    except TimeoutError:
+        return False
 
 
 def _widget_bodies(events: list[dict]) -> list[str]:
@@ -445,6 +470,9 @@ def test_a_worker_killed_mid_batch_leaves_the_campaign_to_the_other_and_nobody_g
 # --------------------------------------------------------------------------- 5. RabbitMQ as the broker
 @pytest.mark.rabbitmq
 def test_with_rabbitmq_as_broker_a_webhook_taken_by_web_is_processed_by_a_worker(graph, whatsapp, tmp_path):
+    from portal.celery import app
+
+    app.control.purge()  # Redis broker of the stack
     broker = os.environ.get("CHARLA_TEST_RABBITMQ_URL", "")
     rabbit = Stack(tmp_path, _env(graph.url, f"charla-rabbit-{uuid.uuid4().hex[:8]}", CELERY_BROKER_URL=broker))
     try:
@@ -459,7 +487,7 @@ def test_with_rabbitmq_as_broker_a_webhook_taken_by_web_is_processed_by_a_worker
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={digest}"}
         _post(f"{rabbit.url('web1')}{whatsapp.webhook_path}", body, headers)
         wait_until(
-            lambda: Message.objects.filter(conversation__whatsapp=whatsapp, body="via rabbit").exists(),
+            lambda: Message.objects.filter(channel=whatsapp, body="via rabbit").exists(),
             30,
             what="the worker to store the inbound message",
             between=rabbit.check_alive,
