@@ -137,6 +137,16 @@ if DATABASE_URL:
         else:
             DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
             DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        if env.bool("CHARLA_PGBOUNCER", default=False):
+            # PgBouncer in transaction pooling hands each transaction any server connection: a cursor
+            # or a prepared statement left on one is not there for the next query, and PgBouncer pools,
+            # so the process keeps none of its own.
+            DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+            DATABASES["default"]["CONN_MAX_AGE"] = 0
+            DATABASES["default"].pop("CONN_HEALTH_CHECKS", None)
+            options = DATABASES["default"].setdefault("OPTIONS", {})
+            options.pop("pool", None)
+            options["prepare_threshold"] = None
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -160,7 +170,8 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default="charla")},
         }
     }
-    CELERY_BROKER_URL = REDIS_URL
+    # Large deployments may put the broker on RabbitMQ (amqp://…) and keep Redis for the rest.
+    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "charla"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -38,10 +38,15 @@ def main(argv: list[str]) -> int:
         # The schema conformance module is PostgreSQL-only and, unlike the others, costs about 30 s per
         # process just to collect (schemathesis builds every operation's coverage cases at collection).
         print(f"Not collected here: {SCHEMA_CONFORMANCE} (PostgreSQL-only).", flush=True)
-        return subprocess.call([*parallel, "-m", "not postgres and not redis", "--ignore", SCHEMA_CONFORMANCE, *argv])
-    first = subprocess.call([*parallel, "-m", "not worker", *argv])
+        services = "not postgres and not redis and not rabbitmq"
+        return subprocess.call([*parallel, "-m", services, "--ignore", SCHEMA_CONFORMANCE, *argv])
+    rabbitmq = bool(os.environ.get("CHARLA_TEST_RABBITMQ_URL"))
+    if not rabbitmq:
+        print("RabbitMQ tests are deselected; set CHARLA_TEST_RABBITMQ_URL to run them.", flush=True)
+    also = "" if rabbitmq else " and not rabbitmq"
+    first = subprocess.call([*parallel, "-m", f"not worker{also}", *argv])
     print("Real-worker drills, one at a time:", flush=True)
-    drills = subprocess.call([*pytest, "-n", "0", "-m", "worker", *argv])
+    drills = subprocess.call([*pytest, "-n", "0", "-m", f"worker{also}", *argv])
     return max(code if code != NO_TESTS_COLLECTED else 0 for code in (first, drills))
 
 

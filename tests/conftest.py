@@ -1,5 +1,7 @@
 """Shared fixtures: merchants, members per role, clients per member, API clients per key."""
 
+import os
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -107,13 +109,15 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_runtest_setup(item):
-    """A test needing PostgreSQL or Redis fails loudly when run without it: never a silent skip."""
+    """A test needing PostgreSQL, Redis or RabbitMQ fails loudly when run without it: never a silent skip."""
     from django.conf import settings
 
     if item.get_closest_marker("postgres") and not settings.IS_POSTGRES:
         pytest.fail("this test needs PostgreSQL: set DATABASE_URL (make test deselects it otherwise)")
     if item.get_closest_marker("redis") and not settings.REDIS_URL:
         pytest.fail("this test needs Redis: set REDIS_URL (make test deselects it otherwise)")
+    if item.get_closest_marker("rabbitmq") and not os.environ.get("CHARLA_TEST_RABBITMQ_URL"):
+        pytest.fail("this test needs RabbitMQ: set CHARLA_TEST_RABBITMQ_URL (make test deselects it otherwise)")
 
 
 @pytest.fixture(autouse=True)

@@ -159,3 +159,26 @@ def test_embedded_environment_keeps_an_explicit_secret_key(clean_env, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == PRODUCTION_KEY
     assert not (tmp_path / "var" / "secret_key").exists()
+
+
+PG = "postgres://charla@db.internal:6432/charla"
+
+
+def test_behind_pgbouncer_no_server_side_cursors_no_prepared_statements_no_own_pool(clean_env):
+    shown = [f'DATABASES["default"]["{k}"]' for k in ("DISABLE_SERVER_SIDE_CURSORS", "CONN_MAX_AGE", "OPTIONS")]
+    env = {"DATABASE_URL": PG, "CHARLA_PGBOUNCER": "true", "DJANGO_SECRET_KEY": PRODUCTION_KEY}
+    values = _settings_values(clean_env, *shown, **env)
+    assert values == ["True", "0", "{'prepare_threshold': None}"]
+
+
+def test_without_pgbouncer_the_process_keeps_its_pool_and_server_side_cursors(clean_env):
+    shown = 'DATABASES["default"].get("DISABLE_SERVER_SIDE_CURSORS", False)', 'DATABASES["default"]["OPTIONS"].keys()'
+    values = _settings_values(clean_env, *shown, DATABASE_URL=PG, DJANGO_SECRET_KEY=PRODUCTION_KEY)
+    assert values == ["False", "dict_keys(['pool'])"]
+
+
+def test_the_broker_is_redis_unless_celery_broker_url_names_another(clean_env):
+    env = {"REDIS_URL": "redis://cache.internal:6379/0", "DJANGO_SECRET_KEY": PRODUCTION_KEY}
+    assert _settings_values(clean_env, "CELERY_BROKER_URL", **env) == [env["REDIS_URL"]]
+    rabbit = "amqp://charla:secret@mq.internal:5672/charla"
+    assert _settings_values(clean_env, "CELERY_BROKER_URL", **env, CELERY_BROKER_URL=rabbit) == [rabbit]
