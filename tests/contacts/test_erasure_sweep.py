@@ -198,7 +198,7 @@ def messenger_life(post, merchant, fake_graph) -> Contact:
 def widget_life(client, merchant) -> Contact:
     """A web-chat visitor who fills the pre-chat form (name, e-mail, consent) and uploads a file."""
     channel = webchat_channel(merchant, settings={"prechat_enabled": True, "consent_wording": "E-mail me offers."})
-    _, token = visitor(channel)
+    visitor_id, token = visitor(channel)
     base = f"/inbox/widget/{channel.public_key}"
     prechat = {
         "token": token,
@@ -213,7 +213,7 @@ def widget_life(client, merchant) -> Contact:
     upload = SimpleUploadedFile(f"{NAME} passport.png", PNG, content_type="image/png")
     data = {"token": token, "id": str(uuid.uuid4()), "text": f"My passport, {NAME}", "file": upload}
     assert client.post(f"{base}/upload/", data, HTTP_ORIGIN=ORIGIN).status_code == 201
-    return Contact.objects.get(pk=response.json()["contact_id"])
+    return Contact.objects.get(identities__kind="webchat", identities__external_id=visitor_id)
 
 
 def ticket_life(merchant, contact, member) -> Ticket:

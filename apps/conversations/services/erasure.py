@@ -14,7 +14,8 @@ from functools import reduce
 from operator import or_
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from apps.contacts.redaction import DROPPED, Traces, traces_build
@@ -35,6 +36,10 @@ def contact_conversations_erase(*, contact, traces: Traces) -> None:
         conversation.labels = [label for label in conversation.labels if not traces.mentions(str(label))]
         conversation.save(update_fields=["labels"])
     conversations.update(last_message_preview="", updated_at=timezone.now())
+    # The browser's id is an identifier of the person too. Each thread gets a name of its own instead of a
+    # blank (two unresolved threads from two browsers would collide on the one-unresolved rule), and no
+    # widget visitor id looks like it, so no browser finds the thread again.
+    conversations.exclude(visitor_id="").update(visitor_id=Concat(Value("erased-"), Cast("id", CharField())))
     LiveEvent.objects.filter(conversation_id__in=conversations.values("pk")).delete()
 
 
