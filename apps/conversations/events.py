@@ -99,20 +99,38 @@ def broadcast(event: LiveEvent) -> None:
         for group in groups:
             await layer.group_send(group, message)
 
+    def failed(exc: BaseException) -> None:  # a down channel layer must not fail the write that already committed
+        logger.warning(
+            "live_event.broadcast_failed", extra={"groups": groups, "seq": event.seq}, exc_info=(type(exc), exc, None)
+        )
+
     try:
-        _run(layer, send_all)
-    except Exception:  # a down channel layer must not fail the write that already committed
-        logger.warning("live_event.broadcast_failed", extra={"groups": groups, "seq": event.seq}, exc_info=True)
+        _run(layer, send_all, failed)
+    except Exception as exc:
+        failed(exc)
 
 
-def _run(layer, coroutine_function) -> None:
-    """Run on the caller's event loop when there is one (web process, in-memory layer); otherwise on one
-    long-lived background loop per process, so a Celery worker keeps a single Redis connection instead of
-    opening one per event (async_to_sync would start a fresh loop, and the layer a fresh connection, each call)."""
-    if isinstance(layer, InMemoryChannelLayer) or getattr(SyncToAsync.threadlocal, "main_event_loop", None):
+def _run(layer, coroutine_function, failed) -> None:
+    """In a web process, hand the sends to its event loop without waiting for them (DR-NEW-chat-2): the worker
+    thread, and the pooled connection it holds, go back to the next socket's write at once. A Celery worker
+    (no loop of its own) waits on one long-lived background loop per process, so it keeps a single Redis
+    connection instead of opening one per event (async_to_sync would start a fresh loop each call). The
+    in-memory layer of the embedded mode is sent to in line: its tests and the relay read it synchronously."""
+    main_loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if isinstance(layer, InMemoryChannelLayer):
         async_to_sync(coroutine_function)()
-        return
-    asyncio.run_coroutine_threadsafe(coroutine_function(), _background_loop()).result(timeout=BROADCAST_TIMEOUT)
+    elif main_loop is not None and main_loop.is_running():
+        # Scheduled in commit order on one loop, whose layer publishes under one FIFO lock: a conversation's
+        # events still leave this process in seq order.
+        future = asyncio.run_coroutine_threadsafe(coroutine_function(), main_loop)
+
+        def settled(done) -> None:
+            if not done.cancelled() and done.exception() is not None:
+                failed(done.exception())
+
+        future.add_done_callback(settled)
+    else:
+        asyncio.run_coroutine_threadsafe(coroutine_function(), _background_loop()).result(timeout=BROADCAST_TIMEOUT)
 
 
 _loops: dict[int, asyncio.AbstractEventLoop] = {}

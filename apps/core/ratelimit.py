@@ -146,12 +146,6 @@ def rate_hit(*buckets: Bucket) -> None:
             raise RateLimited(bucket, retry_after)
 
 
-async def rate_hit_async(*buckets: Bucket) -> None:
-    from asgiref.sync import sync_to_async
-
-    await sync_to_async(rate_hit, thread_sensitive=False)(*buckets)
-
-
 def rate_check(*buckets: Bucket) -> None:
     """RateLimited when any bucket is already full, counting nothing (sign-in counts only failures)."""
     now = time.time()
