@@ -357,6 +357,13 @@ async def redis_round_trip(count: int) -> list[float]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux): the server's cost per message, which the other
+    load on a shared machine stretches far less than it stretches latency."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def figures(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
@@ -441,12 +448,14 @@ async def chat_report(port: int, agents, widgets, echoes, data: dict, rate: int,
     cell = f"{len(widgets)}x{rate}"
     before = len(ledger.to_agents), len(ledger.to_customer), ledger.out_of_order, dict(ledger.failures)
     sent_before = len(ledger.sent)
+    cpu_before = cpu_seconds(args.server_pid)
     offered = await chat_cell(f"http://127.0.0.1:{port}", agents, widgets, data["sessions"], rate, args.seconds, cell)
     bodies = [b for b in ledger.sent if b[1:].startswith(f"{cell}.")]
     customer = [lat for b in bodies if b[0] == "c" for lat in ledger.to_agents.get(b, [])]
     replies = [ledger.to_customer[b] for b in bodies if b in ledger.to_customer]
     lost_customer = sum(1 for b in bodies if b[0] == "c" and len(ledger.to_agents.get(b, [])) < ledger.agents)
     lost_replies = sum(1 for b in bodies if b[0] == "a" and b not in ledger.to_customer)
+    cpu_ms = (cpu_seconds(args.server_pid) - cpu_before) * 1000 / max(1, len(bodies))
     failures = {k: v - before[3].get(k, 0) for k, v in ledger.failures.items() if v != before[3].get(k, 0)}
     echo = await echo_cell(echoes, rate, min(args.seconds, 5))
     redis_rt = await redis_round_trip(200)
@@ -461,7 +470,7 @@ async def chat_report(port: int, agents, widgets, echoes, data: dict, rate: int,
          lost=lost_customer + lost_replies, out_of_order=ledger.out_of_order - before[2], failures=failures,
          ws_echo_p50_ms=e50, ws_echo_p99_ms=e99, redis_pubsub_p50_ms=r50, redis_pubsub_p99_ms=r99,
          ratio_c2a_p99_to_echo=ratio(c99, e99), ratio_a2c_p99_to_echo=ratio(a99, e99),
-         ratio_c2a_p50_to_redis=ratio(c50, r50))  # fmt: skip
+         ratio_c2a_p50_to_redis=ratio(c50, r50), server_cpu_ms_per_msg=round(cpu_ms, 2))  # fmt: skip
 
 
 async def webhook_measure(port: int, data: dict, args) -> None:
@@ -501,6 +510,7 @@ def main() -> None:
     port, echo_port = free_port(), free_port()
     server = server_start(env, port)
     echo = server_start(env, echo_port, app="bench.echo_app:app")
+    args.server_pid = server.pid
     try:
         asyncio.run(chat_measure(port, echo_port, data, args))
         if args.posts:
