@@ -292,18 +292,17 @@ class WidgetConsumer(LiveConsumer):
             action="message", channel=self.channel, visitor_id=self.visitor.visitor_id, ip=client[0] if client else None
         )
         try:
-            await ratelimit.rate_hit_async(*buckets)
-        except ratelimit.RateLimited as exc:
-            message = f"Too many messages; try again in {exc.retry_after} seconds."
-            return await self.send_error("rate_limited", message, id=client_id, retry_after=exc.retry_after)
-        try:
             result = await live.widget_message_receive(
                 channel=self.channel,
                 visitor_id=self.visitor.visitor_id,
                 client_id=client_id,
                 text=text,
+                buckets=buckets,
                 contact=self.contact,
             )
+        except ratelimit.RateLimited as exc:
+            message = f"Too many messages; try again in {exc.retry_after} seconds."
+            return await self.send_error("rate_limited", message, id=client_id, retry_after=exc.retry_after)
         except PrechatIncomplete as exc:
             return await self.send_error("prechat_required", exc.message, id=client_id)
         self.contact = result.pop("contact")

@@ -16,6 +16,7 @@ from apps.conversations import events, selectors, services, widget
 from apps.conversations.models import Channel
 from apps.conversations.services import widget as widget_writes
 from apps.conversations.services.messages import MAX_TEXT
+from apps.core import ratelimit
 
 
 def database_sync_to_async(fn):
@@ -114,8 +115,13 @@ def widget_message_problem(*, client_id: Any, text: Any) -> str | None:
 
 
 @database_sync_to_async
-def widget_message_receive(*, channel: Channel, visitor_id: str, client_id: str, text: str, contact=None) -> dict:
-    """The ack fields; `contact` is kept by the socket so later messages skip the identity lookup."""
+def widget_message_receive(
+    *, channel: Channel, visitor_id: str, client_id: str, text: str, buckets: tuple = (), contact=None
+) -> dict:
+    """The ack fields; `contact` is kept by the socket so later messages skip the identity lookup.
+    RateLimited (storing nothing) when a bucket is full: counted in the same worker-thread hop as the write,
+    since each hop queues behind every other socket's under load."""
+    ratelimit.rate_hit(*buckets)
     _message, ack = widget_writes.widget_message_receive(
         channel=channel, visitor_id=visitor_id, client_id=client_id, text=text, contact=contact
     )

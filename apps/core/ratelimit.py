@@ -3,8 +3,9 @@
 The API has DRF's throttles; everything else (the widget's endpoints and socket, sign-in, password reset)
 counts here. A bucket is a named rate from `settings.CHARLA_RATE_LIMITS` ("5/min", "20/15min", "3/h")
 and an identity (a visitor id, an IP, a merchant id, an e-mail). Windows are fixed and numbered, so a
-count needs only `cache.add` + `cache.incr`, both atomic on Redis and on the local-memory cache, and every
-process of a deployment shares them through Redis.
+count is one atomic increment, and every process of a deployment shares the counts through Redis. On Redis
+all buckets of one hit are counted in one Lua script (one round trip, whatever the number of buckets); the
+local-memory cache of the embedded mode counts with `cache.add` + `cache.incr`, atomic there too.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 from apps.core import inputs
 
@@ -84,24 +86,64 @@ def _incr(key: str, timeout: int) -> int:
         return cache.incr(key)
 
 
+# KEYS: the buckets' window keys in order; ARGV: each one's expiry, then each one's limit (-1: count only).
+# Returns the 1-based index of the first bucket past its limit (counted, like every bucket before it), else 0.
+_HIT_SCRIPT = """
+local n = #KEYS
+for i = 1, n do
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[i]) end
+  local limit = tonumber(ARGV[n + i])
+  if limit >= 0 and count > limit then return i end
+end
+return 0
+"""
+_script = None  # redis-py's Script: EVALSHA, and the source again only after a Redis restart forgot it
+
+
+def _redis_cache() -> RedisCache | None:
+    backend = caches["default"]  # `cache` is a proxy: isinstance needs the backend itself
+    return backend if isinstance(backend, RedisCache) else None
+
+
+def _redis_full(backend: RedisCache, windows: list[tuple[Bucket, Rate, str]], *, check: bool) -> int:
+    """One round trip: count every window in order, stopping after the first one past its limit (when `check`)."""
+    global _script
+    client = backend._cache.get_client(write=True)  # the cache's own pool, so its LOCATION and options hold
+    if _script is None:
+        _script = client.register_script(_HIT_SCRIPT)
+    keys = [backend.make_and_validate_key(key) for _, _, key in windows]  # the keys cache.get reads
+    expiries = [rate.period + 1 for _, rate, _ in windows]
+    limits = [rate.limit if check else -1 for _, rate, _ in windows]
+    return int(_script(keys=keys, args=expiries + limits, client=client))
+
+
+def _windows(buckets: tuple[Bucket, ...], now: float) -> list[tuple[Bucket, Rate, str, int]]:
+    out = []
+    for bucket in buckets:
+        rate = rate_of(bucket.name)
+        key, retry_after = _window(bucket, rate, now)
+        out.append((bucket, rate, key, retry_after))
+    return out
+
+
 def rate_hit(*buckets: Bucket) -> None:
     """Count one hit in each bucket in order; RateLimited at the first full one.
 
     The buckets after a full one are not counted, so a flood stopped by its visitor or IP bucket does not
     use up the merchant's bucket that every other visitor shares.
     """
-    now = time.time()
-    for bucket in buckets:
-        rate = rate_of(bucket.name)
-        key, retry_after = _window(bucket, rate, now)
+    windows = _windows(buckets, time.time())
+    backend = _redis_cache()
+    if backend is not None:
+        full = _redis_full(backend, [(b, r, k) for b, r, k, _ in windows], check=True)
+        if full:
+            bucket, _, _, retry_after = windows[full - 1]
+            raise RateLimited(bucket, retry_after)
+        return
+    for bucket, rate, key, retry_after in windows:
         if _incr(key, rate.period + 1) > rate.limit:
             raise RateLimited(bucket, retry_after)
-
-
-async def rate_hit_async(*buckets: Bucket) -> None:
-    from asgiref.sync import sync_to_async
-
-    await sync_to_async(rate_hit, thread_sensitive=False)(*buckets)
 
 
 def rate_check(*buckets: Bucket) -> None:
@@ -116,10 +158,12 @@ def rate_check(*buckets: Bucket) -> None:
 
 def rate_count(*buckets: Bucket) -> None:
     """Count one hit in every bucket (a failure), whether or not it is full."""
-    now = time.time()
-    for bucket in buckets:
-        rate = rate_of(bucket.name)
-        key, _ = _window(bucket, rate, now)
+    windows = _windows(buckets, time.time())
+    backend = _redis_cache()
+    if backend is not None:
+        _redis_full(backend, [(b, r, k) for b, r, k, _ in windows], check=False)
+        return
+    for _, rate, key, _ in windows:
         _incr(key, rate.period + 1)
 
 

@@ -104,6 +104,26 @@ async def test_agent_receives_own_merchants_events_only(agent_membership, other_
     await other.disconnect()
 
 
+async def test_an_event_reaches_a_socket_without_a_hop_through_the_thread_sensitive_thread(
+    agent_membership, monkeypatch
+):
+    import channels.consumer
+
+    hops = []
+
+    async def counted():
+        hops.append(1)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    conversation = await sync_to_async(ConversationFactory)(merchant=agent_membership.merchant)
+    socket, _ = await agent_socket(agent_membership)
+    message = await sync_to_async(inbound)(conversation)
+    got = await drain(socket)
+    assert any(e["kind"] == "message.created" and e["payload"]["id"] == message.pk for e in got)
+    assert hops == []  # each socket's own database calls close stale connections in their worker thread
+    await socket.disconnect()
+
+
 async def test_resume_delivers_exactly_the_missed_events(agent_membership):
     conversation = await sync_to_async(ConversationFactory)(merchant=agent_membership.merchant)
     await sync_to_async(inbound)(conversation, "seen before")

@@ -90,6 +90,39 @@ def test_broadcast_failure_does_not_raise(merchant, monkeypatch):
     events.broadcast(LiveEvent(merchant_id=merchant.pk, seq=1, kind="x", payload={}))
 
 
+class Recording:
+    """A layer that is not the in-memory one (as Redis's is not): records its sends, or fails them."""
+
+    def __init__(self, broken: bool = False) -> None:
+        self.sent, self.broken, self.threads = [], broken, set()
+
+    async def group_send(self, group, message):
+        self.threads.add(threading.get_ident())
+        if self.broken:
+            raise ConnectionError("redis down")
+        self.sent.append((group, message["seq"]))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_web_process_sends_on_its_loop_in_order_and_logs_a_failure(merchant, monkeypatch, caplog):
+    from asgiref.sync import sync_to_async
+
+    from tests.waiting import async_wait_until
+
+    layer = Recording()
+    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+    broadcast = sync_to_async(events.broadcast, thread_sensitive=False)  # as a socket's write calls it
+    for seq in (1, 2, 3):
+        await broadcast(LiveEvent(merchant_id=merchant.pk, seq=seq, kind="x", payload={}, conversation_id=7))
+    await async_wait_until(lambda: len(layer.sent) == 6, what="the three events in both groups")
+    assert layer.sent == [(g, seq) for seq in (1, 2, 3) for g in (events.merchant_group(merchant.pk), "conversation-7")]
+    assert layer.threads == {threading.get_ident()}  # the loop's thread, not the worker that committed
+
+    layer.broken = True
+    await broadcast(LiveEvent(merchant_id=merchant.pk, seq=4, kind="x", payload={}))
+    await async_wait_until(lambda: "live_event.broadcast_failed" in caplog.text, what="the failure logged")
+
+
 @pytest.mark.django_db
 def test_payload_dates_are_stored_as_json(merchant):
     from django.utils import timezone

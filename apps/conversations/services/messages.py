@@ -81,10 +81,15 @@ def message_receive(
     received_at = min(received_at or timezone.now(), timezone.now())  # never trust a clock from the future
     try:
         with transaction.atomic():
-            message = _receive(
+            message, conversation = _receive(
                 channel, contact, provider_message_id, kind, body, attachments, received_at, raw, metadata, visitor_id
             )
-            _keywords(message, contact, keyword_text if keyword_text is not None else body)
+            reply = _keyword_reply(message, contact, keyword_text if keyword_text is not None else body)
+            # The event is the last write before COMMIT: its seq bump locks the merchant's counter row, which
+            # every other writer of the merchant waits for, so nothing else may run while it is held.
+            message_publish(message, "message.created", conversation)
+            if reply:
+                _keyword_reply_send(message, reply)
     except _Duplicate:
         return None
     return message
@@ -92,7 +97,7 @@ def message_receive(
 
 def _receive(
     channel, contact, provider_message_id, kind, body, attachments, received_at, raw, metadata, visitor_id
-) -> Message:
+) -> tuple[Message, Conversation]:
     # No "already stored?" SELECT first: the unique constraint answers that at the INSERT below, and a
     # duplicate (rare: Meta redelivering) rolls back everything this block did.
     conversation, _ = conversation_for_inbound(
@@ -120,9 +125,8 @@ def _receive(
     except IntegrityError:  # the same provider id committed by a concurrent delivery of the webhook
         raise _Duplicate from None
     _touch_inbound(conversation, message)
-    message_publish(message, "message.created", conversation)
     enqueue_fetches(attachments_create_pending(message=message))
-    return message
+    return message, conversation
 
 
 def _touch_inbound(conversation: Conversation, message: Message) -> None:
@@ -144,20 +148,25 @@ def conversation_count_inbound(*, conversation: Conversation, message: Message) 
     conversation.unread_count += 1
 
 
-def _keywords(message: Message, contact, text: str) -> None:
-    message_keywords_apply(message=message, contact=contact, text=text)
-
-
 def message_keywords_apply(*, message: Message, contact, text: str, table: dict[str, str] | None = None) -> None:
-    """The contacts keyword engine on an inbound message, and its automatic reply. `table` (the merchant's
-    `keyword_table`, read once per webhook batch) spares the engine's own lookup for a text that is no keyword."""
+    """The keyword engine on an inbound message and its automatic reply, at once: for the webhook batch, whose
+    messages' events are already out when its keywords run."""
+    reply = _keyword_reply(message, contact, text, table=table)
+    if reply:
+        _keyword_reply_send(message, reply)
+
+
+def _keyword_reply(message: Message, contact, text: str, table: dict[str, str] | None = None) -> str | None:
+    """Act on a keyword (an opt-out is recorded at once); the automatic reply to send after the message's event.
+    `table` (the merchant's `keyword_table`, read once per webhook batch) spares the engine's own lookup for a
+    text that is no keyword."""
     if not text or (message.kind != MessageKind.TEXT and not message.metadata.get("payload")):
-        return
+        return None
     word = keyword_normalize(text)
     if len(word) > KEYWORD_MAX_LENGTH:
-        return  # the engine ignores anything longer than a keyword: spare its table lookup
+        return None  # the engine ignores anything longer than a keyword: spare its table lookup
     if table is not None and word not in table and word not in CONFIRM_WORDS:
-        return
+        return None
     result = keyword_handle_inbound(
         merchant=message.channel.merchant,
         contact=contact,
@@ -166,10 +175,13 @@ def message_keywords_apply(*, message: Message, contact, text: str, table: dict[
         message_id=message.provider_message_id or str(message.pk),
     )
     if result is None or not result.reply_text:
-        return
-    reply, kind = result.reply_text, result.kind
-    message.metadata["keyword"] = kind
+        return None
+    message.metadata["keyword"] = result.kind
     message.save(update_fields=["metadata"])
+    return result.reply_text
+
+
+def _keyword_reply_send(message: Message, reply: str) -> None:
     try:
         message_send(conversation=message.conversation, text=reply, automated=True)
     except (policy.PolicyRefused, ValidationError) as exc:
