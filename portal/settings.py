@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "apps.conversations",
     "apps.tickets",
     "apps.campaigns",
+    "apps.reports",
     "apps.sandbox",
 ]
 

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("apps.conversations.api_urls")),
     path("", include("apps.tickets.api_urls")),
     path("", include("apps.campaigns.api_urls")),
+    path("", include("apps.reports.api_urls")),
 ]
 
 urlpatterns = [
