@@ -29,6 +29,7 @@ urlpatterns = [
     path("inbox/", include("apps.conversations.urls")),
     path("tickets/", include("apps.tickets.urls")),
     path("campaigns/", include("apps.campaigns.urls")),
+    path("reports/", include("apps.reports.urls")),
     path("sandbox/", include("apps.sandbox.urls")),
     path("", include("apps.core.urls")),
 ]

@@ -16,6 +16,7 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from apps.campaigns.models import Campaign
+from apps.campaigns.selectors import campaign_funnel as campaigns_funnel
 from apps.campaigns.selectors import campaign_results
 from apps.contacts.models import ConsentAction, ConsentChannel, ConsentEvent, ConsentSource, ConsentStatus
 from apps.conversations.models import (
@@ -281,16 +282,14 @@ def consent_report(*, merchant: Merchant, period: ReportRange) -> dict:
 
 
 def campaign_funnel(*, campaign: Campaign) -> dict:
-    """The funnel read from campaign_results (the campaign page's own figures, one computation)."""
+    """The campaign page's own funnel (campaigns.selectors.campaign_funnel over campaign_results): one computation."""
     results = campaign_results(campaign=campaign)
+    steps = campaigns_funnel(results=results)
+    counts = {step["key"]: step["count"] for step in steps}
     return {
         "campaign": {"id": campaign.pk, "name": campaign.name, "status": campaign.status},
-        "audience": results["audience"],
+        **counts,
         "excluded": results["skipped"],
         "failed": results["failed"],
-        "sent": results["sent_total"],
-        "delivered": results["delivered_total"],
-        "read": results["states"]["read"],
-        "replied": results["replied"],
-        "opted_out": results["opted_out"],
+        "steps": [{k: step[k] for k in ("key", "label", "count", "share")} for step in steps],
     }

@@ -128,9 +128,17 @@ class CampaignRefSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
+class FunnelStepSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField(min_value=0)
+    share = serializers.IntegerField(allow_null=True, help_text="Percent of the step before (none for the first).")
+
+
 class CampaignFunnelSerializer(serializers.Serializer):
     campaign = CampaignRefSerializer()
     audience = serializers.IntegerField(min_value=0)
+    reachable = serializers.IntegerField(min_value=0)
     excluded = serializers.DictField(child=serializers.IntegerField(min_value=0))
     failed = serializers.DictField(child=serializers.IntegerField(min_value=0))
     sent = serializers.IntegerField(min_value=0)
@@ -138,3 +146,4 @@ class CampaignFunnelSerializer(serializers.Serializer):
     read = serializers.IntegerField(min_value=0)
     replied = serializers.IntegerField(min_value=0)
     opted_out = serializers.IntegerField(min_value=0)
+    steps = FunnelStepSerializer(many=True)
