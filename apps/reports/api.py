@@ -93,18 +93,25 @@ class ConsentReportApi(_ReportApi):
         return super().get(request)
 
 
+OPTIONAL_RANGE = [
+    OpenApiParameter(p.name, p.type, required=False, description=f"{p.description} Checked when given; the funnel "
+                     "is the whole campaign's.") for p in RANGE_PARAMETERS
+]  # fmt: skip
+
+
 class CampaignFunnelApi(_ReportApi):
     """The campaign's funnel: audience, exclusions by reason, sent, delivered, read, replied, opted out."""
 
     api_scopes = (ApiScope.MARKETING,)
 
     @extend_schema(
-        parameters=RANGE_PARAMETERS,
+        parameters=OPTIONAL_RANGE,
         responses={200: serializers.CampaignFunnelSerializer, **error_responses(400, 404)},
     )
     def get(self, request, pk: int):
-        self.period(request)  # the range is checked like every report's, the funnel is the whole campaign's
         campaign = access_object(
             Campaign, merchant=self.merchant, pk=pk, queryset=Campaign.objects.select_related("channel")
         )
+        if request.query_params.get("from") or request.query_params.get("to"):
+            self.period(request)
         return Response(selectors.campaign_funnel(campaign=campaign))

@@ -97,3 +97,10 @@ def test_the_schema_documents_the_reports(api):
         assert {"200", "400"} <= set(operation["responses"])
         assert {p["name"] for p in operation["parameters"]} >= {"from", "to"}
     assert "404" in paths["/api/v1/reports/campaigns/{id}/funnel/"]["get"]["responses"]
+
+
+def test_the_funnel_needs_no_range_but_checks_one_given(api, merchant):
+    campaign = CampaignFactory(merchant=merchant)
+    assert api.get(f"/api/v1/reports/campaigns/{campaign.pk}/funnel/").status_code == 200
+    response = api.get(f"/api/v1/reports/campaigns/{campaign.pk}/funnel/?from=2026-01-05")
+    assert response.status_code == 400 and list(response.json()["error"]["fields"]) == ["to"]
