@@ -106,7 +106,7 @@ class CampaignFunnelApi(_ReportApi):
 
     @extend_schema(
         parameters=OPTIONAL_RANGE,
-        responses={200: serializers.CampaignFunnelSerializer, **error_responses(400, 404)},
+        responses={200: serializers.ReportCampaignFunnelSerializer, **error_responses(400, 404)},
     )
     def get(self, request, pk: int):
         campaign = access_object(

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from apps.conversations.models import ChannelKind
 
 
-class RangeFieldsSerializer(serializers.Serializer):
+class ReportRangeFieldsSerializer(serializers.Serializer):
     # `from` is a Python keyword: declared below through the fields dict.
     to = serializers.DateField()
     timezone = serializers.CharField()
@@ -15,128 +15,128 @@ class RangeFieldsSerializer(serializers.Serializer):
         return {"from": serializers.DateField(), **fields}
 
 
-class StatsSerializer(serializers.Serializer):
+class ReportStatsSerializer(serializers.Serializer):
     count = serializers.IntegerField(min_value=0)
     median = serializers.IntegerField(allow_null=True)
     p90 = serializers.IntegerField(allow_null=True)
     mean = serializers.IntegerField(allow_null=True)
 
 
-class BusinessTimingSerializer(serializers.Serializer):
-    first_response_seconds = StatsSerializer()
-    resolution_seconds = StatsSerializer()
+class ReportBusinessTimingSerializer(serializers.Serializer):
+    first_response_seconds = ReportStatsSerializer()
+    resolution_seconds = ReportStatsSerializer()
 
 
-class TimingSerializer(BusinessTimingSerializer):
-    business_hours = BusinessTimingSerializer()
+class ReportTimingSerializer(ReportBusinessTimingSerializer):
+    business_hours = ReportBusinessTimingSerializer()
 
 
-class VolumeSerializer(serializers.Serializer):
+class ReportVolumeSerializer(serializers.Serializer):
     started = serializers.IntegerField(min_value=0)
     resolved = serializers.IntegerField(min_value=0)
     reopened = serializers.IntegerField(min_value=0)
 
 
-class ChannelFiguresSerializer(VolumeSerializer, TimingSerializer):
+class ReportChannelFiguresSerializer(ReportVolumeSerializer, ReportTimingSerializer):
     pass
 
 
-class DayFiguresSerializer(VolumeSerializer):
+class ReportDayFiguresSerializer(ReportVolumeSerializer):
     date = serializers.DateField()
 
 
-class ByChannelSerializer(serializers.Serializer):
+class ReportByChannelSerializer(serializers.Serializer):
     def get_fields(self):
-        return {kind: ChannelFiguresSerializer() for kind in ChannelKind.values}
+        return {kind: ReportChannelFiguresSerializer() for kind in ChannelKind.values}
 
 
-class ConversationReportSerializer(RangeFieldsSerializer, VolumeSerializer, TimingSerializer):
-    by_channel = ByChannelSerializer()
-    by_day = DayFiguresSerializer(many=True)
+class ConversationReportSerializer(ReportRangeFieldsSerializer, ReportVolumeSerializer, ReportTimingSerializer):
+    by_channel = ReportByChannelSerializer()
+    by_day = ReportDayFiguresSerializer(many=True)
 
 
-class DistributionSerializer(serializers.Serializer):
+class ReportDistributionSerializer(serializers.Serializer):
     def get_fields(self):
         return {str(n): serializers.IntegerField(min_value=0) for n in range(1, 6)}
 
 
-class CsatFiguresSerializer(serializers.Serializer):
+class ReportCsatFiguresSerializer(serializers.Serializer):
     sent = serializers.IntegerField(min_value=0)
     answered = serializers.IntegerField(min_value=0)
     response_rate = serializers.FloatField(allow_null=True)
     score = serializers.FloatField(allow_null=True)
-    distribution = DistributionSerializer()
+    distribution = ReportDistributionSerializer()
 
 
-class CsatReportSerializer(RangeFieldsSerializer, CsatFiguresSerializer):
+class CsatReportSerializer(ReportRangeFieldsSerializer, ReportCsatFiguresSerializer):
     pass
 
 
-class SlaFiguresSerializer(serializers.Serializer):
+class ReportSlaFiguresSerializer(serializers.Serializer):
     achieved = serializers.IntegerField(min_value=0)
     breached = serializers.IntegerField(min_value=0)
     pending = serializers.IntegerField(min_value=0)
     achieved_rate = serializers.FloatField(allow_null=True)
 
 
-class PolicyRefSerializer(serializers.Serializer):
+class ReportPolicyRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
 
-class SlaTargetSerializer(SlaFiguresSerializer):
-    policy = PolicyRefSerializer()
+class ReportSlaTargetSerializer(ReportSlaFiguresSerializer):
+    policy = ReportPolicyRefSerializer()
     metric = serializers.ChoiceField(choices=["first_response", "resolution"])
     target_seconds = serializers.IntegerField(min_value=0)
 
 
-class SlaReportSerializer(RangeFieldsSerializer, SlaFiguresSerializer):
-    policies = SlaTargetSerializer(many=True)
+class SlaReportSerializer(ReportRangeFieldsSerializer, ReportSlaFiguresSerializer):
+    policies = ReportSlaTargetSerializer(many=True)
 
 
-class AgentRefSerializer(serializers.Serializer):
+class ReportAgentRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField(allow_blank=True)
     email = serializers.EmailField()
     role = serializers.CharField()
 
 
-class AgentFiguresSerializer(TimingSerializer):
-    agent = AgentRefSerializer()
+class ReportAgentFiguresSerializer(ReportTimingSerializer):
+    agent = ReportAgentRefSerializer()
     handled = serializers.IntegerField(min_value=0)
-    csat = CsatFiguresSerializer()
+    csat = ReportCsatFiguresSerializer()
 
 
-class AgentReportSerializer(RangeFieldsSerializer):
-    agents = AgentFiguresSerializer(many=True)
+class AgentReportSerializer(ReportRangeFieldsSerializer):
+    agents = ReportAgentFiguresSerializer(many=True)
 
 
-class ConsentFiguresSerializer(serializers.Serializer):
+class ReportConsentFiguresSerializer(serializers.Serializer):
     grants = serializers.IntegerField(min_value=0)
     revokes = serializers.IntegerField(min_value=0)
     net = serializers.IntegerField()
 
 
-class ConsentReportSerializer(RangeFieldsSerializer, ConsentFiguresSerializer):
-    by_channel = serializers.DictField(child=ConsentFiguresSerializer())
-    by_source = serializers.DictField(child=ConsentFiguresSerializer())
+class ConsentReportSerializer(ReportRangeFieldsSerializer, ReportConsentFiguresSerializer):
+    by_channel = serializers.DictField(child=ReportConsentFiguresSerializer())
+    by_source = serializers.DictField(child=ReportConsentFiguresSerializer())
 
 
-class CampaignRefSerializer(serializers.Serializer):
+class ReportCampaignRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     status = serializers.CharField()
 
 
-class FunnelStepSerializer(serializers.Serializer):
+class ReportFunnelStepSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
     count = serializers.IntegerField(min_value=0)
     share = serializers.IntegerField(allow_null=True, help_text="Percent of the step before (none for the first).")
 
 
-class CampaignFunnelSerializer(serializers.Serializer):
-    campaign = CampaignRefSerializer()
+class ReportCampaignFunnelSerializer(serializers.Serializer):
+    campaign = ReportCampaignRefSerializer()
     audience = serializers.IntegerField(min_value=0)
     reachable = serializers.IntegerField(min_value=0)
     excluded = serializers.DictField(child=serializers.IntegerField(min_value=0))
@@ -146,4 +146,4 @@ class CampaignFunnelSerializer(serializers.Serializer):
     read = serializers.IntegerField(min_value=0)
     replied = serializers.IntegerField(min_value=0)
     opted_out = serializers.IntegerField(min_value=0)
-    steps = FunnelStepSerializer(many=True)
+    steps = ReportFunnelStepSerializer(many=True)
