@@ -23,6 +23,7 @@ class Table:
     rows: list[list] = field(default_factory=list)  # each row: a label, then (value, unit) cells
     help: list[str] = field(default_factory=list)  # metric keys whose definitions the table shows
     chart: str = ""  # "bar" | "line": drawn from the table by static/reports/charts.js
+    plot: list[str] = field(default_factory=list)  # the columns the chart draws (all when empty)
     change_column: bool = False  # the last column is a change against the previous period (shown signed)
 
     @property
@@ -70,6 +71,7 @@ def conversation_tables(report: dict, previous: dict) -> list[Table]:
         "By channel",
         ["Channel", "Started", "Resolved", "Reopened", "First response median", "Resolution median"],
         chart="bar",
+        plot=["Started", "Resolved", "Reopened"],
     )
     for kind, label in ChannelKind.choices:
         row = report["by_channel"][kind]
@@ -103,6 +105,7 @@ def sla_tables(report: dict, previous: dict) -> list[Table]:
     policies = Table(
         "policies", "Per policy and target",
         ["Policy and target", "Target", "Achieved", "Breached", "Pending", "Achieved rate"], chart="bar",
+        plot=["Achieved", "Breached", "Pending"],
     )  # fmt: skip
     for row in report["policies"]:
         label = f"{row['policy']['name']} · {row['metric'].replace('_', ' ')}"
@@ -116,7 +119,7 @@ def agent_tables(report: dict, previous: dict) -> list[Table]:
         ["Agent", "Handled", "First response median", "First response p90", "Resolution median",
          "Resolutions", "CSAT score", "CSAT answered"],
         help=["handled", "agent_attribution", "first_response_seconds", "resolution_seconds", "csat_score"],
-        chart="bar",
+        chart="bar", plot=["Handled", "Resolutions", "CSAT answered"],
     )  # fmt: skip
     for row in report["agents"]:
         frt, res, csat = row["first_response_seconds"], row["resolution_seconds"], row["csat"]
@@ -149,7 +152,7 @@ def consent_tables(report: dict, previous: dict) -> list[Table]:
 
 def funnel_tables(funnel: dict) -> list[Table]:
     steps = Table("funnel", "Funnel", ["Step", "Contacts", "Share of the step before"], help=["campaign_funnel"],
-                  chart="bar")  # fmt: skip
+                  chart="bar", plot=["Contacts"])  # fmt: skip
     steps.rows = [[s["label"], (s["count"], "count"), (s["share"], "percent")] for s in funnel["steps"]]
     excluded = Table("excluded", "Excluded, by reason", ["Reason", "Contacts"])
     excluded.rows = [[reason.replace("_", " "), (n, "count")] for reason, n in sorted(funnel["excluded"].items())]

@@ -1,14 +1,15 @@
 // Draws each report chart from the table under it: the table is the data (and what screen readers read);
-// the chart only pictures it. Rows are the x axis, each numeric column a series. No inline script (CSP).
+// the chart only pictures it. Rows are the x axis, each numeric column a series (only the columns marked
+// data-plot when some are: counts and seconds on one axis would hide each other). No inline script (CSP).
 (function () {
   "use strict";
 
   var PALETTE = ["#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2"];
 
   function series(table) {
-    var headers = Array.prototype.map.call(table.tHead.rows[0].cells, function (cell) {
-      return cell.textContent.trim();
-    });
+    var headCells = Array.prototype.slice.call(table.tHead.rows[0].cells);
+    var headers = headCells.map(function (cell) { return cell.textContent.trim(); });
+    var chosen = headCells.some(function (cell) { return cell.hasAttribute("data-plot"); });
     var rows = Array.prototype.slice.call(table.tBodies[0].rows).filter(function (row) {
       return row.cells.length === headers.length;
     });
@@ -19,7 +20,8 @@
         var raw = row.cells[index + 1].getAttribute("data-value");
         return raw === "" || raw === null ? null : Number(raw);
       });
-      var plotted = values.some(function (v) { return v !== null; });
+      var wanted = !chosen || headCells[index + 1].hasAttribute("data-plot");
+      var plotted = wanted && values.some(function (v) { return v !== null; });
       if (plotted) {
         var colour = PALETTE[datasets.length % PALETTE.length];
         datasets.push({ label: name, data: values, backgroundColor: colour, borderColor: colour });
