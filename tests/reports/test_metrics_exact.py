@@ -170,3 +170,12 @@ def test_reports_read_a_constant_number_of_queries(week, period, django_assert_n
     with django_assert_num_queries(5):  # business hours, starts, lifecycle, first responses, resolutions
         selectors.conversation_report(merchant=week.merchant, period=period)
     assert at("2026-01-05 00:00") == period.start
+
+
+@pytest.mark.parametrize(
+    ("name", "queries"),
+    [("csat_report", 1), ("sla_report", 1), ("consent_report", 1), ("agent_report", 6)],
+)
+def test_each_report_reads_a_fixed_number_of_queries(week, period, django_assert_num_queries, name, queries):
+    with django_assert_num_queries(queries):
+        getattr(selectors, name)(merchant=week.merchant, period=period)
