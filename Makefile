@@ -14,7 +14,13 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+# Chart.js for the reports comes from the npm registry, pinned by package-lock.json; WhiteNoise serves its
+# dist folder (portal/settings.py STATICFILES_DIRS). node_modules is never committed.
+node_modules/.installed: package.json package-lock.json
+	npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
 
 migrate: install
 	$(EMBEDDED) manage.py migrate --noinput
@@ -44,4 +50,4 @@ bench: install
 	$(PY) bench/campaign.py
 
 clean:
-	rm -rf var staticfiles .pytest_cache .ruff_cache
+	rm -rf var staticfiles .pytest_cache .ruff_cache node_modules

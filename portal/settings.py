@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "apps.conversations",
     "apps.tickets",
     "apps.campaigns",
+    "apps.reports",
     "apps.sandbox",
 ]
 
@@ -279,7 +280,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Chart.js (npm, `make install`) is served as /static/vendor/chart.js/chart.umd.min.js.
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" / "dist")]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("CHARLA_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 WHITENOISE_USE_FINDERS = DEBUG

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("apps.conversations.api_urls")),
     path("", include("apps.tickets.api_urls")),
     path("", include("apps.campaigns.api_urls")),
+    path("", include("apps.reports.api_urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
     path("inbox/", include("apps.conversations.urls")),
     path("tickets/", include("apps.tickets.urls")),
     path("campaigns/", include("apps.campaigns.urls")),
+    path("reports/", include("apps.reports.urls")),
     path("sandbox/", include("apps.sandbox.urls")),
     path("", include("apps.core.urls")),
 ]

@@ -102,6 +102,14 @@ def page_renders(base: str) -> None:
         raise CheckFailed(f"the sign-in page answered {status}")
 
 
+def chart_library_served(base: str, checkout: Path) -> None:
+    """The reports' Chart.js comes from npm in the release step: collected into the manifest, and served."""
+    manifest = json.loads((checkout / "staticfiles" / "staticfiles.json").read_text())["paths"]
+    hashed = manifest.get("vendor/chart.js/chart.umd.min.js")
+    if hashed is None or get(f"{base}/static/{hashed}", {"X-Forwarded-Proto": "https"})[0] != 200:
+        raise CheckFailed("the reports' Chart.js was not collected by the release step, or is not served")
+
+
 def stop(processes: dict[str, subprocess.Popen]) -> dict[str, str]:
     for process in processes.values():
         if process.poll() is None:
@@ -136,6 +144,7 @@ def main(checkout: Path, log_dir: Path) -> int:
         processes = {name: start(name, cmd, checkout, log_dir) for name, cmd in commands.items() if name != "release"}
         wait_ready(base, processes)
         page_renders(base)
+        chart_library_served(base, checkout)
         ensure_running(processes)
     except (CheckFailed, subprocess.TimeoutExpired) as exc:
         print(f"Procfile check failed: {exc}; stopped: {stop(processes)}")

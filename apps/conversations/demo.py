@@ -25,8 +25,10 @@ from apps.conversations.models import (
     Channel,
     ChannelKind,
     Conversation,
+    ConversationLifecycleEvent,
     ConversationPriority,
     ConversationStatus,
+    LifecycleKind,
     Message,
     MessageDirection,
     MessageKind,
@@ -91,7 +93,23 @@ def seed_conversations(*, merchant: Merchant, members: dict) -> None:
     for message in messages:
         message.conversation = message.conversation  # re-bind: the conversation's pk exists only now
     Message.objects.bulk_create(messages, batch_size=500)
+    _resolutions(conversations)
     _attachment(conversations, messages, rng)
+
+
+def _resolutions(conversations: list[Conversation]) -> None:
+    """The lifecycle rows the status service would have written, so the reports show the demo's month."""
+    ConversationLifecycleEvent.objects.bulk_create(
+        ConversationLifecycleEvent(
+            merchant_id=c.merchant_id,
+            conversation=c,
+            kind=LifecycleKind.RESOLVED,
+            at=c.resolved_at,
+            assignee_id=c.assignee_id,
+        )
+        for c in conversations
+        if c.resolved_at is not None
+    )
 
 
 def _channels(merchant: Merchant) -> dict[str, Channel]:

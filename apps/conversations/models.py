@@ -366,3 +366,33 @@ class WebhookEvent(MerchantOwned):
 
     def __str__(self) -> str:
         return f"{self.provider} event {self.pk} ({self.status})"
+
+
+class LifecycleKind(models.TextChoices):
+    RESOLVED = "resolved", "Resolved"
+    REOPENED = "reopened", "Reopened"
+
+
+class ConversationLifecycleEvent(MerchantOwned):
+    """A resolution or a reopening, appended as it happens: `resolved_at` is cleared on reopen, and reports
+    count each open period (apps/reports/metrics.py) from these rows, never from the conversation's state."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="lifecycle_events")
+    kind = models.CharField(max_length=10, choices=LifecycleKind.choices)
+    # The assignee at that moment: an agent's resolutions stay theirs after the conversation is reassigned.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    same_merchant_fields = ("conversation",)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["merchant", "kind", "at"], name="conv_lifecycle_report"),
+            models.Index(fields=["conversation", "kind", "at"], name="conv_lifecycle_conversation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} conversation {self.conversation_id} at {self.at}"

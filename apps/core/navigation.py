@@ -27,6 +27,7 @@ NAVIGATION = [
     NavItem("Tickets", "tickets:list", Capability.TICKETS, "tickets"),
     NavItem("Contacts", "contacts:list", Capability.CONTACTS_VIEW, "contacts"),
     NavItem("Campaigns", "campaigns:list", Capability.CAMPAIGNS, "campaigns"),
+    NavItem("Reports", "reports:index", Capability.REPORTS, "reports"),
     NavItem("Sandbox phone", "sandbox:phone", Capability.CAMPAIGNS, "sandbox", only_if_setting="CHARLA_SANDBOX"),
     NavItem("Settings", "merchants:settings", Capability.SETTINGS, "settings"),
 ]

@@ -59,6 +59,12 @@ SEMANTIC_400 = {
     "POST /api/v1/members/invite/": "Django's e-mail check is stricter than the `email` format",
     "POST /api/v1/campaigns/": "template variables mapped to contact fields; frequency cap values",
     "PATCH /api/v1/campaigns/{id}/": "template variables mapped to contact fields; frequency cap values",
+    "GET /api/v1/reports/conversations/": "`to` not before `from`; at most 366 days",
+    "GET /api/v1/reports/csat/": "`to` not before `from`; at most 366 days",
+    "GET /api/v1/reports/sla/": "`to` not before `from`; at most 366 days",
+    "GET /api/v1/reports/agents/": "`to` not before `from`; at most 366 days",
+    "GET /api/v1/reports/consent/": "`to` not before `from`; at most 366 days",
+    "GET /api/v1/reports/campaigns/{id}/funnel/": "`to` not before `from`, both or neither; at most 366 days",
 }
 ACCEPTED = ["2xx", "401", "403", "404", "409", "422"]
 
@@ -97,6 +103,7 @@ def fixture_ids(merchant) -> dict[str, int]:
     conversation = ConversationFactory(merchant=merchant, channel=channel, contact=contact)
     MessageFactory(conversation=conversation)
     agent = MembershipFactory(merchant=merchant)
+    campaign = CampaignFactory(merchant=merchant, channel=channel)
     return {
         "channels": channel.pk,
         "contacts": contact.pk,
@@ -105,7 +112,8 @@ def fixture_ids(merchant) -> dict[str, int]:
         "canned-responses": CannedResponseFactory(merchant=merchant).pk,
         "templates": TemplateFactory(merchant=merchant).pk,
         "segments": SegmentFactory(merchant=merchant).pk,
-        "campaigns": CampaignFactory(merchant=merchant, channel=channel).pk,
+        "campaigns": campaign.pk,
+        "reports": campaign.pk,  # /reports/campaigns/{id}/funnel/
         "tickets": make_ticket(merchant, contact=contact).pk,
         "other-ticket": make_ticket(merchant, contact=contact).pk,
         "members": agent.pk,

@@ -254,8 +254,22 @@ def test_the_seeded_screens_open_for_the_demo_admin(shop, client):
     erased = Contact.objects.for_merchant(shop).get(erased_at__isnull=False)
     attachment = Attachment.objects.for_merchant(shop).get()
     paths = ["/", "/inbox/", "/inbox/channels/", "/tickets/", "/campaigns/", "/contacts/", f"/contacts/{erased.pk}/"]
+    paths += ["/reports/", "/reports/csat/", "/reports/sla/", "/reports/agents/", "/reports/consent/"]
     paths += [f"/inbox/c/{pk}/" for pk in Conversation.objects.for_merchant(shop).values_list("pk", flat=True)[:5]]
     paths += [f"/campaigns/{pk}/" for pk in Campaign.objects.for_merchant(shop).values_list("pk", flat=True)]
     paths += [f"/tickets/{pk}/" for pk in Ticket.objects.for_merchant(shop).values_list("pk", flat=True)[:5]]
     paths.append(f"/inbox/attachments/{attachment.pk}/")
     assert {path: client.get(path).status_code for path in paths} == dict.fromkeys(paths, 200)
+
+
+def test_the_demo_month_gives_the_reports_something_to_show(shop):
+    from apps.reports import selectors
+    from apps.reports.ranges import range_parse
+
+    period = range_parse(params={}, tz=shop.tz, required=False)
+    conversations = selectors.conversation_report(merchant=shop, period=period)
+    assert conversations["started"] > 0 and conversations["resolved"] > 0
+    assert conversations["first_response_seconds"]["count"] > 0
+    assert conversations["resolution_seconds"]["count"] == conversations["resolved"]
+    assert selectors.csat_report(merchant=shop, period=period)["answered"] > 0
+    assert selectors.consent_report(merchant=shop, period=period)["grants"] > 0

@@ -14,9 +14,9 @@ from tests.factories.merchants import MembershipFactory
 pytestmark = pytest.mark.django_db
 
 EXPECTED = {
-    Role.ADMIN: ["Dashboard", "Inbox", "Tickets", "Contacts", "Campaigns", "Sandbox phone", "Settings"],
+    Role.ADMIN: ["Dashboard", "Inbox", "Tickets", "Contacts", "Campaigns", "Reports", "Sandbox phone", "Settings"],
     Role.AGENT: ["Dashboard", "Inbox", "Tickets", "Contacts"],
-    Role.MARKETER: ["Dashboard", "Contacts", "Campaigns", "Sandbox phone"],
+    Role.MARKETER: ["Dashboard", "Contacts", "Campaigns", "Reports", "Sandbox phone"],
 }
 
 
@@ -27,6 +27,7 @@ def test_every_declared_item_reverses():
         "/tickets/",
         "/contacts/",
         "/campaigns/",
+        "/reports/",
         "/sandbox/phone/",
         "/settings/",
     ]

@@ -71,6 +71,11 @@ def build_shop() -> Shop:
         MainPage("ticket settings: policies", reverse("tickets:policies_list"), Capability.SETTINGS),
         MainPage("ticket settings: teams", reverse("tickets:teams_list"), Capability.SETTINGS),
         MainPage("ticket settings: macros", reverse("tickets:macros_list"), Capability.SETTINGS),
+        *[
+            MainPage(f"report: {name}", reverse(f"reports:{name}"), Capability.REPORTS)
+            for name in ("conversations", "csat", "sla", "agents", "consent", "campaigns")
+        ],
+        MainPage("report: funnel", reverse("reports:campaign_funnel", args=[campaign.pk]), Capability.REPORTS),
     ]
     return Shop(emails=emails, pages=pages)
 

@@ -15,8 +15,10 @@ from apps.conversations.models import (
     AgentPresence,
     Channel,
     Conversation,
+    ConversationLifecycleEvent,
     ConversationPriority,
     ConversationStatus,
+    LifecycleKind,
     PresenceStatus,
 )
 from apps.conversations.services.event_shapes import conversation_payload
@@ -147,6 +149,8 @@ def conversation_start(*, channel: Channel, contact, visitor_id: str | None = No
 
 
 def _reopen(conversation: Conversation) -> None:
+    if conversation.status == ConversationStatus.RESOLVED:
+        _lifecycle_record(conversation, LifecycleKind.REOPENED)
     conversation.status = ConversationStatus.OPEN
     conversation.snoozed_until = None
     conversation.resolved_at = None
@@ -245,12 +249,22 @@ def conversation_set_status(
         and _has_unresolved(conversation)
     ):
         raise ValidationError({"status": "the contact already has an unresolved conversation on this channel"})
+    if (status == ConversationStatus.RESOLVED) != (conversation.status == ConversationStatus.RESOLVED):
+        resolving = status == ConversationStatus.RESOLVED
+        _lifecycle_record(conversation, LifecycleKind.RESOLVED if resolving else LifecycleKind.REOPENED)
     conversation.status = status
     conversation.snoozed_until = snoozed_until if status == ConversationStatus.SNOOZED else None
     conversation.resolved_at = timezone.now() if status == ConversationStatus.RESOLVED else None
     conversation.save(update_fields=["status", "snoozed_until", "resolved_at", "updated_at"])
     conversation_publish(conversation)
     return conversation
+
+
+def _lifecycle_record(conversation: Conversation, kind: str) -> None:
+    ConversationLifecycleEvent.objects.create(
+        merchant_id=conversation.merchant_id, conversation=conversation, kind=kind,
+        assignee_id=conversation.assignee_id,
+    )  # fmt: skip
 
 
 def _has_unresolved(conversation: Conversation) -> bool:

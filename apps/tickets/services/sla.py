@@ -88,11 +88,20 @@ def ticket_channel_kind(ticket: Ticket) -> str:
 def schedule_for(*, ticket: Ticket) -> clock.Schedule:
     policy = ticket.sla_policy
     hours = policy.business_hours if policy is not None and policy.business_hours_id else None
+    return _schedule_of(hours, merchant=ticket.merchant)
+
+
+def merchant_schedule(*, merchant) -> clock.Schedule:
+    """The merchant's default business hours as a schedule (reports measure business time on them)."""
+    return _schedule_of(None, merchant=merchant)
+
+
+def _schedule_of(hours: BusinessHours | None, *, merchant) -> clock.Schedule:
     if hours is None:
-        hours = BusinessHours.objects.for_merchant(ticket.merchant_id).filter(is_default=True).first()
+        hours = BusinessHours.objects.for_merchant(merchant.pk).filter(is_default=True).first()
     schedule = hours.schedule() if hours is not None else None
     if schedule is None or not schedule.has_working_time:  # no hours (or none left): round the clock
-        return clock.Schedule.always(ticket.merchant.timezone)
+        return clock.Schedule.always(merchant.timezone)
     return schedule
 
 
