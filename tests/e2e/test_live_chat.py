@@ -155,6 +155,7 @@ def _reconnect_loses_nothing(server, agent, customer, channel, membership):
     services.message_receive(
         channel=channel, contact=conversation.contact, provider_message_id=f"webchat:{uuid.uuid4()}", kind="text",
         body="Typed on another tab while offline", attachments=[], received_at=timezone.now(),
+        visitor_id=conversation.visitor_id,  # another tab of the same browser: the same widget visitor
     )  # fmt: skip
     server.start()
     agent.locator("#live-status").filter(has_text="Live").wait_for(timeout=30_000)

@@ -39,6 +39,7 @@ def test_live_inserted_message_time_matches_the_server_rendered_one(page):
         services.message_receive(
             channel=channel, contact=conversation.contact, provider_message_id=f"webchat:{uuid.uuid4()}",
             kind="text", body="Arrived live", attachments=[], received_at=timezone.now(),
+            visitor_id=conversation.visitor_id,
         )  # fmt: skip
         message = Message.objects.get(body="Arrived live")
         live = page.locator(f"#msg-{message.pk} .msg-meta time")
