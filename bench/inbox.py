@@ -21,11 +21,7 @@ and a minute of timing on two cores.
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import os
-import secrets
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -33,34 +29,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import seeded_db  # noqa: E402
+from bench.seeded_db import database, raw_all, timed, use_database  # noqa: E402
+
 DB_NAME = "charla_inbox_bench"
-PG_BASE = os.environ.get("BENCH_PG", "postgres://root@127.0.0.1:5432")
-os.environ.update(
-    DATABASE_URL=f"{PG_BASE}/{DB_NAME}",
-    DJANGO_SETTINGS_MODULE="bench.bench_settings",
-    DJANGO_DEBUG="false",
-    DJANGO_ALLOWED_HOSTS="testserver",
-    DJANGO_SECURE_SSL_REDIRECT="false",
-    LOG_LEVEL="WARNING",
-)
-# A bench is not a deploy: settings refuse to start without keys, so it brings throwaway ones.
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + secrets.token_hex(24))
-os.environ.setdefault("CHARLA_ENCRYPTION_KEYS", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-os.environ.pop("REDIS_URL", None)  # the pages read no cache or channel layer worth timing: embedded ones
+use_database(DB_NAME)
 
 
 def emit(name: str, **figures) -> None:
-    figures = {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}
-    print(json.dumps({"bench": f"inbox.{name}", **figures}), flush=True)
-
-
-def database(action: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        if action == "create":
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    seeded_db.emit("inbox", name, **figures)
 
 
 # --------------------------------------------------------------------------- seeding
@@ -86,9 +63,9 @@ INSERT INTO contacts_contact (merchant_id, name, phone, email, timezone, phone_t
 SELECT %(m)s, 'Contact ' || g, '+3460' || lpad(g::text, 7, '0'), '', '', '', '', '[]', '{}', now(), now()
 FROM generate_series(1, %(n)s - 1) g;
 
-INSERT INTO conversations_conversation (merchant_id, channel_id, contact_id, status, assignee_id, labels, priority,
-    last_message_preview, last_message_at, unread_count, created_at, updated_at)
-SELECT %(m)s, (%(channels)s::bigint[])[1 + c.id %% 3], c.id,
+INSERT INTO conversations_conversation (merchant_id, channel_id, contact_id, visitor_id, status, assignee_id, labels,
+    priority, last_message_preview, last_message_at, unread_count, created_at, updated_at)
+SELECT %(m)s, (%(channels)s::bigint[])[1 + c.id %% 3], c.id, 'v_bench_' || c.id,
        CASE WHEN c.id %% 4 = 0 THEN 'open' WHEN c.id %% 4 = 1 THEN 'pending' WHEN c.id %% 4 = 2 THEN 'snoozed'
             ELSE 'resolved' END,
        (%(agents)s::bigint[])[1 + (c.id / 4) %% 4],  -- one in four falls off the array's end: unassigned
@@ -141,14 +118,6 @@ def seed(world: dict, *, conversations: int, messages: int, big: int) -> None:
 
 
 # --------------------------------------------------------------------------- timing
-def timed(fn, runs: int) -> float:
-    fn()  # warm: the first call pays for plan caches and template loading
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
 
 
 def request(client, path: str, params: dict, headers: dict) -> tuple[list[dict], int]:
@@ -269,15 +238,6 @@ def whole_page(name: str, client, path: str, *, runs: int) -> None:
     emit(name, ms=ms, raw_sql_ms=raw_ms, page_vs_raw_sql=ms / raw_ms, queries=count, slowest_sql=slowest[:120])
 
 
-def raw_all(sql: list[str], runs: int) -> float:
-    import psycopg
-
-    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
-        return timed(
-            lambda: [conn.execute(one).fetchall() if one.lstrip().startswith("SELECT") else None for one in sql], runs
-        )
-
-
 def bench_contact(client, world: dict, runs: int, big: int) -> None:
     from apps.contacts import selectors
     from apps.contacts.views import LEDGER_PAGE
@@ -328,7 +288,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="leave the database for EXPLAIN (drop it by hand)")
     args = parser.parse_args()
-    database("create")
+    database(DB_NAME, "create")
     try:
         import django
 
@@ -361,7 +321,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            database("drop")
+            database(DB_NAME, "drop")
 
 
 if __name__ == "__main__":

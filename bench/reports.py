@@ -15,11 +15,6 @@ business-time arithmetic, summaries) costs on top of the database. Drops its dat
 from __future__ import annotations
 
 import argparse
-import base64
-import json
-import os
-import secrets
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,32 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import seeded_db  # noqa: E402
+from bench.seeded_db import database, raw_all, timed, use_database  # noqa: E402
+
 DB_NAME = "charla_reports_bench"
-PG_BASE = os.environ.get("BENCH_PG", "postgres://root@127.0.0.1:5432")
-os.environ.update(
-    DATABASE_URL=f"{PG_BASE}/{DB_NAME}",
-    DJANGO_SETTINGS_MODULE="bench.bench_settings",
-    DJANGO_DEBUG="false",
-    DJANGO_ALLOWED_HOSTS="testserver",
-    LOG_LEVEL="WARNING",
-)
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + secrets.token_hex(24))
-os.environ.setdefault("CHARLA_ENCRYPTION_KEYS", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-os.environ.pop("REDIS_URL", None)
+use_database(DB_NAME)
 
 
 def emit(name: str, **figures) -> None:
-    figures = {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}
-    print(json.dumps({"bench": f"reports.{name}", **figures}), flush=True)
-
-
-def database(action: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        if action == "create":
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    seeded_db.emit("reports", name, **figures)
 
 
 def fixtures() -> dict:
@@ -136,16 +114,6 @@ def seed(world: dict, *, conversations: int, messages: int) -> None:
             cursor.execute(f"VACUUM ANALYZE {table}")
 
 
-def timed(fn, runs: int) -> float:
-    fn()  # warm
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
-
-
 def captured(fn) -> list[str]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -153,13 +121,6 @@ def captured(fn) -> list[str]:
     with CaptureQueriesContext(connection) as queries:
         fn()
     return [q["sql"] for q in queries.captured_queries]
-
-
-def raw_all(sql: list[str], runs: int) -> float:
-    import psycopg
-
-    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
-        return timed(lambda: [conn.execute(q).fetchall() for q in sql], runs)
 
 
 def bench_reports(world: dict, runs: int) -> None:
@@ -190,7 +151,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="leave the database for EXPLAIN (drop it by hand)")
     args = parser.parse_args()
-    database("create")
+    database(DB_NAME, "create")
     try:
         import django
 
@@ -208,7 +169,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            database("drop")
+            database(DB_NAME, "drop")
 
 
 if __name__ == "__main__":
