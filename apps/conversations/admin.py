@@ -9,6 +9,7 @@ from apps.conversations.models import (
     CannedResponse,
     Channel,
     Conversation,
+    ConversationLifecycleEvent,
     LiveEvent,
     LiveEventSeq,
     Message,
@@ -135,3 +136,12 @@ class LiveEventAdmin(ReadOnlyAdmin):
 class LiveEventSeqAdmin(ReadOnlyAdmin):
     list_display = ["merchant", "value"]
     list_select_related = ["merchant"]
+
+
+@admin.register(ConversationLifecycleEvent)
+class ConversationLifecycleEventAdmin(ReadOnlyAdmin):
+    """The resolutions and reopenings reports count: a timeline, never edited."""
+
+    list_display = ["conversation", "kind", "assignee", "at"]
+    list_filter = ["kind", "merchant"]
+    list_select_related = ["conversation", "assignee"]

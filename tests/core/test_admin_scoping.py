@@ -27,7 +27,14 @@ from django.utils import timezone
 
 from apps.campaigns.models import Delivery
 from apps.contacts.models import ConsentEvent, ConsentKeyword, ConsentState, ContactImport, Suppression
-from apps.conversations.models import AgentPresence, Attachment, LiveEvent, LiveEventSeq, WebhookEvent
+from apps.conversations.models import (
+    AgentPresence,
+    Attachment,
+    ConversationLifecycleEvent,
+    LiveEvent,
+    LiveEventSeq,
+    WebhookEvent,
+)
 from apps.core.admin import MerchantScopedMixin
 from apps.core.demo import DEMO_PASSWORD, DEMO_USERS, demo_seed
 from apps.core.roles import Role
@@ -85,6 +92,7 @@ def build_world(merchant: Merchant, admin: Membership, label: str) -> dict[type[
         CannedResponseFactory(merchant=merchant, title=f"{label} reply"),
         LiveEventSeq.objects.create(merchant=merchant, value=1),
         LiveEvent.objects.create(merchant=merchant, seq=1, kind=f"{label}.event", conversation=conversation),
+        ConversationLifecycleEvent.objects.create(merchant=merchant, conversation=conversation, kind="resolved"),
         AgentPresence.objects.create(merchant=merchant, user=user),
         WebhookEvent.objects.create(merchant=merchant, channel=channel, provider="whatsapp", body=f"{label} body"),
         Delivery.objects.create(merchant=merchant, campaign=campaign, contact=contact),
@@ -414,7 +422,7 @@ def test_an_admin_of_one_merchant_gets_no_merchant_filter(worlds, alpha_client):
     ]
 
 
-@pytest.mark.parametrize("model", [ConsentEvent, TicketEvent, Delivery, Membership])
+@pytest.mark.parametrize("model", [ConsentEvent, TicketEvent, Delivery, Membership, ConversationLifecycleEvent])
 def test_ledgers_timelines_and_members_are_read_only_for_merchant_admins(worlds, alpha_client, model):
     before = snapshot(worlds.alpha)
     own = worlds.mine[model]
