@@ -24,6 +24,7 @@ LAYERS = {
     "campaigns": 4,
     "tickets": 4,
     "sandbox": 5,  # plays Meta and the customer for the demo: reads campaigns' templates, nobody imports it
+    "reports": 5,  # reads every domain app's rows; nobody imports it
 }
 
 
