@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -15,7 +14,7 @@ from apps.campaigns.forms import SegmentForm, TemplateForm, TestSendForm
 from apps.campaigns.models import Campaign, MessageTemplate, Segment
 from apps.contacts.models import Contact
 from apps.core import inputs
-from apps.core.csv_export import csv_lines
+from apps.core.csv_export import csv_lines, csv_response
 from apps.core.permissions import member_required
 from apps.core.roles import Capability
 from apps.core.tenancy import access_object
@@ -250,9 +249,7 @@ EXPORT_FIELDS = [
 def campaign_export(request, campaign_id: int):
     """Streams every delivery as CSV, keyset-paged so memory stays flat for a million rows."""
     campaign = _campaign(request, campaign_id)
-    response = StreamingHttpResponse(csv_lines(EXPORT_HEADER, _export_rows(campaign)), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-deliveries.csv"'
-    return response
+    return csv_response(csv_lines(EXPORT_HEADER, _export_rows(campaign)), f"campaign-{campaign.pk}-deliveries.csv")
 
 
 def _export_rows(campaign) -> Iterator[tuple]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, parsers, status
@@ -46,6 +45,7 @@ from apps.core import inputs
 from apps.core.api.errors import error_body
 from apps.core.api.parsers import BoundedJSONParser
 from apps.core.api.views import MerchantAPIView, MerchantViewSet
+from apps.core.csv_export import csv_response
 from apps.core.roles import Capability
 from apps.core.tenancy import access_object
 from apps.merchants.scopes import ApiScope
@@ -283,9 +283,7 @@ class ConsentLedgerExportApi(MerchantAPIView):
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request):
-        response = StreamingHttpResponse(consent_ledger_csv(merchant=self.merchant), content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="consent-ledger.csv"'
-        return response
+        return csv_response(consent_ledger_csv(merchant=self.merchant), "consent-ledger.csv")
 
 
 EXPORT_PARAMETERS = [
@@ -330,9 +328,7 @@ class ContactExportApi(MerchantAPIView):
             merchant=self.merchant, filters=filters, columns=columns, user=self.acting_user,
             api_key=request.auth if self.acting_user is None else None,
         )  # fmt: skip
-        response = StreamingHttpResponse(lines, content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
-        return response
+        return csv_response(lines, "contacts.csv")
 
 
 class _SettingsViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, MerchantViewSet):

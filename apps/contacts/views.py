@@ -6,7 +6,7 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -32,6 +32,7 @@ from apps.contacts.services.imports import contact_import_run, contact_import_up
 from apps.contacts.services.merge import contact_merge
 from apps.contacts.services.settings import attribute_definition_create, keyword_create
 from apps.core import inputs
+from apps.core.csv_export import csv_response
 from apps.core.keyset import CursorInvalid
 from apps.core.permissions import member_required
 from apps.core.roles import Capability, role_can
@@ -254,9 +255,7 @@ def contact_merge_view(request, contact_id: int):
 
 @member_required(Capability.CONTACTS_MANAGE)
 def ledger_export(request):
-    response = StreamingHttpResponse(consent_ledger_csv(merchant=request.merchant), content_type="text/csv")
-    response["Content-Disposition"] = 'attachment; filename="consent-ledger.csv"'
-    return response
+    return csv_response(consent_ledger_csv(merchant=request.merchant), "consent-ledger.csv")
 
 
 def _export_filters(request) -> tuple[dict | None, list[str]]:
@@ -291,9 +290,7 @@ def contact_list_export_csv(request):
         return _export_page(request, form, filters, filter_errors)
     columns = form.cleaned_data["columns"]
     lines = contacts_csv(merchant=request.merchant, filters=filters, columns=columns, user=request.user)
-    response = StreamingHttpResponse(lines, content_type="text/csv")
-    response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
-    return response
+    return csv_response(lines, "contacts.csv")
 
 
 def consent_confirm(request, token: str):

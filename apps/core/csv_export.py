@@ -10,6 +10,8 @@ import csv
 import datetime as dt
 from collections.abc import Iterable, Iterator
 
+from django.http import StreamingHttpResponse
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -46,3 +48,10 @@ def csv_lines(header: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterat
     yield writer.writerow([safe_cell(name) for name in header])
     for row in rows:
         yield writer.writerow([safe_cell(value) for value in row])
+
+
+def csv_response(lines: Iterable[str], filename: str) -> StreamingHttpResponse:
+    """A download streamed line by line (constant memory), named `filename`: every CSV export answers this way."""
+    response = StreamingHttpResponse(lines, content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

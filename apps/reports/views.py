@@ -9,7 +9,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from apps.campaigns.models import Campaign
-from apps.core.csv_export import csv_lines
+from apps.core.csv_export import csv_lines, csv_response
 from apps.core.permissions import member_required
 from apps.core.roles import Capability
 from apps.core.tenancy import access_object
@@ -75,29 +75,24 @@ def report_csv(request, slug: str):
 
 
 def _csv(name: str, report_tables) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        csv_lines(tables.CSV_HEADER, tables.csv_rows(report_tables)), content_type="text/csv"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return csv_response(csv_lines(tables.CSV_HEADER, tables.csv_rows(report_tables)), name)
+
+
+def _report_view(slug: str, render, name: str):
+    @member_required(Capability.REPORTS)
+    def view(request):
+        return render(request, slug)
+
+    view.__name__ = name
+    return view
 
 
 def page_view(slug: str):
-    @member_required(Capability.REPORTS)
-    def view(request):
-        return report_page(request, slug)
-
-    view.__name__ = f"report_{slug}"
-    return view
+    return _report_view(slug, report_page, f"report_{slug}")
 
 
 def export_view(slug: str):
-    @member_required(Capability.REPORTS)
-    def view(request):
-        return report_csv(request, slug)
-
-    view.__name__ = f"report_{slug}_csv"
-    return view
+    return _report_view(slug, report_csv, f"report_{slug}_csv")
 
 
 def _campaign(request, campaign_id: int) -> Campaign:
